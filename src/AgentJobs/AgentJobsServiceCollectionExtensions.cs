@@ -1,0 +1,68 @@
+using AgentJobs.AgentService;
+using AgentJobs.AgentService.Classic;
+using AgentJobs.Configuration;
+using AgentJobs.Http;
+using AgentJobs.Tools;
+using AgentJobs.Workflow;
+using Azure.Core;
+using Azure.Identity;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace AgentJobs;
+
+/// <summary>Wires the workflow into a host's DI container; both hosts call this.</summary>
+public static class AgentJobsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the agent-service adapter chosen by configuration, the activities, the built-in tools and the
+    /// HTTP API. Validates the agent-service settings now, so a bad or missing one stops the host at startup with
+    /// a message naming it.
+    /// </summary>
+    /// <exception cref="AgentServiceConfigurationException">A setting is missing or malformed.</exception>
+    public static IServiceCollection AddAgentJobs(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        var options = new AgentServiceOptions();
+        configuration.GetSection(AgentServiceOptions.SectionName).Bind(options);
+        options.ProjectConnectionString ??= configuration[AgentServiceOptions.ConnectionStringSetting];
+        var endpoint = AgentServiceEndpoint.Resolve(options);
+
+        var apiOptions = new AgentJobsApiOptions();
+        configuration.GetSection(AgentJobsApiOptions.SectionName).Bind(apiOptions);
+        return services.AddAgentJobs(endpoint, apiOptions);
+    }
+
+    /// <summary>Registers the workflow against an already resolved endpoint.</summary>
+    public static IServiceCollection AddAgentJobs(this IServiceCollection services, AgentServiceEndpoint endpoint, AgentJobsApiOptions? apiOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(endpoint);
+
+        services.AddSingleton(endpoint);
+        services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
+        services.TryAddSingleton<IAgentService>(sp => endpoint.Protocol switch
+        {
+            AgentProtocols.Classic => new ClassicAgentService(
+                AgentServiceClients.CreateAssistantClient(endpoint, endpoint.ApiKey is null ? sp.GetRequiredService<TokenCredential>() : null!)),
+            _ => throw new AgentServiceConfigurationException(
+                $"AgentService:Protocol '{endpoint.Protocol}' has no adapter in this build; valid values are: {AgentProtocols.Classic}."),
+        });
+        return services.AddAgentJobsCore(apiOptions);
+    }
+
+    /// <summary>Registers everything but the agent-service adapter (tests and custom hosts bring their own).</summary>
+    public static IServiceCollection AddAgentJobsCore(this IServiceCollection services, AgentJobsApiOptions? apiOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(apiOptions ?? new AgentJobsApiOptions());
+        services.AddBuiltInAgentTools();
+        services.TryAddSingleton<AgentJobActivities>();
+        services.TryAddSingleton<AgentJobRequestValidator>();
+        services.TryAddSingleton<AgentJobsApi>();
+        return services;
+    }
+}

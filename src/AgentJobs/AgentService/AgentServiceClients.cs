@@ -1,0 +1,78 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using AgentJobs.Configuration;
+using Azure.Core;
+using OpenAI.Assistants;
+
+namespace AgentJobs.AgentService;
+
+/// <summary>
+/// Builds SDK clients for an <see cref="AgentServiceEndpoint"/>: an API key when one is configured, otherwise
+/// a Microsoft Entra token from the given credential (DefaultAzureCredential; managed identity in Azure),
+/// plus the <c>api-version</c> query that Foundry project endpoints require.
+/// </summary>
+public static class AgentServiceClients
+{
+    /// <summary>Creates the Assistants client used by the classic adapter.</summary>
+    public static AssistantClient CreateAssistantClient(AgentServiceEndpoint endpoint, TokenCredential credential)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var options = new AssistantClientOptions { Endpoint = endpoint.BaseUri, NetworkTimeout = endpoint.NetworkTimeout };
+        ConfigureOptions(options, endpoint);
+        return new AssistantClient(CreateAuthenticationPolicy(endpoint, credential), options);
+    }
+
+    /// <summary>Adds the per-call policies every client of this endpoint needs.</summary>
+    public static void ConfigureOptions(ClientPipelineOptions options, AgentServiceEndpoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        if (endpoint.ApiVersion is { } version)
+        {
+            options.AddPolicy(new ApiVersionPolicy(version), PipelinePosition.PerCall);
+        }
+    }
+
+    /// <summary>The key or token policy for the endpoint.</summary>
+    public static AuthenticationPolicy CreateAuthenticationPolicy(AgentServiceEndpoint endpoint, TokenCredential credential)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        if (endpoint.ApiKey is { } key)
+        {
+            return endpoint.UsesAzureKeyHeader
+                ? ApiKeyAuthenticationPolicy.CreateHeaderApiKeyPolicy(new ApiKeyCredential(key), "api-key")
+                : ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new ApiKeyCredential(key));
+        }
+
+        ArgumentNullException.ThrowIfNull(credential);
+        return new BearerTokenPolicy(credential, endpoint.TokenScope);
+    }
+
+    /// <summary>Appends <c>api-version</c> to every request that lacks it.</summary>
+    sealed class ApiVersionPolicy(string version) : PipelinePolicy
+    {
+        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
+        {
+            AddVersion(message);
+            ProcessNext(message, pipeline, currentIndex);
+        }
+
+        public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
+        {
+            AddVersion(message);
+            return ProcessNextAsync(message, pipeline, currentIndex);
+        }
+
+        void AddVersion(PipelineMessage message)
+        {
+            var uri = message.Request.Uri!;
+            if (uri.Query.Contains("api-version=", StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            var separator = string.IsNullOrEmpty(uri.Query) ? "?" : "&";
+            message.Request.Uri = new Uri(uri.AbsoluteUri + separator + "api-version=" + Uri.EscapeDataString(version));
+        }
+    }
+}

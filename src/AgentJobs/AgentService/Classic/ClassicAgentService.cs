@@ -1,0 +1,199 @@
+using System.ClientModel;
+using AgentJobs.Contracts;
+using OpenAI.Assistants;
+
+namespace AgentJobs.AgentService.Classic;
+
+/// <summary>
+/// The threads/runs adapter, on the OpenAI SDK's <see cref="AssistantClient"/>: Foundry classic agents (project
+/// endpoint + Entra token + <c>api-version</c>) and any Assistants-compatible service (endpoint + key).
+/// </summary>
+public sealed class ClassicAgentService : IAgentService
+{
+    /// <summary>Metadata key that marks what a job created, so a retried activity finds it instead of creating twice.</summary>
+    public const string IdempotencyMetadataKey = "agentfunctions_key";
+
+    const int RecentPageSize = 100;
+
+    readonly AssistantClient client;
+
+    /// <summary>Creates the adapter over a configured client (see <see cref="AgentServiceClients"/>).</summary>
+    public ClassicAgentService(AssistantClient client)
+    {
+        this.client = client ?? throw new ArgumentNullException(nameof(client));
+    }
+
+    /// <inheritdoc />
+    public Task<AgentRef> CreateAgentAsync(AgentDefinition definition, string idempotencyKey, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync("create agent", async () =>
+        {
+            ArgumentNullException.ThrowIfNull(definition);
+
+            // A retry of this activity may follow a create whose response was lost: look for that agent among the
+            // newest ones (one page) before creating another.
+            var seen = 0;
+            await foreach (var existing in client.GetAssistantsAsync(
+                new AssistantCollectionOptions { Order = AssistantCollectionOrder.Descending, PageSizeLimit = RecentPageSize }, cancellationToken))
+            {
+                if (existing.Metadata.TryGetValue(IdempotencyMetadataKey, out var key) && key == idempotencyKey)
+                {
+                    return new AgentRef(existing.Id, existing.Name);
+                }
+
+                if (++seen >= RecentPageSize)
+                {
+                    break;
+                }
+            }
+
+            var options = new AssistantCreationOptions { Name = definition.Name, Instructions = definition.Instructions };
+            foreach (var tool in definition.Tools)
+            {
+                options.Tools.Add(new FunctionToolDefinition(tool.Name)
+                {
+                    Description = tool.Description,
+                    Parameters = BinaryData.FromString(tool.ParametersSchema),
+                });
+            }
+
+            foreach (var (k, v) in definition.Metadata)
+            {
+                options.Metadata[k] = v;
+            }
+
+            options.Metadata[IdempotencyMetadataKey] = idempotencyKey;
+            Assistant created = await client.CreateAssistantAsync(definition.Model, options, cancellationToken);
+            return new AgentRef(created.Id, created.Name);
+        });
+
+    /// <inheritdoc />
+    public Task<bool> DeleteAgentAsync(AgentRef agent, CancellationToken cancellationToken) =>
+        ServiceCall.DeleteAsync("delete agent", async () =>
+        {
+            ArgumentNullException.ThrowIfNull(agent);
+            AssistantDeletionResult result = await client.DeleteAssistantAsync(agent.Id, cancellationToken);
+            return result.Deleted;
+        });
+
+    /// <inheritdoc />
+    public Task<string> CreateThreadAsync(string idempotencyKey, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync("create thread", async () =>
+        {
+            // Threads cannot be listed in this protocol, so a retried create may leave an empty thread behind;
+            // it holds no data and no agent, which is the resource that matters.
+            var options = new ThreadCreationOptions();
+            options.Metadata[IdempotencyMetadataKey] = idempotencyKey;
+            AssistantThread thread = await client.CreateThreadAsync(options, cancellationToken);
+            return thread.Id;
+        });
+
+    /// <inheritdoc />
+    public Task<bool> DeleteThreadAsync(string threadId, CancellationToken cancellationToken) =>
+        ServiceCall.DeleteAsync("delete thread", async () =>
+        {
+            ThreadDeletionResult result = await client.DeleteThreadAsync(threadId, cancellationToken);
+            return result.Deleted;
+        });
+
+    /// <inheritdoc />
+    public Task<string> AddUserMessageAsync(string threadId, string text, string idempotencyKey, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync("add message", async () =>
+        {
+            await foreach (var recent in client.GetMessagesAsync(
+                threadId, new MessageCollectionOptions { Order = MessageCollectionOrder.Descending, PageSizeLimit = 10 }, cancellationToken))
+            {
+                if (recent.Metadata.TryGetValue(IdempotencyMetadataKey, out var key) && key == idempotencyKey)
+                {
+                    return recent.Id;
+                }
+            }
+
+            var options = new MessageCreationOptions();
+            options.Metadata[IdempotencyMetadataKey] = idempotencyKey;
+            ThreadMessage message = await client.CreateMessageAsync(threadId, MessageRole.User, [MessageContent.FromText(text)], options, cancellationToken);
+            return message.Id;
+        });
+
+    /// <inheritdoc />
+    public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string idempotencyKey, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync("start run", async () =>
+        {
+            ArgumentNullException.ThrowIfNull(agent);
+            await foreach (var latest in client.GetRunsAsync(
+                threadId, new RunCollectionOptions { Order = RunCollectionOrder.Descending, PageSizeLimit = 1 }, cancellationToken))
+            {
+                if (latest.Metadata.TryGetValue(IdempotencyMetadataKey, out var key) && key == idempotencyKey)
+                {
+                    return ClassicMapping.ToRunState(latest, null);
+                }
+
+                break;
+            }
+
+            var options = new RunCreationOptions();
+            options.Metadata[IdempotencyMetadataKey] = idempotencyKey;
+            var result = await client.CreateRunAsync(threadId, agent.Id, options, cancellationToken);
+            return ClassicMapping.ToRunState(result.Value, ServiceCall.PollAfterMs(result.GetRawResponse()));
+        });
+
+    /// <inheritdoc />
+    public Task<RunState> GetRunAsync(RunRef run, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync("get run", async () =>
+        {
+            ArgumentNullException.ThrowIfNull(run);
+            var result = await client.GetRunAsync(run.ThreadId, run.RunId, cancellationToken);
+            return ClassicMapping.ToRunState(result.Value, ServiceCall.PollAfterMs(result.GetRawResponse()));
+        });
+
+    /// <inheritdoc />
+    public Task<RunState> SubmitToolOutputsAsync(RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync("submit tool outputs", async () =>
+        {
+            ArgumentNullException.ThrowIfNull(run);
+            ArgumentNullException.ThrowIfNull(outputs);
+            var result = await client.SubmitToolOutputsToRunAsync(
+                run.ThreadId, run.RunId, outputs.Select(o => new OpenAI.Assistants.ToolOutput(o.ToolCallId, o.Output)), cancellationToken);
+            return ClassicMapping.ToRunState(result.Value, ServiceCall.PollAfterMs(result.GetRawResponse()));
+        });
+
+    /// <inheritdoc />
+    public Task<RunState> CancelRunAsync(RunRef run, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync("cancel run", async () =>
+        {
+            ArgumentNullException.ThrowIfNull(run);
+            var result = await client.CancelRunAsync(run.ThreadId, run.RunId, cancellationToken);
+            return ClassicMapping.ToRunState(result.Value, ServiceCall.PollAfterMs(result.GetRawResponse()));
+        });
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<JobMessage>> ListMessagesAsync(string threadId, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync<IReadOnlyList<JobMessage>>("list messages", async () =>
+        {
+            var messages = new List<JobMessage>();
+            await foreach (var message in client.GetMessagesAsync(
+                threadId, new MessageCollectionOptions { Order = MessageCollectionOrder.Ascending, PageSizeLimit = 100 }, cancellationToken))
+            {
+                messages.Add(ClassicMapping.ToJobMessage(message));
+            }
+
+            return messages;
+        });
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<JobRunStep>> ListRunStepsAsync(string threadId, IReadOnlyList<string> runIds, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync<IReadOnlyList<JobRunStep>>("list run steps", async () =>
+        {
+            ArgumentNullException.ThrowIfNull(runIds);
+            var steps = new List<JobRunStep>();
+            foreach (var runId in runIds)
+            {
+                await foreach (var step in client.GetRunStepsAsync(
+                    threadId, runId, new RunStepCollectionOptions { Order = RunStepCollectionOrder.Ascending, PageSizeLimit = 100 }, cancellationToken))
+                {
+                    steps.Add(ClassicMapping.ToJobRunStep(step));
+                }
+            }
+
+            return steps;
+        });
+}

@@ -1,0 +1,52 @@
+using AgentJobs.Contracts;
+
+namespace AgentJobs.AgentService;
+
+/// <summary>
+/// The port between the workflow and an agent service. Shaped after the job's steps rather than one protocol,
+/// so the classic threads/runs protocol and the Foundry Agent Service (agent versions, conversations,
+/// background responses) both implement it:
+/// <list type="bullet">
+/// <item>agent ↔ assistant | agent version; thread ↔ thread | conversation; run ↔ run | background response.</item>
+/// <item>Tool calls surface as <see cref="AgentRunStatus.RequiresAction"/> either way; submitting outputs may
+/// move the job to a new run id (responses), so callers always continue with the returned <see cref="RunState"/>.</item>
+/// </list>
+/// Implementations throw <see cref="TransientAgentServiceException"/> for failures worth retrying and
+/// <see cref="AgentServiceException"/> for the rest. Calls that create things take an idempotency key, because
+/// activities run at least once.
+/// </summary>
+public interface IAgentService
+{
+    /// <summary>Creates an agent.</summary>
+    Task<AgentRef> CreateAgentAsync(AgentDefinition definition, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>Deletes an agent. Returns false when it was already gone (which counts as done).</summary>
+    Task<bool> DeleteAgentAsync(AgentRef agent, CancellationToken cancellationToken);
+
+    /// <summary>Creates an empty thread (conversation) and returns its id.</summary>
+    Task<string> CreateThreadAsync(string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a thread. Returns false when it was already gone.</summary>
+    Task<bool> DeleteThreadAsync(string threadId, CancellationToken cancellationToken);
+
+    /// <summary>Adds the user's message to a thread and returns the message id.</summary>
+    Task<string> AddUserMessageAsync(string threadId, string text, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>Starts the agent on the thread.</summary>
+    Task<RunState> StartRunAsync(AgentRef agent, string threadId, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>Reads the run's current state.</summary>
+    Task<RunState> GetRunAsync(RunRef run, CancellationToken cancellationToken);
+
+    /// <summary>Answers every pending tool call of the run in one call.</summary>
+    Task<RunState> SubmitToolOutputsAsync(RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken);
+
+    /// <summary>Asks the service to cancel the run; it may take a while to reach a terminal status.</summary>
+    Task<RunState> CancelRunAsync(RunRef run, CancellationToken cancellationToken);
+
+    /// <summary>Lists the thread's messages, oldest first.</summary>
+    Task<IReadOnlyList<JobMessage>> ListMessagesAsync(string threadId, CancellationToken cancellationToken);
+
+    /// <summary>Lists the steps of the given runs, oldest first.</summary>
+    Task<IReadOnlyList<JobRunStep>> ListRunStepsAsync(string threadId, IReadOnlyList<string> runIds, CancellationToken cancellationToken);
+}

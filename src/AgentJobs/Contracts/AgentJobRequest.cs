@@ -1,0 +1,96 @@
+using System.Text.Json.Serialization;
+
+namespace AgentJobs.Contracts;
+
+/// <summary>
+/// What a caller asks for: one prompt run by one freshly created agent. Every field but
+/// <see cref="Prompt"/> is optional; <see cref="AgentJobDefaults"/> fills the gaps with the quickstart's values.
+/// </summary>
+/// <param name="Prompt">The user message sent to the agent.</param>
+/// <param name="Instructions">The agent's instructions (system prompt).</param>
+/// <param name="Model">The model deployment the agent runs on.</param>
+/// <param name="AgentName">A display name for the agent.</param>
+/// <param name="Tools">Names of registered function tools the agent may call.</param>
+/// <param name="ThreadId">An existing thread (conversation) to continue instead of creating one.</param>
+/// <param name="DeleteThread">Delete the thread at the end; never applies to a thread the caller supplied.</param>
+/// <param name="MaxDurationSeconds">After this long the run is cancelled and the job ends as timed out.</param>
+/// <param name="Polling">How often the run is polled.</param>
+public sealed record AgentJobRequest(
+    string Prompt,
+    string? Instructions = null,
+    string? Model = null,
+    string? AgentName = null,
+    IReadOnlyList<string>? Tools = null,
+    string? ThreadId = null,
+    bool DeleteThread = false,
+    int? MaxDurationSeconds = null,
+    PollingSettings? Polling = null);
+
+/// <summary>
+/// How the run is polled: exponential backoff from <see cref="InitialDelayMs"/> to <see cref="MaxDelayMs"/>;
+/// a poll-after hint sent by the service replaces the computed delay (bounded by the same cap).
+/// </summary>
+/// <param name="InitialDelayMs">First wait after starting the run or submitting tool outputs.</param>
+/// <param name="MaxDelayMs">The cap the backoff grows to.</param>
+/// <param name="BackoffFactor">Growth of the delay per poll that sees no change.</param>
+/// <param name="PollsPerGeneration">Polls before the poller continues as new, keeping its history bounded.</param>
+public sealed record PollingSettings(
+    int InitialDelayMs = PollingSettings.DefaultInitialDelayMs,
+    int MaxDelayMs = PollingSettings.DefaultMaxDelayMs,
+    double BackoffFactor = PollingSettings.DefaultBackoffFactor,
+    int PollsPerGeneration = PollingSettings.DefaultPollsPerGeneration)
+{
+    /// <summary>Default first delay: 1 s, as the quickstart polls.</summary>
+    public const int DefaultInitialDelayMs = 1_000;
+
+    /// <summary>Default cap: 15 s, so a long run costs few polls yet a finished one is seen soon.</summary>
+    public const int DefaultMaxDelayMs = 15_000;
+
+    /// <summary>Default growth per unchanged poll.</summary>
+    public const double DefaultBackoffFactor = 1.5;
+
+    /// <summary>Default polls per poller generation before continue-as-new.</summary>
+    public const int DefaultPollsPerGeneration = 50;
+
+    /// <summary>The defaults.</summary>
+    public static PollingSettings Default { get; } = new();
+}
+
+/// <summary>The quickstart's defaults, which are ours too.</summary>
+public static class AgentJobDefaults
+{
+    /// <summary>Default model deployment.</summary>
+    public const string Model = "gpt-4o-mini";
+
+    /// <summary>Default agent name.</summary>
+    public const string AgentName = "my-agent";
+
+    /// <summary>Default instructions.</summary>
+    public const string Instructions = "You are a helpful agent";
+
+    /// <summary>Default maximum duration of a job: 10 minutes, the classic service's run expiry.</summary>
+    public const int MaxDurationSeconds = 600;
+}
+
+/// <summary>How a job ended.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<JobOutcome>))]
+public enum JobOutcome
+{
+    /// <summary>The run completed and produced a reply.</summary>
+    Completed,
+
+    /// <summary>The run failed, or the workflow could not talk to the service.</summary>
+    Failed,
+
+    /// <summary>The run was cancelled, by the caller or by the service.</summary>
+    Cancelled,
+
+    /// <summary>The run expired on the service (for example tool outputs came too late).</summary>
+    Expired,
+
+    /// <summary>The run stopped early (for example a token limit).</summary>
+    Incomplete,
+
+    /// <summary>The job passed its maximum duration; the run was cancelled.</summary>
+    TimedOut,
+}

@@ -1,0 +1,144 @@
+using System.Text.Json;
+using AgentJobs.Contracts;
+using AgentJobs.Tools;
+
+namespace AgentJobs.Http;
+
+/// <summary>
+/// Reads and validates a job request body. Every problem names the field (JSON path) so a caller can fix it;
+/// nothing invalid reaches the orchestrator.
+/// </summary>
+public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentToolRegistry tools)
+{
+    /// <summary>JSON options of the public API: camelCase, strict about unknown fields so typos are caught.</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+        AllowTrailingCommas = false,
+    };
+
+    /// <summary>Parses the body; returns the request, or the field and message of the first problem.</summary>
+    public (AgentJobRequest? Request, ValidationProblem? Problem) Parse(ReadOnlySpan<byte> body)
+    {
+        if (body.IsEmpty)
+        {
+            return (null, new("body", "The request body is empty; send a JSON object with at least a 'prompt'."));
+        }
+
+        AgentJobRequest? request;
+        try
+        {
+            request = JsonSerializer.Deserialize<AgentJobRequest>(body, JsonOptions);
+        }
+        catch (JsonException ex)
+        {
+            var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
+            return (null, new(field, $"The request body is not valid for this API: {FirstSentence(ex.Message)}"));
+        }
+
+        if (request is null)
+        {
+            return (null, new("body", "The request body must be a JSON object, not null."));
+        }
+
+        var problem = Validate(request);
+        return problem is null ? (request, null) : (null, problem);
+    }
+
+    /// <summary>Checks the rules that JSON alone cannot.</summary>
+    public ValidationProblem? Validate(AgentJobRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (string.IsNullOrWhiteSpace(request.Prompt))
+        {
+            return new("prompt", "'prompt' is required and must not be empty.");
+        }
+
+        if (request.Prompt.Length > options.MaxPromptLength)
+        {
+            return new("prompt", $"'prompt' has {request.Prompt.Length} characters; the limit is {options.MaxPromptLength}.");
+        }
+
+        if (request.Instructions is { } instructions && instructions.Length > options.MaxInstructionsLength)
+        {
+            return new("instructions", $"'instructions' has {instructions.Length} characters; the limit is {options.MaxInstructionsLength}.");
+        }
+
+        if (request.Model is not null && (string.IsNullOrWhiteSpace(request.Model) || request.Model.Length > 256))
+        {
+            return new("model", "'model' must be a non-empty deployment name of at most 256 characters.");
+        }
+
+        if (request.AgentName is not null && (string.IsNullOrWhiteSpace(request.AgentName) || request.AgentName.Length > 256))
+        {
+            return new("agentName", "'agentName' must be non-empty and at most 256 characters.");
+        }
+
+        if (request.ThreadId is not null && (string.IsNullOrWhiteSpace(request.ThreadId) || request.ThreadId.Length > 256))
+        {
+            return new("threadId", "'threadId' must be a non-empty thread id of at most 256 characters.");
+        }
+
+        if (request.ThreadId is not null && request.DeleteThread)
+        {
+            return new("deleteThread", "'deleteThread' cannot be true with 'threadId': a thread the caller supplied is never deleted.");
+        }
+
+        if (request.Tools is { } names)
+        {
+            foreach (var name in names)
+            {
+                if (string.IsNullOrWhiteSpace(name) || !tools.Contains(name))
+                {
+                    return new("tools", $"Unknown tool '{name}'. Available tools: {string.Join(", ", tools.Names)}.");
+                }
+            }
+
+            if (names.Distinct(StringComparer.Ordinal).Count() != names.Count)
+            {
+                return new("tools", "'tools' lists a tool more than once.");
+            }
+        }
+
+        if (request.MaxDurationSeconds is { } max && (max < 1 || max > options.MaxDurationSecondsLimit))
+        {
+            return new("maxDurationSeconds", $"'maxDurationSeconds' must be between 1 and {options.MaxDurationSecondsLimit}; got {max}.");
+        }
+
+        if (request.Polling is { } p)
+        {
+            if (p.InitialDelayMs is < 10 or > 600_000)
+            {
+                return new("polling.initialDelayMs", $"'polling.initialDelayMs' must be between 10 and 600000; got {p.InitialDelayMs}.");
+            }
+
+            if (p.MaxDelayMs < p.InitialDelayMs || p.MaxDelayMs > 3_600_000)
+            {
+                return new("polling.maxDelayMs", $"'polling.maxDelayMs' must be between initialDelayMs ({p.InitialDelayMs}) and 3600000; got {p.MaxDelayMs}.");
+            }
+
+            if (double.IsNaN(p.BackoffFactor) || p.BackoffFactor < 1 || p.BackoffFactor > 10)
+            {
+                return new("polling.backoffFactor", $"'polling.backoffFactor' must be between 1 and 10; got {p.BackoffFactor}.");
+            }
+
+            if (p.PollsPerGeneration is < 1 or > 10_000)
+            {
+                return new("polling.pollsPerGeneration", $"'polling.pollsPerGeneration' must be between 1 and 10000; got {p.PollsPerGeneration}.");
+            }
+        }
+
+        return null;
+    }
+
+    static string FirstSentence(string message)
+    {
+        var cut = message.IndexOf(". Path:", StringComparison.Ordinal);
+        return cut > 0 ? message[..(cut + 1)] : message;
+    }
+}
+
+/// <summary>A validation problem: the field at fault and what is wrong with it.</summary>
+/// <param name="Field">The field (JSON path), or "body".</param>
+/// <param name="Message">What is wrong.</param>
+public sealed record ValidationProblem(string Field, string Message);

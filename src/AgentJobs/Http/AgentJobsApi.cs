@@ -1,0 +1,243 @@
+using System.Text.Json;
+using AgentJobs.Contracts;
+using AgentJobs.Workflow;
+using Microsoft.AspNetCore.Http;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+
+namespace AgentJobs.Http;
+
+/// <summary>
+/// The HTTP API of agent jobs, written once and served by both hosts: the Functions app wraps each method in
+/// an <c>[HttpTrigger]</c>, the local host maps it with minimal APIs.
+/// <list type="bullet">
+/// <item><c>POST /api/agent-jobs</c> → 202 + status links, or 400 problem details naming the field.</item>
+/// <item><c>GET /api/agent-jobs/{id}</c> → 200 with runtime status, progress and (when done) the result; 404.</item>
+/// <item><c>POST /api/agent-jobs/{id}/cancel</c> → 202; 404 unknown; 409 already finished.</item>
+/// </list>
+/// </summary>
+public sealed class AgentJobsApi(AgentJobRequestValidator validator, ILogger<AgentJobsApi> logger)
+{
+    /// <summary>The route prefix both hosts serve.</summary>
+    public const string RoutePrefix = "api/agent-jobs";
+
+    /// <summary>Longest request body read, in bytes (the prompt limit plus generous room for the rest).</summary>
+    public const int MaxBodyBytes = 1024 * 1024;
+
+    /// <summary>JSON options of responses.</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Validates the request and schedules the job.</summary>
+    public async Task<IResult> StartAsync(HttpRequest request, DurableTaskClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+
+        var body = await ReadBodyAsync(request, cancellationToken);
+        if (body is null)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"The request body is larger than {MaxBodyBytes} bytes.", "body");
+        }
+
+        var (job, problem) = validator.Parse(body);
+        if (problem is not null)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid agent job request", problem.Message, problem.Field);
+        }
+
+        var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, job, cancellationToken);
+        logger.LogInformation("Scheduled agent job {JobId}.", instanceId);
+        var links = Links(request, instanceId);
+        return new WithLocation(Results.Json(links, JsonOptions, statusCode: StatusCodes.Status202Accepted), links.StatusQueryGetUri);
+    }
+
+    /// <summary>Reads a job's status, progress and result.</summary>
+    public async Task<IResult> GetAsync(HttpRequest request, string id, DurableTaskClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var instance = string.IsNullOrWhiteSpace(id) ? null : await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
+        if (instance is null || instance.Name != AgentJobOrchestrator.Name)
+        {
+            logger.LogDebug("Status asked for unknown agent job {JobId}.", id);
+            return NotFound(id);
+        }
+
+        var progress = ReadProgress(instance);
+        if (progress is { Phase: JobPhase.Polling, PollerInstanceId: { } pollerId })
+        {
+            // The poller holds the live poll count; the job's own status is updated between poller calls.
+            var poller = await client.GetInstanceAsync(pollerId, getInputsAndOutputs: true, cancellationToken);
+            if (poller?.SerializedCustomStatus is { } live && Deserialize<PollerProgress>(live) is { } p)
+            {
+                progress = progress with { Polls = Math.Max(progress.Polls, p.Polls), RunStatus = p.RunStatus ?? progress.RunStatus };
+            }
+        }
+
+        var result = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed && instance.SerializedOutput is { } output
+            ? Deserialize<AgentJobResult>(output)
+            : null;
+        var status = new AgentJobStatus(
+            instance.InstanceId,
+            instance.RuntimeStatus.ToString(),
+            instance.CreatedAt,
+            instance.LastUpdatedAt,
+            progress,
+            result,
+            instance.FailureDetails is { } f ? new JobFailure(f.ErrorType, f.ErrorMessage) : null,
+            Links(request, instance.InstanceId));
+        return Results.Json(status, JsonOptions);
+    }
+
+    /// <summary>Asks a running job to cancel its run gracefully; cleanup still runs.</summary>
+    public async Task<IResult> CancelAsync(HttpRequest request, string id, DurableTaskClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        var instance = string.IsNullOrWhiteSpace(id) ? null : await client.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken);
+        if (instance is null || instance.Name != AgentJobOrchestrator.Name)
+        {
+            return NotFound(id);
+        }
+
+        if (instance.IsCompleted)
+        {
+            return Problem(StatusCodes.Status409Conflict, "Agent job already finished",
+                $"Agent job '{id}' has already finished ({instance.RuntimeStatus}); there is nothing to cancel.", null);
+        }
+
+        var reason = await ReadReasonAsync(request, cancellationToken);
+        if (reason.Problem is { } problem)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid cancel request", problem.Message, problem.Field);
+        }
+
+        await client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, reason.Reason ?? "cancelled through the API", cancellationToken);
+        logger.LogInformation("Cancel requested for agent job {JobId}.", id);
+        return Results.Json(Links(request, id), JsonOptions, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    static async Task<(string? Reason, ValidationProblem? Problem)> ReadReasonAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var body = await ReadBodyAsync(request, cancellationToken);
+        if (body is null)
+        {
+            return (null, new("body", $"The request body is larger than {MaxBodyBytes} bytes."));
+        }
+
+        if (body.Length == 0)
+        {
+            return (null, null);
+        }
+
+        try
+        {
+            var cancel = JsonSerializer.Deserialize<CancelJobRequest>(body, AgentJobRequestValidator.JsonOptions);
+            return cancel?.Reason is { Length: > 1000 }
+                ? (null, new("reason", "'reason' must be at most 1000 characters."))
+                : (cancel?.Reason, null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, new(string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.'),
+                "The body must be empty or a JSON object like {\"reason\": \"...\"}."));
+        }
+    }
+
+    static JobProgress? ReadProgress(OrchestrationMetadata instance) =>
+        instance.SerializedCustomStatus is { } json ? Deserialize<JobProgress>(json) : null;
+
+    static T? Deserialize<T>(string json)
+        where T : class
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(json, JsonOptions);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    static AgentJobLinks Links(HttpRequest request, string instanceId)
+    {
+        var root = $"{request.Scheme}://{request.Host}{request.PathBase}/{RoutePrefix}/{Uri.EscapeDataString(instanceId)}";
+        return new AgentJobLinks(instanceId, root, root + "/cancel");
+    }
+
+    static IResult NotFound(string id) =>
+        Problem(StatusCodes.Status404NotFound, "Agent job not found", $"No agent job has the id '{id}'.", null);
+
+    static IResult Problem(int status, string title, string detail, string? field) =>
+        Results.Problem(new Microsoft.AspNetCore.Mvc.ProblemDetails
+        {
+            Status = status,
+            Title = title,
+            Detail = detail,
+            Type = $"https://httpstatuses.io/{status}",
+            Extensions = { ["field"] = field },
+        });
+
+    /// <summary>Adds a Location header to a result.</summary>
+    sealed class WithLocation(IResult inner, string location) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.Location = location;
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
+}
+
+/// <summary>Optional body of a cancel request.</summary>
+/// <param name="Reason">Why; recorded in the job's result.</param>
+public sealed record CancelJobRequest(string? Reason);
+
+/// <summary>Where to follow a job (the durable check-status payload of this API).</summary>
+/// <param name="Id">The job (orchestration instance) id.</param>
+/// <param name="StatusQueryGetUri">GET for status, progress and result.</param>
+/// <param name="CancelPostUri">POST to cancel gracefully.</param>
+public sealed record AgentJobLinks(string Id, string StatusQueryGetUri, string CancelPostUri);
+
+/// <summary>The GET response.</summary>
+/// <param name="Id">The job id.</param>
+/// <param name="RuntimeStatus">Durable runtime status: Pending, Running, Completed, Failed, Terminated, Suspended.</param>
+/// <param name="CreatedAt">When it was scheduled.</param>
+/// <param name="LastUpdatedAt">When it last changed.</param>
+/// <param name="Progress">The live progress.</param>
+/// <param name="Result">The result, once completed.</param>
+/// <param name="Failure">The orchestration's own failure, if it crashed (the job's outcome is in the result).</param>
+/// <param name="Links">Where to follow it.</param>
+public sealed record AgentJobStatus(
+    string Id,
+    string RuntimeStatus,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset LastUpdatedAt,
+    JobProgress? Progress,
+    AgentJobResult? Result,
+    JobFailure? Failure,
+    AgentJobLinks Links);

@@ -1,0 +1,17 @@
+namespace AgentJobs.Http;
+
+/// <summary>Limits of the HTTP API (configuration section <c>AgentJobs</c>).</summary>
+public sealed class AgentJobsApiOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string SectionName = "AgentJobs";
+
+    /// <summary>Longest prompt accepted, in characters.</summary>
+    public int MaxPromptLength { get; set; } = 32_000;
+
+    /// <summary>Longest instructions accepted, in characters (the classic service's own limit).</summary>
+    public int MaxInstructionsLength { get; set; } = 256_000;
+
+    /// <summary>Longest max duration a job may ask for, in seconds (default 24 h).</summary>
+    public int MaxDurationSecondsLimit { get; set; } = 86_400;
+}

@@ -1,0 +1,42 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace AgentJobs.Tools;
+
+/// <summary>Registers function tools in DI.</summary>
+public static class AgentToolServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers a plain C# method as a tool. Parameter names, types and <c>[Description]</c> attributes become
+    /// the tool's JSON schema.
+    /// </summary>
+    public static IServiceCollection AddAgentTool(this IServiceCollection services, string name, string description, Delegate method)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(method);
+        return services.AddAgentTool(_ => AIFunctionFactory.Create(method, name, description));
+    }
+
+    /// <summary>Registers a tool built from the service provider (for tools that need other services).</summary>
+    public static IServiceCollection AddAgentTool(this IServiceCollection services, Func<IServiceProvider, AIFunction> factory)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddSingleton(new AgentToolRegistration(factory));
+        services.TryAddSingleton<AgentToolRegistry>();
+        return services;
+    }
+
+    /// <summary>Registers the tools that ship with AgentFunctions: <c>get_utc_now</c> and <c>calculate</c>.</summary>
+    public static IServiceCollection AddBuiltInAgentTools(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddAgentTool(sp =>
+        {
+            var time = sp.GetRequiredService<TimeProvider>();
+            return AIFunctionFactory.Create(() => BuiltInTools.GetUtcNow(time), BuiltInTools.UtcNowName, BuiltInTools.UtcNowDescription);
+        });
+        services.AddAgentTool(BuiltInTools.CalculateName, BuiltInTools.CalculateDescription, BuiltInTools.Calculate);
+        return services;
+    }
+}

@@ -1,0 +1,96 @@
+using AgentJobs.AgentService;
+using AgentJobs.Contracts;
+using AgentJobs.Tools;
+using Microsoft.Extensions.Logging;
+
+namespace AgentJobs.Workflow;
+
+/// <summary>
+/// The workflow's activities: one per agent-service call, plus one that runs a function tool. Each is a thin,
+/// idempotent step (they run at least once): creates carry an idempotency key, deletes treat "not found" as done.
+/// Hosts register them under these method names (see <see cref="AgentJobTasks"/>).
+/// </summary>
+public sealed class AgentJobActivities(IAgentService service, AgentToolRegistry tools, ILogger<AgentJobActivities> logger)
+{
+    /// <summary>Creates the job's agent with its function tools.</summary>
+    public Task<AgentRef> CreateAgent(CreateAgentInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var definition = new AgentDefinition(
+            input.Name,
+            input.Model,
+            input.Instructions,
+            [.. input.ToolNames.Select(tools.GetSpec)],
+            new Dictionary<string, string>(StringComparer.Ordinal) { ["agentfunctions_job"] = input.JobId });
+        return service.CreateAgentAsync(definition, input.IdempotencyKey, CancellationToken.None);
+    }
+
+    /// <summary>Creates the thread.</summary>
+    public Task<string> CreateThread(CreateThreadInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return service.CreateThreadAsync(input.IdempotencyKey, CancellationToken.None);
+    }
+
+    /// <summary>Adds the user's message.</summary>
+    public Task<string> AddMessage(AddMessageInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return service.AddUserMessageAsync(input.ThreadId, input.Text, input.IdempotencyKey, CancellationToken.None);
+    }
+
+    /// <summary>Starts the run.</summary>
+    public Task<RunState> StartRun(StartRunInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return service.StartRunAsync(input.Agent, input.ThreadId, input.IdempotencyKey, CancellationToken.None);
+    }
+
+    /// <summary>Reads the run (one poll).</summary>
+    public Task<RunState> GetRun(RunRef run) => service.GetRunAsync(run, CancellationToken.None);
+
+    /// <summary>Submits every tool output of a batch in one call.</summary>
+    public Task<RunState> SubmitToolOutputs(SubmitToolOutputsInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return service.SubmitToolOutputsAsync(input.Run, input.Outputs, CancellationToken.None);
+    }
+
+    /// <summary>Asks the service to cancel the run.</summary>
+    public Task<RunState> CancelRun(RunRef run) => service.CancelRunAsync(run, CancellationToken.None);
+
+    /// <summary>Reads the thread's messages.</summary>
+    public Task<IReadOnlyList<JobMessage>> ListMessages(string threadId) => service.ListMessagesAsync(threadId, CancellationToken.None);
+
+    /// <summary>Reads the runs' steps.</summary>
+    public Task<IReadOnlyList<JobRunStep>> ListRunSteps(ListRunStepsInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return service.ListRunStepsAsync(input.ThreadId, input.RunIds, CancellationToken.None);
+    }
+
+    /// <summary>Deletes the agent; true when this call deleted it, false when it was already gone.</summary>
+    public async Task<bool> DeleteAgent(AgentRef agent)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        var deleted = await service.DeleteAgentAsync(agent, CancellationToken.None);
+        logger.LogInformation("Agent {AgentId} {Outcome}.", agent.Id, deleted ? "deleted" : "was already gone");
+        return deleted;
+    }
+
+    /// <summary>Deletes a thread the job created.</summary>
+    public Task<bool> DeleteThread(string threadId) => service.DeleteThreadAsync(threadId, CancellationToken.None);
+
+    /// <summary>Runs one function tool; failures become an error output, not a failed activity.</summary>
+    public async Task<ToolOutput> ExecuteTool(ToolCallRequest call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var output = await tools.InvokeAsync(call, CancellationToken.None);
+        if (output.IsError)
+        {
+            logger.LogWarning("Tool call {ToolCallId} ({Tool}) returned an error output.", call.Id, call.Name);
+        }
+
+        return output;
+    }
+}

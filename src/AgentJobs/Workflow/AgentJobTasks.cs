@@ -1,0 +1,64 @@
+using AgentJobs.AgentService;
+using AgentJobs.Contracts;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentJobs.Workflow;
+
+/// <summary>
+/// Registers the workflow with a portable Durable Task worker (the local host, tests). The Functions app
+/// declares the same names with <c>[Function]</c> wrappers; a test keeps the two lists equal.
+/// </summary>
+public static class AgentJobTasks
+{
+    /// <summary>Every orchestrator name.</summary>
+    public static IReadOnlyList<string> OrchestratorNames { get; } = [AgentJobOrchestrator.Name, RunPoller.Name];
+
+    /// <summary>Every activity name.</summary>
+    public static IReadOnlyList<string> ActivityNames { get; } =
+    [
+        nameof(AgentJobActivities.CreateAgent),
+        nameof(AgentJobActivities.CreateThread),
+        nameof(AgentJobActivities.AddMessage),
+        nameof(AgentJobActivities.StartRun),
+        nameof(AgentJobActivities.GetRun),
+        nameof(AgentJobActivities.SubmitToolOutputs),
+        nameof(AgentJobActivities.CancelRun),
+        nameof(AgentJobActivities.ListMessages),
+        nameof(AgentJobActivities.ListRunSteps),
+        nameof(AgentJobActivities.DeleteAgent),
+        nameof(AgentJobActivities.DeleteThread),
+        nameof(AgentJobActivities.ExecuteTool),
+    ];
+
+    /// <summary>Adds the orchestrators and activities; activities resolve <see cref="AgentJobActivities"/> from DI.</summary>
+    public static DurableTaskRegistry AddAgentJobTasks(this DurableTaskRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        registry.AddOrchestrator<AgentJobOrchestrator>(AgentJobOrchestrator.Name);
+        registry.AddOrchestrator<RunPoller>(RunPoller.Name);
+
+        Add<CreateAgentInput, AgentRef>(registry, nameof(AgentJobActivities.CreateAgent), (a, i) => a.CreateAgent(i));
+        Add<CreateThreadInput, string>(registry, nameof(AgentJobActivities.CreateThread), (a, i) => a.CreateThread(i));
+        Add<AddMessageInput, string>(registry, nameof(AgentJobActivities.AddMessage), (a, i) => a.AddMessage(i));
+        Add<StartRunInput, RunState>(registry, nameof(AgentJobActivities.StartRun), (a, i) => a.StartRun(i));
+        Add<RunRef, RunState>(registry, nameof(AgentJobActivities.GetRun), (a, i) => a.GetRun(i));
+        Add<SubmitToolOutputsInput, RunState>(registry, nameof(AgentJobActivities.SubmitToolOutputs), (a, i) => a.SubmitToolOutputs(i));
+        Add<RunRef, RunState>(registry, nameof(AgentJobActivities.CancelRun), (a, i) => a.CancelRun(i));
+        Add<string, IReadOnlyList<JobMessage>>(registry, nameof(AgentJobActivities.ListMessages), (a, i) => a.ListMessages(i));
+        Add<ListRunStepsInput, IReadOnlyList<JobRunStep>>(registry, nameof(AgentJobActivities.ListRunSteps), (a, i) => a.ListRunSteps(i));
+        Add<AgentRef, bool>(registry, nameof(AgentJobActivities.DeleteAgent), (a, i) => a.DeleteAgent(i));
+        Add<string, bool>(registry, nameof(AgentJobActivities.DeleteThread), (a, i) => a.DeleteThread(i));
+        Add<ToolCallRequest, ToolOutput>(registry, nameof(AgentJobActivities.ExecuteTool), (a, i) => a.ExecuteTool(i));
+        return registry;
+    }
+
+    static void Add<TInput, TOutput>(DurableTaskRegistry registry, string name, Func<AgentJobActivities, TInput, Task<TOutput>> run) =>
+        registry.AddActivity(name, services => new ServiceActivity<TInput, TOutput>(services.GetRequiredService<AgentJobActivities>(), run));
+
+    sealed class ServiceActivity<TInput, TOutput>(AgentJobActivities activities, Func<AgentJobActivities, TInput, Task<TOutput>> run)
+        : TaskActivity<TInput, TOutput>
+    {
+        public override Task<TOutput> RunAsync(TaskActivityContext context, TInput input) => run(activities, input);
+    }
+}

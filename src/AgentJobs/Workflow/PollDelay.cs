@@ -1,0 +1,33 @@
+using AgentJobs.Contracts;
+
+namespace AgentJobs.Workflow;
+
+/// <summary>How long to wait before the next poll.</summary>
+public static class PollDelay
+{
+    /// <summary>The longest poll-after hint honoured as is; a larger one is treated as this (a safety net).</summary>
+    public static readonly TimeSpan MaxHint = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The service's hint when it sent one; otherwise the initial delay after a status change, or the previous
+    /// delay times the backoff factor, capped.
+    /// </summary>
+    public static TimeSpan Next(PollingSettings settings, TimeSpan previous, bool statusChanged, int? pollAfterMs)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (pollAfterMs is { } hint and >= 0)
+        {
+            var hinted = TimeSpan.FromMilliseconds(hint);
+            return hinted > MaxHint ? MaxHint : hinted;
+        }
+
+        if (statusChanged || previous <= TimeSpan.Zero)
+        {
+            return TimeSpan.FromMilliseconds(settings.InitialDelayMs);
+        }
+
+        var grown = TimeSpan.FromMilliseconds(previous.TotalMilliseconds * settings.BackoffFactor);
+        var cap = TimeSpan.FromMilliseconds(settings.MaxDelayMs);
+        return grown > cap ? cap : grown;
+    }
+}
