@@ -1,0 +1,250 @@
+using System.Collections.Concurrent;
+using AgentJobs.AgentService;
+using AgentJobs.Contracts;
+
+namespace AgentJobs.Tests.Support;
+
+/// <summary>
+/// A fake behind our own port: each run follows a script of statuses, one per poll. It records every call so
+/// tests can assert what the workflow did (e.g. delete called exactly once per created agent).
+/// </summary>
+public sealed class ScriptedAgentService : IAgentService
+{
+    readonly ConcurrentDictionary<string, AgentDefinition> agents = new();
+    readonly ConcurrentDictionary<string, RunScript> runs = new();
+    readonly ConcurrentDictionary<string, List<JobMessage>> threads = new();
+    readonly ConcurrentQueue<(string Operation, string Target, DateTime At)> calls = new();
+    readonly ConcurrentDictionary<string, Queue<Exception>> faults = new();
+    int counter;
+
+    /// <summary>Builds the script of a run from the user's prompt (default: in_progress twice, then completed).</summary>
+    public Func<string, IReadOnlyList<ScriptStep>> Script { get; set; } =
+        _ => [ScriptStep.Of("in_progress"), ScriptStep.Of("in_progress"), ScriptStep.Of("completed")];
+
+    /// <summary>Poll-after hint returned on every run read, if set.</summary>
+    public int? PollAfterMs { get; set; }
+
+    /// <summary>Every call, in order.</summary>
+    public IReadOnlyList<(string Operation, string Target, DateTime At)> Calls => [.. calls];
+
+    /// <summary>Agents created and not deleted.</summary>
+    public IReadOnlyCollection<string> LiveAgents => [.. agents.Keys];
+
+    /// <summary>The definitions agents were created with.</summary>
+    public ConcurrentDictionary<string, AgentDefinition> CreatedAgents { get; } = new();
+
+    /// <summary>Tool outputs submitted, per run.</summary>
+    public ConcurrentDictionary<string, List<IReadOnlyList<ToolOutput>>> Submissions { get; } = new();
+
+    /// <summary>Makes the next <paramref name="count"/> calls of <paramref name="operation"/> throw.</summary>
+    public void Fail(string operation, int count, Func<Exception> exception)
+    {
+        var queue = faults.GetOrAdd(operation, _ => new Queue<Exception>());
+        lock (queue)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                queue.Enqueue(exception());
+            }
+        }
+    }
+
+    /// <summary>How many times an operation was called.</summary>
+    public int Count(string operation) => calls.Count(c => c.Operation == operation);
+
+    public Task<AgentRef> CreateAgentAsync(AgentDefinition definition, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        Record("CreateAgent", definition.Name);
+        var id = $"asst_{Interlocked.Increment(ref counter)}";
+        agents[id] = definition;
+        CreatedAgents[id] = definition;
+        return Task.FromResult(new AgentRef(id, definition.Name));
+    }
+
+    public Task<bool> DeleteAgentAsync(AgentRef agent, CancellationToken cancellationToken)
+    {
+        Record("DeleteAgent", agent.Id);
+        return Task.FromResult(agents.TryRemove(agent.Id, out _));
+    }
+
+    public Task<string> CreateThreadAsync(string idempotencyKey, CancellationToken cancellationToken)
+    {
+        Record("CreateThread", idempotencyKey);
+        var id = $"thread_{Interlocked.Increment(ref counter)}";
+        threads[id] = [];
+        return Task.FromResult(id);
+    }
+
+    public Task<bool> DeleteThreadAsync(string threadId, CancellationToken cancellationToken)
+    {
+        Record("DeleteThread", threadId);
+        return Task.FromResult(threads.TryRemove(threadId, out _));
+    }
+
+    public Task<string> AddUserMessageAsync(string threadId, string text, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        Record("AddMessage", threadId);
+        var list = threads.GetOrAdd(threadId, _ => []);
+        var id = $"msg_{Interlocked.Increment(ref counter)}";
+        lock (list)
+        {
+            list.Add(new JobMessage(id, "user", text, null, DateTimeOffset.UnixEpoch.AddSeconds(list.Count)));
+        }
+
+        return Task.FromResult(id);
+    }
+
+    public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        Record("StartRun", threadId);
+        var list = threads.GetOrAdd(threadId, _ => []);
+        string prompt;
+        lock (list)
+        {
+            prompt = list.Last(m => m.Role == "user").Text;
+        }
+
+        var id = $"run_{Interlocked.Increment(ref counter)}";
+        runs[id] = new RunScript(threadId, Script(prompt));
+        return Task.FromResult(State(id, "queued"));
+    }
+
+    public Task<RunState> GetRunAsync(RunRef run, CancellationToken cancellationToken)
+    {
+        Record("GetRun", run.RunId);
+        var script = runs[run.RunId];
+        lock (script)
+        {
+            if (!script.IsTerminal && script.Position < script.Steps.Count && !script.WaitingForOutputs)
+            {
+                script.Current = script.Steps[script.Position++];
+                script.WaitingForOutputs = script.Current.ToolCalls.Count > 0;
+                if (script.Current.Status == "completed")
+                {
+                    AddReply(run.ThreadId, run.RunId);
+                }
+            }
+
+            return Task.FromResult(State(run.RunId, script.Current.Status));
+        }
+    }
+
+    public Task<RunState> SubmitToolOutputsAsync(RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken)
+    {
+        Record("SubmitToolOutputs", run.RunId);
+        Submissions.GetOrAdd(run.RunId, _ => []).Add(outputs);
+        var script = runs[run.RunId];
+        lock (script)
+        {
+            script.WaitingForOutputs = false;
+            script.Current = ScriptStep.Of("in_progress");
+        }
+
+        return Task.FromResult(State(run.RunId, "in_progress"));
+    }
+
+    public Task<RunState> CancelRunAsync(RunRef run, CancellationToken cancellationToken)
+    {
+        Record("CancelRun", run.RunId);
+        var script = runs[run.RunId];
+        lock (script)
+        {
+            if (script.IsTerminal)
+            {
+                throw new AgentServiceException($"Cannot cancel run with status '{script.Current.Status}'.", 400);
+            }
+
+            // Cancelling for one poll, then cancelled.
+            script.Steps = [.. script.Steps.Take(script.Position), ScriptStep.Of("cancelled")];
+            script.WaitingForOutputs = false;
+            script.Current = ScriptStep.Of("cancelling");
+            return Task.FromResult(State(run.RunId, "cancelling"));
+        }
+    }
+
+    public Task<IReadOnlyList<JobMessage>> ListMessagesAsync(string threadId, CancellationToken cancellationToken)
+    {
+        Record("ListMessages", threadId);
+        var list = threads.GetOrAdd(threadId, _ => []);
+        lock (list)
+        {
+            return Task.FromResult<IReadOnlyList<JobMessage>>([.. list]);
+        }
+    }
+
+    public Task<IReadOnlyList<JobRunStep>> ListRunStepsAsync(string threadId, IReadOnlyList<string> runIds, CancellationToken cancellationToken)
+    {
+        Record("ListRunSteps", threadId);
+        var steps = runIds.Select(r => new JobRunStep($"step_{r}", "message_creation", "completed", r, null, [])).ToList();
+        return Task.FromResult<IReadOnlyList<JobRunStep>>(steps);
+    }
+
+    void AddReply(string threadId, string runId)
+    {
+        var list = threads.GetOrAdd(threadId, _ => []);
+        lock (list)
+        {
+            var outputs = Submissions.TryGetValue(runId, out var s) ? string.Join(" | ", s.SelectMany(o => o).Select(o => o.Output)) : "";
+            list.Add(new JobMessage($"msg_{Interlocked.Increment(ref counter)}", "assistant", $"reply to '{list.Last(m => m.Role == "user").Text}'{(outputs.Length > 0 ? $" using {outputs}" : "")}", runId, DateTimeOffset.UnixEpoch.AddSeconds(list.Count)));
+        }
+    }
+
+    RunState State(string runId, string status)
+    {
+        var script = runs[runId];
+        var step = script.Current.Status == status ? script.Current : ScriptStep.Of(status);
+        return new RunState(
+            script.ThreadId,
+            runId,
+            AgentRunStatusExtensions.Parse(status),
+            status,
+            status == "requires_action" ? step.ToolCalls : [],
+            step.Error,
+            step.Status == "incomplete" ? "max_completion_tokens" : null,
+            AgentRunStatusExtensions.Parse(status).IsTerminal() ? new TokenUsage(10, 5, 15) : null,
+            PollAfterMs);
+    }
+
+    void Record(string operation, string target)
+    {
+        calls.Enqueue((operation, target, DateTime.UtcNow));
+        if (faults.TryGetValue(operation, out var queue))
+        {
+            lock (queue)
+            {
+                if (queue.Count > 0)
+                {
+                    throw queue.Dequeue();
+                }
+            }
+        }
+    }
+
+    sealed class RunScript(string threadId, IReadOnlyList<ScriptStep> steps)
+    {
+        public string ThreadId { get; } = threadId;
+
+        public IReadOnlyList<ScriptStep> Steps { get; set; } = steps;
+
+        public int Position { get; set; }
+
+        public bool WaitingForOutputs { get; set; }
+
+        public ScriptStep Current { get; set; } = ScriptStep.Of("queued");
+
+        public bool IsTerminal => AgentRunStatusExtensions.Parse(Current.Status).IsTerminal();
+    }
+}
+
+/// <summary>One poll's answer in a run script.</summary>
+/// <param name="Status">The run status.</param>
+/// <param name="ToolCalls">Tool calls when requires_action.</param>
+/// <param name="Error">The error when failed.</param>
+public sealed record ScriptStep(string Status, IReadOnlyList<ToolCallRequest> ToolCalls, JobFailure? Error = null)
+{
+    public static ScriptStep Of(string status) => new(status, []);
+
+    public static ScriptStep Tools(params ToolCallRequest[] calls) => new("requires_action", calls);
+
+    public static ScriptStep Failed(string code, string message) => new("failed", [], new JobFailure(code, message));
+}
