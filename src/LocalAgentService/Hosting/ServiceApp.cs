@@ -49,6 +49,8 @@ internal static class ServiceApp
 
         if (embedded is not null)
         {
+            // Embedded: the options object is the whole configuration; the host's files and environment must not leak in.
+            builder.Configuration.Sources.Clear();
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
         }
 
