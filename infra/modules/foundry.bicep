@@ -84,6 +84,10 @@ resource project 'Microsoft.CognitiveServices/accounts/projects@2025-12-01' = {
     displayName: projectName
     description: 'Agent jobs run by the AgentFunctions app.'
   }
+  // One change at a time on the account: parallel child writes can fail with a conflict.
+  dependsOn: [
+    modelDeployment
+  ]
 }
 
 resource modelDeployment 'Microsoft.CognitiveServices/accounts/deployments@2025-12-01' = {
