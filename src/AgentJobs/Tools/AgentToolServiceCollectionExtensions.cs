@@ -30,6 +30,13 @@ public static class AgentToolServiceCollectionExtensions
     /// <summary>Registers the tools that ship with AgentFunctions: <c>get_utc_now</c> and <c>calculate</c>.</summary>
     public static IServiceCollection AddBuiltInAgentTools(this IServiceCollection services)
     {
+        ArgumentNullException.ThrowIfNull(services);
+        if (services.Any(d => d.ServiceType == typeof(BuiltInToolsMarker)))
+        {
+            return services; // already added: a second registration would make duplicate tool names
+        }
+
+        services.AddSingleton<BuiltInToolsMarker>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddAgentTool(sp =>
         {
@@ -39,4 +46,6 @@ public static class AgentToolServiceCollectionExtensions
         services.AddAgentTool(BuiltInTools.CalculateName, BuiltInTools.CalculateDescription, BuiltInTools.Calculate);
         return services;
     }
+
+    sealed class BuiltInToolsMarker;
 }
