@@ -61,7 +61,7 @@ public sealed class FaultInjectionTests(FastServer fixture) : IClassFixture<Fast
     [InlineData("run-expire", "expired")]
     public async Task Header_run_faults_plant_into_the_created_run(string mode, string status)
     {
-        var client = Support.Client(Server, Shape.OpenAI, extra: new HeaderPolicy(("x-local-fault", mode)));
+        var client = Support.Client(Server, Shape.OpenAI, extra: RequestEditPolicy.Headers(("x-local-fault", mode)));
         var agent = (await client.CreateAssistantAsync("gpt-4o-mini")).Value; // run-* modes leave other operations alone
         var run = await Support.WaitAsync(client, (await client.CreateThreadAndRunAsync(agent.Id, new ThreadCreationOptions { InitialMessages = { "hi" } })).Value, status);
         if (status == "failed")
@@ -122,10 +122,10 @@ public sealed class FaultInjectionTests(FastServer fixture) : IClassFixture<Fast
     [Fact]
     public async Task Sdk_with_a_429_header_and_count_recovers_through_its_retries()
     {
-        var client = Support.Client(Server, Shape.OpenAI, extra: new HeaderPolicy(("x-local-fault", "429"), ("x-local-fault-count", "1"), ("x-local-fault-retry-after-ms", "20")));
+        var client = Support.Client(Server, Shape.OpenAI, extra: RequestEditPolicy.Headers(("x-local-fault", "429"), ("x-local-fault-count", "1"), ("x-local-fault-retry-after-ms", "20")));
         var thread = (await client.CreateThreadAsync()).Value;
         Assert.StartsWith("thread_", thread.Id);
-        var noRetry = Support.Client(Server, Shape.OpenAI, extra: new HeaderPolicy(("x-local-fault", "404")));
+        var noRetry = Support.Client(Server, Shape.OpenAI, extra: RequestEditPolicy.Headers(("x-local-fault", "404")));
         var ex = await Assert.ThrowsAsync<ClientResultException>(() => noRetry.GetThreadAsync(thread.Id));
         Assert.Equal(404, ex.Status);
     }

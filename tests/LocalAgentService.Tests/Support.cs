@@ -43,11 +43,11 @@ internal static class Support
                 break;
             case Shape.Azure:
                 options.Endpoint = new Uri(server.BaseAddress, "openai");
-                options.AddPolicy(new QueryAndHeaderPolicy("api-version", "2024-10-01-preview", "api-key", key), PipelinePosition.PerCall);
+                options.AddPolicy(RequestEditPolicy.QueryAndHeader("api-version", "2024-10-01-preview", "api-key", key), PipelinePosition.PerCall);
                 break;
             case Shape.Project:
                 options.Endpoint = server.ProjectEndpoint;
-                options.AddPolicy(new QueryAndHeaderPolicy("api-version", "v1", null, null), PipelinePosition.PerCall);
+                options.AddPolicy(RequestEditPolicy.QueryAndHeader("api-version", "v1"), PipelinePosition.PerCall);
                 break;
         }
 
@@ -133,56 +133,42 @@ internal static class Support
     }
 }
 
-/// <summary>Adds a query parameter (if absent) and optionally a header to every request.</summary>
-internal sealed class QueryAndHeaderPolicy(string query, string value, string? header, string? headerValue) : PipelinePolicy
+/// <summary>Edits every request before it is sent (adds api-version, auth or fault headers).</summary>
+internal sealed class RequestEditPolicy(Action<PipelineRequest> edit) : PipelinePolicy
 {
-    public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
+    /// <summary>Adds <paramref name="query"/> when absent, and optionally a header.</summary>
+    public static RequestEditPolicy QueryAndHeader(string query, string value, string? header = null, string? headerValue = null) => new(request =>
     {
-        Apply(message);
-        ProcessNext(message, pipeline, currentIndex);
-    }
-
-    public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-    {
-        Apply(message);
-        return ProcessNextAsync(message, pipeline, currentIndex);
-    }
-
-    private void Apply(PipelineMessage message)
-    {
-        var uri = message.Request.Uri!;
+        var uri = request.Uri!;
         if (!uri.Query.Contains(query + "=", StringComparison.Ordinal))
         {
-            message.Request.Uri = new Uri(uri + (uri.Query.Length == 0 ? "?" : "&") + query + "=" + Uri.EscapeDataString(value));
+            request.Uri = new Uri(uri + (uri.Query.Length == 0 ? "?" : "&") + query + "=" + Uri.EscapeDataString(value));
         }
 
         if (header is not null)
         {
-            message.Request.Headers.Set(header, headerValue ?? "");
+            request.Headers.Set(header, headerValue ?? "");
         }
-    }
-}
+    });
 
-/// <summary>Sets fixed headers on every request (used to send x-local-fault through the SDK).</summary>
-internal sealed class HeaderPolicy(params (string Name, string Value)[] headers) : PipelinePolicy
-{
+    /// <summary>Sets fixed headers (used to send x-local-fault through the SDK).</summary>
+    public static RequestEditPolicy Headers(params (string Name, string Value)[] headers) => new(request =>
+    {
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.Set(name, value);
+        }
+    });
+
     public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
     {
-        Apply(message);
+        edit(message.Request);
         ProcessNext(message, pipeline, currentIndex);
     }
 
     public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
     {
-        Apply(message);
+        edit(message.Request);
         return ProcessNextAsync(message, pipeline, currentIndex);
-    }
-
-    private void Apply(PipelineMessage message)
-    {
-        foreach (var (name, value) in headers)
-        {
-            message.Request.Headers.Set(name, value);
-        }
     }
 }
