@@ -93,7 +93,7 @@ public sealed class RunLifecycleTests(FastServer fixture) : IClassFixture<FastSe
     [Fact]
     public async Task A_run_waiting_for_tool_outputs_past_expires_at_expires()
     {
-        await using var server = await Support.StartFastAsync(o => o.Simulation.ExpiresAfterMs = 600);
+        await using var server = await Support.StartFastAsync(o => o.Simulation.ExpiresAfterMs = 1500);
         var client = Support.Client(server, Shape.OpenAI);
         var agent = (await client.CreateAssistantAsync("gpt-4o-mini", new AssistantCreationOptions { Tools = { Support.Function("lookup") } })).Value;
         var run = await Support.WaitAsync(client, (await client.CreateThreadAndRunAsync(agent.Id, new ThreadCreationOptions { InitialMessages = { "lookup" } })).Value);
