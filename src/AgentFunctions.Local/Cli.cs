@@ -1,0 +1,144 @@
+using System.CommandLine;
+using AgentFunctions.Local.Bench;
+using AgentJobs.Contracts;
+using Microsoft.Extensions.Logging;
+
+namespace AgentFunctions.Local;
+
+/// <summary>The command line: <c>run</c>, <c>serve</c> and <c>bench</c>.</summary>
+public static class Cli
+{
+    /// <summary>Exit code of a job that did not complete.</summary>
+    public const int JobNotCompleted = 1;
+
+    /// <summary>Exit code of a usage or configuration error (the host did not start, or the request was invalid).</summary>
+    public const int ConfigurationError = 2;
+
+    static readonly Option<string?> Storage = new("--storage")
+    {
+        Description = "Azure Storage connection string for the persistent durable backend (UseDevelopmentStorage=true for Azurite). Default: in-memory.",
+    };
+
+    static readonly Option<string?> TaskHub = new("--task-hub") { Description = "Task hub name (default AgentJobsLocal)." };
+
+    static readonly Option<string?> Endpoint = new("--endpoint")
+    {
+        Description = "A real agent service (same as AgentService__Endpoint). Default: the embedded local agent service with a simulated model.",
+    };
+
+    static readonly Option<string?> ApiKey = new("--api-key") { Description = "API key of that service (same as AgentService__ApiKey)." };
+
+    static readonly Option<string?> Protocol = new("--protocol") { Description = "classic or foundry (same as AgentService__Protocol).", };
+
+    static readonly Option<int?> SimulatedRunMs = new("--simulated-run-ms")
+    {
+        Description = "How long a run of the embedded service's simulated model stays in progress, in ms (default 400).",
+    };
+
+    static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Log at Information level (to standard error)." };
+
+    /// <summary>Parses and runs the command line.</summary>
+    public static Task<int> InvokeAsync(string[] args) =>
+        Build().Parse(args).InvokeAsync(new InvocationConfiguration
+        {
+            // Ctrl+C cancels the job gracefully (its agent is still deleted); give that time to finish.
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(90),
+        });
+
+    /// <summary>The command tree.</summary>
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Durable agent jobs with no Azure: an embedded durable backend, the workflow and a local agent service.");
+        root.Subcommands.Add(RunCommand());
+        root.Subcommands.Add(ServeCommand());
+        root.Subcommands.Add(BenchCommand());
+        return root;
+    }
+
+    static Command RunCommand()
+    {
+        var prompt = new Argument<string>("prompt") { Description = "The user message, e.g. \"Hello, tell me a joke\"." };
+        var model = new Option<string?>("--model") { Description = $"Model deployment (default {AgentJobDefaults.Model})." };
+        var instructions = new Option<string?>("--instructions") { Description = $"Agent instructions (default \"{AgentJobDefaults.Instructions}\")." };
+        var agentName = new Option<string?>("--agent-name") { Description = $"Agent name (default {AgentJobDefaults.AgentName})." };
+        var tools = new Option<string[]>("--tool") { Description = "A function tool the agent may call (repeatable): get_utc_now, calculate." };
+        var maxDuration = new Option<int?>("--max-duration") { Description = $"Seconds before the run is cancelled and the job times out (default {AgentJobDefaults.MaxDurationSeconds})." };
+        var thread = new Option<string?>("--thread") { Description = "Continue an existing thread instead of creating one." };
+        var json = new Option<bool>("--json") { Description = "Print the job result as JSON on standard output, nothing else." };
+
+        var command = new Command("run", "Run one agent job and print its reply, run steps and cleanup.") { prompt, model, instructions, agentName, tools, maxDuration, thread, json };
+        AddHostOptions(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            var request = new AgentJobRequest(
+                parse.GetValue(prompt)!,
+                parse.GetValue(instructions),
+                parse.GetValue(model),
+                parse.GetValue(agentName),
+                parse.GetValue(tools) is { Length: > 0 } t ? t : null,
+                parse.GetValue(thread),
+                MaxDurationSeconds: parse.GetValue(maxDuration));
+            var options = HostOptions(parse);
+            options.LogLevel = parse.GetValue(Verbose) ? LogLevel.Information : LogLevel.Error;
+            return await JobRunner.RunAsync(options, request, parse.GetValue(json), ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    static Command ServeCommand()
+    {
+        var urls = new Option<string>("--urls")
+        {
+            Description = "Where to listen (semicolon-separated). Loopback only unless you say otherwise.",
+            DefaultValueFactory = _ => LocalHostOptions.DefaultUrls,
+        };
+        var command = new Command("serve", "Serve POST /api/agent-jobs, GET /api/agent-jobs/{id} and POST /api/agent-jobs/{id}/cancel.") { urls };
+        AddHostOptions(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            var options = HostOptions(parse);
+            options.Urls = parse.GetValue(urls)!;
+            options.LogToStandardError = false;
+            options.LogLevel = parse.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Information;
+            return await ServeVerb.RunAsync(options, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    static Command BenchCommand()
+    {
+        var jobs = new Option<int>("--jobs") { Description = "Concurrent jobs.", DefaultValueFactory = _ => 100 };
+        var runMs = new Option<int>("--run-ms") { Description = "Simulated run length in ms.", DefaultValueFactory = _ => 200 };
+        var noBaseline = new Option<bool>("--no-baseline") { Description = "Skip the baseline without Durable." };
+        var stock = new Option<bool>("--stock-backend") { Description = "Use the in-memory backend WITHOUT the concurrency fix (expect a collapse; try --jobs 50)." };
+        var command = new Command("bench", "N concurrent jobs against the simulated model: throughput, durable overhead, calls and history per job.")
+        {
+            jobs, runMs, noBaseline, stock,
+        };
+        command.SetAction(async (parse, ct) =>
+            await Benchmark.RunAsync(new BenchmarkOptions(parse.GetValue(jobs), parse.GetValue(runMs), !parse.GetValue(noBaseline), parse.GetValue(stock)), ct)
+                .ConfigureAwait(false));
+        return command;
+    }
+
+    static void AddHostOptions(Command command)
+    {
+        command.Options.Add(Storage);
+        command.Options.Add(TaskHub);
+        command.Options.Add(Endpoint);
+        command.Options.Add(ApiKey);
+        command.Options.Add(Protocol);
+        command.Options.Add(SimulatedRunMs);
+        command.Options.Add(Verbose);
+    }
+
+    static LocalHostOptions HostOptions(ParseResult parse) => new()
+    {
+        Storage = parse.GetValue(Storage),
+        TaskHub = parse.GetValue(TaskHub),
+        Endpoint = parse.GetValue(Endpoint),
+        ApiKey = parse.GetValue(ApiKey),
+        Protocol = parse.GetValue(Protocol),
+        SimulatedRunMs = parse.GetValue(SimulatedRunMs),
+    };
+}

@@ -1,0 +1,236 @@
+using System.Diagnostics;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AgentJobs.Contracts;
+using AgentJobs.Hosting;
+using AgentJobs.Http;
+using AgentJobs.Workflow;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+
+namespace AgentFunctions.Local;
+
+/// <summary>The <c>run</c> verb: one job, live progress, then the reply, the run steps and the cleanup.</summary>
+internal static class JobRunner
+{
+    static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>JSON of <c>--json</c>: the API's camelCase, indented.</summary>
+    public static JsonSerializerOptions ResultJsonOptions { get; } = new(AgentJobsApi.JsonOptions) { WriteIndented = true };
+
+    public static async Task<int> RunAsync(LocalHostOptions options, AgentJobRequest request, bool json, CancellationToken cancellationToken)
+    {
+        // With --json, standard output carries the result only; progress goes to standard error.
+        var display = json ? Terminal.Error : Terminal.Out;
+        LocalHost host;
+        try
+        {
+            host = await LocalHost.StartAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LocalHostException ex)
+        {
+            Terminal.Fail(ex.Message);
+            return Cli.ConfigurationError;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Terminal.Fail($"the local host could not start: {ex.Message}");
+            return Cli.ConfigurationError;
+        }
+
+        await using (host.ConfigureAwait(false))
+        {
+            // The same validation as POST /api/agent-jobs, so the CLI and the API accept the same jobs.
+            var validator = host.Services.GetRequiredService<AgentJobRequestValidator>();
+            var (job, problem) = validator.Parse(JsonSerializer.SerializeToUtf8Bytes(request, AgentJobRequestValidator.JsonOptions));
+            if (problem is not null || job is null)
+            {
+                Terminal.Fail($"{OptionName(problem?.Field)}: {problem?.Message}");
+                return Cli.ConfigurationError;
+            }
+
+            var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, job, CancellationToken.None).ConfigureAwait(false);
+            display.MarkupLine($"[bold]Agent job[/] {Markup.Escape(id)}");
+            display.MarkupLine($"  durable backend: {Markup.Escape(host.Backend.Describe())} · agent service: {Markup.Escape(DescribeService(host))}");
+
+            var status = await WatchAsync(host, id, display, cancellationToken).ConfigureAwait(false);
+            if (status.Result is not { } result)
+            {
+                Terminal.Fail($"the job's orchestration ended {status.RuntimeStatus}: {status.Failure?.Message ?? "no result"}");
+                return Cli.JobNotCompleted;
+            }
+
+            if (json)
+            {
+                Console.Out.WriteLine(JsonSerializer.Serialize(result, ResultJsonOptions));
+            }
+            else
+            {
+                PrintResult(Terminal.Out, result, showThread: host.EmbeddedAgentService is null);
+            }
+
+            if (result.Outcome != JobOutcome.Completed || !result.AgentDeleted)
+            {
+                var why = result.Failure is { } f ? $"{f.Code}: {f.Message}" : $"run {result.RunStatus}";
+                Terminal.Fail($"job {result.Outcome}{(result.AgentDeleted ? "" : $" and agent {result.AgentId} NOT deleted")} ({why})");
+                return Cli.JobNotCompleted;
+            }
+
+            return 0;
+        }
+    }
+
+    /// <summary>Polls the job through the API's own GET handler and shows the progress until it ends; Ctrl+C cancels the job gracefully.</summary>
+    static async Task<AgentJobStatus> WatchAsync(LocalHost host, string id, IAnsiConsole display, CancellationToken cancellationToken)
+    {
+        var reader = host.Services.GetRequiredService<AgentJobStatusReader>();
+        var clock = Stopwatch.StartNew();
+        var cancelSent = false;
+        string? lastShown = null;
+
+        async Task<AgentJobStatus> Loop(Action<string> show)
+        {
+            while (true)
+            {
+                if (cancellationToken.IsCancellationRequested && !cancelSent)
+                {
+                    cancelSent = true;
+                    await host.Client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, "cancelled from the command line (Ctrl+C)", CancellationToken.None)
+                        .ConfigureAwait(false);
+                }
+
+                var status = await reader.ReadAsync(id, CancellationToken.None).ConfigureAwait(false)
+                             ?? throw new InvalidOperationException($"Agent job {id} vanished.");
+                if (status.RuntimeStatus is "Completed" or "Failed" or "Terminated")
+                {
+                    return status;
+                }
+
+                show(Describe(status.Progress, cancelSent));
+                await Task.Delay(RefreshInterval, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        if (display.Profile.Capabilities.Interactive)
+        {
+            AgentJobStatus? final = null;
+            await display.Status().Spinner(Spinner.Known.Dots).StartAsync("Starting", async context =>
+            {
+                final = await Loop(text => context.Status(Markup.Escape($"{text} · {clock.Elapsed.TotalSeconds:0.0} s"))).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+            return final!;
+        }
+
+        // Not a terminal: one plain line per change, no cursor movement, no colour.
+        return await Loop(text =>
+        {
+            if (text != lastShown)
+            {
+                lastShown = text;
+                display.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0}s  {text}");
+            }
+        }).ConfigureAwait(false);
+    }
+
+    static string Describe(JobProgress? progress, bool cancelSent)
+    {
+        if (progress is null)
+        {
+            return "Starting";
+        }
+
+        var text = progress.Phase.ToString();
+        if (progress.RunStatus is { } run)
+        {
+            text += $" · run {run}";
+        }
+
+        if (progress.Polls > 0)
+        {
+            text += $" · {progress.Polls} poll{(progress.Polls == 1 ? "" : "s")}";
+        }
+
+        if (progress.PendingToolCalls is { Count: > 0 } tools && progress.Phase == JobPhase.RunningTools)
+        {
+            text += $" · tools {string.Join(", ", tools)}";
+        }
+
+        return cancelSent ? text + " · cancel requested" : text;
+    }
+
+    static void PrintResult(IAnsiConsole console, AgentJobResult result, bool showThread)
+    {
+        console.WriteLine();
+        console.MarkupLine("[bold]Reply[/]");
+        foreach (var line in (result.Reply ?? "(no reply)").ReplaceLineEndings("\n").Split('\n'))
+        {
+            console.WriteLine("  " + line);
+        }
+
+        console.WriteLine();
+        console.MarkupLine("[bold]Run steps[/]");
+        var n = 0;
+        foreach (var step in result.RunSteps)
+        {
+            n++;
+            var detail = step.Type == "tool_calls"
+                ? string.Join("; ", step.ToolCalls.Select(c => $"{c.Name}({Compact(c.Arguments)}){(c.Output is null ? "" : " → " + Compact(c.Output))}"))
+                : step.MessageId is null ? "" : "message " + step.MessageId;
+            console.WriteLine($"  {n}. {step.Type} ({step.Status}) {detail}".TrimEnd());
+        }
+
+        if (n == 0)
+        {
+            console.WriteLine("  (none)");
+        }
+
+        console.WriteLine();
+        var tokens = result.Usage is { } u ? $" · {u.TotalTokens} tokens" : "";
+        var cleanup = result.AgentDeleted ? "agent deleted" : $"agent {result.AgentId} NOT deleted";
+        if (result.ThreadDeleted)
+        {
+            cleanup += ", thread deleted";
+        }
+
+        var colour = result.Outcome == JobOutcome.Completed ? "green" : "red";
+        console.MarkupLine(
+            $"[{colour}]{result.Outcome}[/] (run {Markup.Escape(result.RunStatus ?? "none")}) in {result.ElapsedSeconds:0.0} s · " +
+            $"{result.Polls} poll{(result.Polls == 1 ? "" : "s")} · {result.ToolCalls} tool call{(result.ToolCalls == 1 ? "" : "s")}{tokens} · {Markup.Escape(cleanup)}");
+        if (showThread && result.ThreadId is { } thread && !result.ThreadDeleted)
+        {
+            console.WriteLine($"  thread {thread} (continue it with --thread {thread})");
+        }
+    }
+
+    /// <summary>JSON on one line, readable (no \u escapes); other text unchanged.</summary>
+    static string Compact(string text)
+    {
+        try
+        {
+            return JsonNode.Parse(text)?.ToJsonString(CompactJson) ?? text;
+        }
+        catch (JsonException)
+        {
+            return text.ReplaceLineEndings(" ");
+        }
+    }
+
+    static readonly JsonSerializerOptions CompactJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    static string DescribeService(LocalHost host) => host.EmbeddedAgentService is { } embedded
+        ? $"embedded, simulated model, {embedded.OpenAIEndpoint}"
+        : $"{host.AgentService.BaseUri} ({host.AgentService.Protocol})";
+
+    static string OptionName(string? field) => field switch
+    {
+        "prompt" => "prompt",
+        "tools" => "--tool",
+        "maxDurationSeconds" => "--max-duration",
+        "model" => "--model",
+        "instructions" => "--instructions",
+        "agentName" => "--agent-name",
+        "threadId" => "--thread",
+        _ => field ?? "request",
+    };
+}

@@ -1,0 +1,287 @@
+using System.Security.Cryptography;
+using AgentJobs;
+using AgentJobs.AgentService;
+using AgentJobs.Configuration;
+using AgentJobs.Hosting;
+using AgentJobs.Http;
+using AgentJobs.Workflow;
+using LocalAgentService;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+
+namespace AgentFunctions.Local;
+
+/// <summary>
+/// The local host: the portable workflow on an embedded durable backend, talking to the embedded local agent
+/// service unless a real one is configured, optionally serving the HTTP API with the same handlers as the
+/// Functions app. Configuration: <c>appsettings.json</c> in the working directory, environment variables
+/// (<c>AgentService__Endpoint</c> …, as in local.settings.json), then <see cref="LocalHostOptions"/>.
+/// </summary>
+public sealed class LocalHost : IAsyncDisposable
+{
+    /// <summary>Configuration key of the Azure Storage connection string (environment: <c>Durable__Storage</c>).</summary>
+    public const string StorageSetting = "Durable:Storage";
+
+    /// <summary>Configuration key of the task hub name (environment: <c>Durable__TaskHub</c>).</summary>
+    public const string TaskHubSetting = "Durable:TaskHub";
+
+    /// <summary>Configuration section of the embedded agent service (<see cref="LocalAgentServerOptions"/>, e.g. <c>LocalAgentService__Simulation__InProgressMs</c>).</summary>
+    public const string EmbeddedServiceSection = "LocalAgentService";
+
+    readonly IHost host;
+
+    LocalHost(IHost host, LocalAgentServer? agentServer, AgentServiceEndpoint endpoint, DurableBackendOptions backend, IReadOnlyList<Uri> urls)
+    {
+        this.host = host;
+        EmbeddedAgentService = agentServer;
+        AgentService = endpoint;
+        Backend = backend;
+        Urls = urls;
+    }
+
+    /// <summary>The host's services.</summary>
+    public IServiceProvider Services => host.Services;
+
+    /// <summary>The durable client.</summary>
+    public DurableTaskClient Client => host.Services.GetRequiredService<DurableTaskClient>();
+
+    /// <summary>The embedded agent service, or null when a real one is configured.</summary>
+    public LocalAgentServer? EmbeddedAgentService { get; }
+
+    /// <summary>Where the workflow sends agent-service calls.</summary>
+    public AgentServiceEndpoint AgentService { get; }
+
+    /// <summary>The durable backend in use.</summary>
+    public DurableBackendOptions Backend { get; }
+
+    /// <summary>The addresses the HTTP API listens on (empty unless serving).</summary>
+    public IReadOnlyList<Uri> Urls { get; }
+
+    /// <summary>Starts the workflow host without HTTP (the <c>run</c> and <c>bench</c> verbs).</summary>
+    /// <exception cref="LocalHostException">A setting is missing or malformed; the message names it.</exception>
+    public static Task<LocalHost> StartAsync(LocalHostOptions options, CancellationToken cancellationToken = default) =>
+        StartCoreAsync(options, serve: false, cancellationToken);
+
+    /// <summary>Starts the workflow host and serves the HTTP API on <see cref="LocalHostOptions.Urls"/> (the <c>serve</c> verb).</summary>
+    /// <exception cref="LocalHostException">A setting is missing or malformed; the message names it.</exception>
+    public static Task<LocalHost> StartServeAsync(LocalHostOptions options, CancellationToken cancellationToken = default) =>
+        StartCoreAsync(options, serve: true, cancellationToken);
+
+    static async Task<LocalHost> StartCoreAsync(LocalHostOptions options, bool serve, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        IHostApplicationBuilder builder = serve
+            ? WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = Environment.CurrentDirectory })
+            : Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = Environment.CurrentDirectory });
+        ConfigureLogging(builder.Logging, options);
+        builder.Configuration.AddInMemoryCollection(Overrides(options));
+
+        LocalAgentServer? agentServer = null;
+        try
+        {
+            if (!RealServiceConfigured(builder.Configuration))
+            {
+                agentServer = await StartEmbeddedServiceAsync(builder.Configuration, options, cancellationToken).ConfigureAwait(false);
+                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    [$"{AgentServiceOptions.SectionName}:{nameof(AgentServiceOptions.Endpoint)}"] = agentServer.OpenAIEndpoint.ToString(),
+                    [$"{AgentServiceOptions.SectionName}:{nameof(AgentServiceOptions.ApiKey)}"] = agentServer.ApiKey,
+                    [$"{AgentServiceOptions.SectionName}:{nameof(AgentServiceOptions.ApiVersion)}"] = "none",
+                });
+            }
+
+            try
+            {
+                builder.Services.AddAgentJobs(builder.Configuration);
+            }
+            catch (AgentServiceConfigurationException ex)
+            {
+                throw new LocalHostException(ex.Message, ex);
+            }
+
+            var backend = options.Backend(builder.Configuration);
+            builder.Services.AddDurableBackend(backend, registry => registry.AddAgentJobTasks());
+            builder.Services.AddSingleton<AgentJobStatusReader>();
+            builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
+            options.ConfigureServices?.Invoke(builder.Services);
+
+            IHost host;
+            if (builder is WebApplicationBuilder web)
+            {
+                web.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                var app = web.Build();
+                MapAgentJobsApi(app);
+                host = app;
+            }
+            else
+            {
+                host = ((HostApplicationBuilder)builder).Build();
+            }
+
+            try
+            {
+                // The adapter is chosen lazily by the workflow library; resolve it now so a protocol without an
+                // adapter stops the host at startup with the library's message, like a missing setting does.
+                host.Services.GetRequiredService<IAgentService>();
+                await host.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (AgentServiceConfigurationException ex)
+            {
+                host.Dispose();
+                throw new LocalHostException(ex.Message, ex);
+            }
+            catch
+            {
+                host.Dispose();
+                throw;
+            }
+
+            var urls = serve
+                ? host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList()
+                : [];
+            return new LocalHost(host, agentServer, host.Services.GetRequiredService<AgentServiceEndpoint>(), backend, urls);
+        }
+        catch
+        {
+            if (agentServer is not null)
+            {
+                await agentServer.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Maps the agent-jobs API onto the shared handlers (<see cref="AgentJobsApi"/>), exactly as the Functions app exposes it.</summary>
+    public static void MapAgentJobsApi(IEndpointRouteBuilder endpoints)
+    {
+        var api = endpoints.MapGroup("/" + AgentJobsApi.RoutePrefix);
+        api.MapPost("", (HttpRequest request, AgentJobsApi handlers, DurableTaskClient client, CancellationToken ct) =>
+            handlers.StartAsync(request, client, ct));
+        api.MapGet("{id}", (HttpRequest request, string id, AgentJobsApi handlers, DurableTaskClient client, CancellationToken ct) =>
+            handlers.GetAsync(request, id, client, ct));
+        api.MapPost("{id}/cancel", (HttpRequest request, string id, AgentJobsApi handlers, DurableTaskClient client, CancellationToken ct) =>
+            handlers.CancelAsync(request, id, client, ct));
+    }
+
+    /// <summary>Waits until the host is asked to stop (Ctrl+C, SIGTERM) or <paramref name="cancellationToken"/> fires.</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => host.WaitForShutdownAsync(cancellationToken);
+
+    /// <summary>Stops the host, then the embedded agent service.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            try
+            {
+                await host.StopAsync(stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Shutting down anyway.
+            }
+        }
+
+        if (host is IAsyncDisposable asyncHost)
+        {
+            await asyncHost.DisposeAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            host.Dispose();
+        }
+
+        if (EmbeddedAgentService is not null)
+        {
+            await EmbeddedAgentService.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    static bool RealServiceConfigured(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration[$"{AgentServiceOptions.SectionName}:{nameof(AgentServiceOptions.Endpoint)}"]) ||
+        !string.IsNullOrWhiteSpace(configuration[AgentServiceOptions.ConnectionStringSetting]);
+
+    static async Task<LocalAgentServer> StartEmbeddedServiceAsync(IConfiguration configuration, LocalHostOptions options, CancellationToken cancellationToken)
+    {
+        var serverOptions = new LocalAgentServerOptions();
+        configuration.GetSection(EmbeddedServiceSection).Bind(serverOptions);
+
+        // Loopback only, but still keyed: the workflow proves it sends the key the way it would to a real service.
+        serverOptions.ApiKey ??= "local-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        if (options.SimulatedRunMs is { } runMs)
+        {
+            serverOptions.Simulation.InProgressMs = runMs;
+        }
+
+        options.ConfigureAgentService?.Invoke(serverOptions);
+        return await LocalAgentServer.StartAsync(serverOptions, cancellationToken).ConfigureAwait(false);
+    }
+
+    static Dictionary<string, string?> Overrides(LocalHostOptions options)
+    {
+        var values = new Dictionary<string, string?>(options.Settings, StringComparer.OrdinalIgnoreCase);
+        Set($"{AgentServiceOptions.SectionName}:{nameof(AgentServiceOptions.Endpoint)}", options.Endpoint);
+        Set($"{AgentServiceOptions.SectionName}:{nameof(AgentServiceOptions.ApiKey)}", options.ApiKey);
+        Set($"{AgentServiceOptions.SectionName}:{nameof(AgentServiceOptions.Protocol)}", options.Protocol);
+        return values;
+
+        void Set(string key, string? value)
+        {
+            if (value is not null)
+            {
+                values[key] = value;
+            }
+        }
+    }
+
+    static void ConfigureLogging(ILoggingBuilder logging, LocalHostOptions options)
+    {
+        logging.ClearProviders();
+        logging.SetMinimumLevel(options.LogLevel);
+        logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "HH:mm:ss ";
+        });
+        if (options.LogToStandardError)
+        {
+            logging.Services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+        }
+
+        // The SDK, the sidecar and the storage provider are chatty at Information; our own categories are not.
+        foreach (var category in new[] { "Microsoft", "DurableTask", "Grpc", "System.Net.Http", "Azure" })
+        {
+            logging.AddFilter(category, level => level >= LogLevel.Warning && level >= options.LogLevel);
+        }
+    }
+}
+
+/// <summary>The local host cannot start: a setting is missing or malformed (the message names it).</summary>
+public sealed class LocalHostException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public LocalHostException()
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public LocalHostException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public LocalHostException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,55 @@
+using AgentJobs.Hosting;
+using LocalAgentService;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AgentFunctions.Local;
+
+/// <summary>How to start a <see cref="LocalHost"/>. Command-line options map onto these; null means "from configuration".</summary>
+public sealed class LocalHostOptions
+{
+    /// <summary>The default address of <c>serve</c> (the Functions host's port, loopback only).</summary>
+    public const string DefaultUrls = "http://127.0.0.1:7071";
+
+    /// <summary>An Azure Storage connection string for the persistent backend (<c>--storage</c>); null for in-memory.</summary>
+    public string? Storage { get; set; }
+
+    /// <summary>The task hub name (<c>--task-hub</c>).</summary>
+    public string? TaskHub { get; set; }
+
+    /// <summary>A real agent service (<c>--endpoint</c>, same as <c>AgentService__Endpoint</c>); null starts the embedded one.</summary>
+    public string? Endpoint { get; set; }
+
+    /// <summary>Its API key (<c>--api-key</c>, same as <c>AgentService__ApiKey</c>).</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary><c>classic</c> or <c>foundry</c> (<c>--protocol</c>, same as <c>AgentService__Protocol</c>).</summary>
+    public string? Protocol { get; set; }
+
+    /// <summary>How long a simulated run stays in progress, in ms (<c>--simulated-run-ms</c>); embedded service only.</summary>
+    public int? SimulatedRunMs { get; set; }
+
+    /// <summary>Where <c>serve</c> listens (<c>--urls</c>, semicolon-separated).</summary>
+    public string Urls { get; set; } = DefaultUrls;
+
+    /// <summary>The least severe log level written (to standard error for <c>run</c>).</summary>
+    public LogLevel LogLevel { get; set; } = LogLevel.Warning;
+
+    /// <summary>Write logs to standard error (so standard output carries only the command's own output).</summary>
+    public bool LogToStandardError { get; set; } = true;
+
+    /// <summary>Adjusts the embedded agent service's options after configuration is applied (benchmarks, tests).</summary>
+    public Action<LocalAgentServerOptions>? ConfigureAgentService { get; set; }
+
+    /// <summary>Last word on the host's services (benchmarks, tests).</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; set; }
+
+    /// <summary>Extra configuration values (keys like <c>AgentService:Model</c>), applied over files and environment.</summary>
+    public IDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+
+    internal DurableBackendOptions Backend(Microsoft.Extensions.Configuration.IConfiguration configuration) => new()
+    {
+        StorageConnectionString = Storage ?? configuration[LocalHost.StorageSetting],
+        TaskHub = TaskHub ?? configuration[LocalHost.TaskHubSetting] ?? DurableBackendOptions.DefaultTaskHub,
+    };
+}

@@ -1,0 +1,3 @@
+using AgentFunctions.Local;
+
+return await Cli.InvokeAsync(args).ConfigureAwait(false);

@@ -1,0 +1,51 @@
+using AgentJobs.Http;
+
+namespace AgentFunctions.Local;
+
+/// <summary>The <c>serve</c> verb: the HTTP API until Ctrl+C.</summary>
+internal static class ServeVerb
+{
+    public static async Task<int> RunAsync(LocalHostOptions options, CancellationToken cancellationToken)
+    {
+        LocalHost host;
+        try
+        {
+            host = await LocalHost.StartServeAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LocalHostException ex)
+        {
+            Terminal.Fail(ex.Message);
+            return Cli.ConfigurationError;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Terminal.Fail($"the local host could not start: {ex.Message}");
+            return Cli.ConfigurationError;
+        }
+
+        await using (host.ConfigureAwait(false))
+        {
+            foreach (var url in host.Urls)
+            {
+                Console.Out.WriteLine($"Agent jobs API:  {new Uri(url, AgentJobsApi.RoutePrefix)}");
+            }
+
+            Console.Out.WriteLine($"Durable backend: {host.Backend.Describe()}");
+            Console.Out.WriteLine(host.EmbeddedAgentService is { } embedded
+                ? $"Agent service:   {embedded.OpenAIEndpoint} (embedded, simulated model; stats at {new Uri(embedded.BaseAddress, "admin/stats")}, api-key {embedded.ApiKey})"
+                : $"Agent service:   {host.AgentService.BaseUri} ({host.AgentService.Protocol})");
+            Console.Out.WriteLine("Press Ctrl+C to stop.");
+            Console.Out.Flush();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C or SIGTERM: stop cleanly.
+            }
+        }
+
+        return 0;
+    }
+}

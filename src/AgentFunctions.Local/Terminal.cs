@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Hosting;
+using Spectre.Console;
+
+namespace AgentFunctions.Local;
+
+/// <summary>Spectre consoles that degrade to plain text when the stream is not a terminal (tests, CI, pipes).</summary>
+internal static class Terminal
+{
+    /// <summary>Wide enough that redirected output is never wrapped.</summary>
+    const int RedirectedWidth = 4096;
+
+    public static IAnsiConsole Out { get; } = Create(Console.Out, Console.IsOutputRedirected);
+
+    public static IAnsiConsole Error { get; } = Create(Console.Error, Console.IsErrorRedirected);
+
+    static IAnsiConsole Create(TextWriter writer, bool redirected)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
+            ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+            Interactive = redirected ? InteractionSupport.No : InteractionSupport.Detect,
+        });
+        if (redirected)
+        {
+            console.Profile.Width = RedirectedWidth;
+        }
+
+        return console;
+    }
+
+    /// <summary>One line for a one-line error: newlines folded, prefixed with "error: ".</summary>
+    public static void Fail(string message) =>
+        Console.Error.WriteLine("error: " + message.ReplaceLineEndings(" ").Trim());
+}
+
+/// <summary>
+/// The command line owns Ctrl+C (System.CommandLine cancels the action's token), so the host must not also stop
+/// itself on the signal: <c>run</c> turns Ctrl+C into a graceful job cancel and needs the host alive for it.
+/// </summary>
+internal sealed class CommandLineLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

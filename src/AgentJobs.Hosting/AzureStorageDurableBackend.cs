@@ -1,0 +1,81 @@
+using DurableTask.AzureStorage;
+using DurableTask.Core;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AgentJobs.Hosting;
+
+/// <summary>
+/// The persistent backend: the Azure Storage provider (the one <c>func start</c> uses with Azurite) behind the
+/// in-process host's public gRPC sidecar on a free 127.0.0.1 port. Orchestration state survives a restart of the
+/// process; a restarted host picks unfinished jobs up where they were.
+/// </summary>
+/// <remarks>
+/// The provider's defaults stall under load (activity cap 10 with a 500 ms re-check) and back off idle queue
+/// polling to 30 s; both are tuned here (see docs/durable-backends.md). Its durable timers can fire up to a second
+/// early; the workflow re-checks its deadlines after every timer.
+/// </remarks>
+public static class AzureStorageDurableBackend
+{
+    /// <summary>Work items the provider runs at once, per dispatcher.</summary>
+    public const int MaxConcurrentWorkItems = 1_000;
+
+    /// <summary>The longest wait between polls of an idle queue (the provider's default is 30 s).</summary>
+    public static readonly TimeSpan MaxQueuePollingInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Adds the Azure Storage backend, a worker with <paramref name="configureTasks"/>, and a client.</summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="connectionString">An Azure Storage connection string; <c>UseDevelopmentStorage=true</c> for Azurite.</param>
+    /// <param name="taskHub">The task hub name.</param>
+    /// <param name="configureTasks">Registers orchestrators and activities.</param>
+    public static IServiceCollection AddAzureStorageDurableBackend(
+        this IServiceCollection services, string connectionString, string taskHub, Action<DurableTaskRegistry> configureTasks)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        ArgumentException.ThrowIfNullOrWhiteSpace(taskHub);
+        ArgumentNullException.ThrowIfNull(configureTasks);
+
+        var address = $"http://127.0.0.1:{InMemoryDurableBackend.FreeLoopbackPort()}";
+        services.AddSingleton(sp => new AzureStorageOrchestrationService(CreateSettings(connectionString, taskHub, sp.GetService<ILoggerFactory>())));
+        services.AddHostedService(sp => new GrpcSidecarHost(
+            address,
+            sp.GetRequiredService<AzureStorageOrchestrationService>(),
+            sp.GetRequiredService<AzureStorageOrchestrationService>(),
+            createIfNotExists: true,
+            sp.GetService<ILoggerFactory>()));
+        services.AddDurableTaskWorker(builder =>
+        {
+            builder.UseGrpc(address);
+            builder.AddTasks(configureTasks);
+        });
+        services.AddDurableTaskClient(builder =>
+        {
+            builder.UseGrpc(address);
+            builder.RegisterDirectly();
+        });
+        return services;
+    }
+
+    /// <summary>The provider settings the local host uses.</summary>
+    public static AzureStorageOrchestrationServiceSettings CreateSettings(string connectionString, string taskHub, ILoggerFactory? loggerFactory = null)
+    {
+        var settings = new AzureStorageOrchestrationServiceSettings
+        {
+            StorageAccountClientProvider = new StorageAccountClientProvider(connectionString),
+            TaskHubName = taskHub,
+            MaxConcurrentTaskOrchestrationWorkItems = MaxConcurrentWorkItems,
+            MaxConcurrentTaskActivityWorkItems = MaxConcurrentWorkItems,
+            MaxQueuePollingInterval = MaxQueuePollingInterval,
+        };
+        if (loggerFactory is not null)
+        {
+            settings.LoggerFactory = loggerFactory;
+        }
+
+        return settings;
+    }
+}
