@@ -16,6 +16,7 @@ public sealed class ScriptedAgentService : IAgentService
     readonly ConcurrentQueue<(string Operation, string Target, DateTime At)> calls = new();
     readonly ConcurrentDictionary<string, Queue<Exception>> faults = new();
     int counter;
+    bool paused;
 
     /// <summary>Builds the script of a run from the user's prompt (default: in_progress twice, then completed).</summary>
     public Func<string, IReadOnlyList<ScriptStep>> Script { get; set; } =
@@ -23,6 +24,16 @@ public sealed class ScriptedAgentService : IAgentService
 
     /// <summary>Poll-after hint returned on every run read, if set.</summary>
     public int? PollAfterMs { get; set; }
+
+    /// <summary>While true, run reads return the current status without moving along the script (a run that "thinks").</summary>
+    public bool Paused
+    {
+        get => Volatile.Read(ref paused);
+        set => Volatile.Write(ref paused, value);
+    }
+
+    /// <summary>When true, the agent disappears on the service before the workflow deletes it (delete returns false).</summary>
+    public bool AgentsVanishBeforeDelete { get; set; }
 
     /// <summary>Every call, in order.</summary>
     public IReadOnlyList<(string Operation, string Target, DateTime At)> Calls => [.. calls];
@@ -52,6 +63,16 @@ public sealed class ScriptedAgentService : IAgentService
     /// <summary>How many times an operation was called.</summary>
     public int Count(string operation) => calls.Count(c => c.Operation == operation);
 
+    /// <summary>When each call of an operation was made, in order.</summary>
+    public IReadOnlyList<DateTime> Times(string operation) => [.. calls.Where(c => c.Operation == operation).Select(c => c.At)];
+
+    /// <summary>The gaps between consecutive calls of an operation, in milliseconds.</summary>
+    public IReadOnlyList<double> Gaps(string operation)
+    {
+        var times = Times(operation);
+        return [.. times.Zip(times.Skip(1), (a, b) => (b - a).TotalMilliseconds)];
+    }
+
     public Task<AgentRef> CreateAgentAsync(AgentDefinition definition, string idempotencyKey, CancellationToken cancellationToken)
     {
         Record("CreateAgent", definition.Name);
@@ -64,6 +85,11 @@ public sealed class ScriptedAgentService : IAgentService
     public Task<bool> DeleteAgentAsync(AgentRef agent, CancellationToken cancellationToken)
     {
         Record("DeleteAgent", agent.Id);
+        if (AgentsVanishBeforeDelete)
+        {
+            agents.TryRemove(agent.Id, out _);
+        }
+
         return Task.FromResult(agents.TryRemove(agent.Id, out _));
     }
 
@@ -115,7 +141,8 @@ public sealed class ScriptedAgentService : IAgentService
         var script = runs[run.RunId];
         lock (script)
         {
-            if (!script.IsTerminal && script.Position < script.Steps.Count && !script.WaitingForOutputs)
+            var held = Paused && script.Current.Status != "cancelling";
+            if (!held && !script.IsTerminal && script.Position < script.Steps.Count && !script.WaitingForOutputs)
             {
                 script.Current = script.Steps[script.Position++];
                 script.WaitingForOutputs = script.Current.ToolCalls.Count > 0;
@@ -247,4 +274,8 @@ public sealed record ScriptStep(string Status, IReadOnlyList<ToolCallRequest> To
     public static ScriptStep Tools(params ToolCallRequest[] calls) => new("requires_action", calls);
 
     public static ScriptStep Failed(string code, string message) => new("failed", [], new JobFailure(code, message));
+
+    /// <summary><paramref name="polls"/> reads of in_progress, then <paramref name="final"/>.</summary>
+    public static IReadOnlyList<ScriptStep> InProgressThen(int polls, string final = "completed") =>
+        [.. Enumerable.Repeat(Of("in_progress"), polls), Of(final)];
 }

@@ -1,0 +1,83 @@
+using AgentJobs.Contracts;
+using AgentJobs.Tests.Support;
+using AgentJobs.Workflow;
+using Microsoft.DurableTask.Client;
+
+namespace AgentJobs.Tests;
+
+/// <summary>The job's deadline and the caller's cancel both cancel the run and still clean up; terminate does not.</summary>
+public class DeadlineAndCancelTests
+{
+    // A run that stays in_progress far longer than any test waits.
+    static IReadOnlyList<ScriptStep> Endless(string prompt) => ScriptStep.InProgressThen(100_000);
+
+    [Fact]
+    public async Task A_run_past_the_deadline_is_cancelled_and_the_job_times_out()
+    {
+        await using var host = await WorkflowHost.StartAsync();
+        host.Service.Script = Endless;
+
+        var result = await host.RunJobAsync(WorkflowHost.Job() with { MaxDurationSeconds = 2 });
+
+        Assert.Equal(JobOutcome.TimedOut, result.Outcome);
+        Assert.Equal("timed_out", result.Failure!.Code);
+        Assert.True(result.ElapsedSeconds >= 2, $"ended after {result.ElapsedSeconds} s");
+        Assert.Equal(1, host.Service.Count("CancelRun"));
+        host.AssertAgentCleanedUp(result);
+    }
+
+    [Fact]
+    public async Task A_cancel_request_while_polling_cancels_the_run_and_deletes_the_agent()
+    {
+        await using var host = await WorkflowHost.StartAsync();
+        host.Service.Script = Endless;
+        var id = await host.StartJobAsync(WorkflowHost.Job());
+        await host.WaitForPollsAsync(2);
+
+        await host.Client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, "the user changed their mind");
+        var result = WorkflowHost.ResultOf(await host.WaitForEndAsync(id));
+
+        Assert.Equal(JobOutcome.Cancelled, result.Outcome);
+        Assert.Equal("cancelled", result.RunStatus);
+        Assert.Equal("cancelled", result.Failure!.Code);
+        Assert.Contains("the user changed their mind", result.Failure.Message, StringComparison.Ordinal);
+        Assert.Equal(1, host.Service.Count("CancelRun"));
+        host.AssertAgentCleanedUp(result);
+    }
+
+    [Fact]
+    public async Task A_cancel_request_before_the_run_starts_cancels_it_at_once()
+    {
+        await using var host = await WorkflowHost.StartAsync();
+        host.Service.Script = Endless;
+        host.Service.Fail("AddMessage", 1, () => new AgentJobs.AgentService.TransientAgentServiceException("busy", 503));
+        var id = await host.StartJobAsync(WorkflowHost.Job());
+        await WorkflowHost.WaitUntilAsync(() => Task.FromResult(host.Service.Count("AddMessage") >= 1), "the first AddMessage");
+
+        // The event arrives while the workflow waits to retry AddMessage; the run is cancelled as soon as it starts.
+        await host.Client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, "never mind");
+        var result = WorkflowHost.ResultOf(await host.WaitForEndAsync(id));
+
+        Assert.Equal(JobOutcome.Cancelled, result.Outcome);
+        Assert.Contains("never mind", result.Failure!.Message, StringComparison.Ordinal);
+        Assert.Equal(1, host.Service.Count("CancelRun"));
+        host.AssertAgentCleanedUp(result);
+    }
+
+    [Fact]
+    public async Task Terminating_an_instance_skips_cleanup_which_is_why_callers_should_cancel()
+    {
+        await using var host = await WorkflowHost.StartAsync();
+        host.Service.Script = Endless;
+        var id = await host.StartJobAsync(WorkflowHost.Job());
+        await host.WaitForPollsAsync(2);
+
+        await host.Client.TerminateInstanceAsync(id, "stop");
+        var done = await host.WaitForEndAsync(id);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Terminated, done.RuntimeStatus);
+        Assert.Single(host.Service.LiveAgents);
+        Assert.Equal(0, host.Service.Count("DeleteAgent"));
+        Assert.Equal(0, host.Service.Count("CancelRun"));
+    }
+}
