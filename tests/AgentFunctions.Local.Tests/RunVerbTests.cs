@@ -1,0 +1,83 @@
+using System.Text.Json;
+using AgentFunctions.Local.Tests.Support;
+using LocalAgentService;
+
+namespace AgentFunctions.Local.Tests;
+
+/// <summary>The <c>run</c> verb as a process, its output not a terminal (as in CI).</summary>
+public class RunVerbTests
+{
+    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task Run_prints_the_reply_the_steps_and_agent_deleted_and_exits_0()
+    {
+        var output = await LocalCli.RunAsync(Timeout, null, "run", "Hello, tell me a joke");
+
+        Assert.True(output.ExitCode == 0, $"exit {output.ExitCode}; stderr: {output.StdErr}; stdout: {output.StdOut}");
+        Assert.Contains("[simulated gpt-4o-mini] Here's a joke:", output.StdOut);
+        Assert.Contains("Run steps", output.StdOut);
+        Assert.Contains("message_creation (completed)", output.StdOut);
+        Assert.Contains("agent deleted", output.StdOut);
+        Assert.Contains("Polling", output.StdOut); // the live progress degraded to plain lines
+        Assert.DoesNotContain("\u001b[", output.StdOut + output.StdErr); // no ANSI escape sequences
+    }
+
+    [Fact]
+    public async Task Run_json_prints_only_the_result_as_camel_case_json()
+    {
+        var output = await LocalCli.RunAsync(Timeout, null, "run", "Hello, tell me a joke", "--json", "--tool", "get_utc_now", "--agent-name", "cli-test");
+
+        Assert.True(output.ExitCode == 0, $"exit {output.ExitCode}; stderr: {output.StdErr}");
+        using var json = JsonDocument.Parse(output.StdOut); // nothing but the result on stdout
+        var result = json.RootElement;
+        Assert.Equal("Completed", result.GetProperty("outcome").GetString());
+        Assert.Contains("Here's a joke", result.GetProperty("reply").GetString());
+        Assert.True(result.GetProperty("agentDeleted").GetBoolean());
+        Assert.NotEmpty(result.GetProperty("runSteps").EnumerateArray());
+        Assert.Contains("\n  \"", output.StdOut); // indented
+    }
+
+    [Fact]
+    public async Task Run_past_its_max_duration_exits_non_zero_with_a_one_line_reason_and_still_deletes_the_agent()
+    {
+        var output = await LocalCli.RunAsync(Timeout, null, "run", "Hello", "--max-duration", "1", "--simulated-run-ms", "30000");
+
+        Assert.Equal(Cli.JobNotCompleted, output.ExitCode);
+        var errors = output.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Contains(errors, line => line.StartsWith("error: job TimedOut", StringComparison.Ordinal) && line.Contains("maximum duration", StringComparison.Ordinal));
+        Assert.Contains("agent deleted", output.StdOut);
+    }
+
+    [Theory]
+    [InlineData("--tool", "no_such_tool", "--tool: Unknown tool 'no_such_tool'")]
+    [InlineData("--protocol", "foundry", "AgentService:Protocol 'foundry' has no adapter")]
+    [InlineData("--endpoint", "http://example.com/v1", "AgentService:Endpoint uses plain http")]
+    public async Task Run_with_a_bad_setting_exits_2_with_a_one_line_reason(string option, string value, string reason)
+    {
+        var output = await LocalCli.RunAsync(Timeout, null, "run", "Hello", option, value);
+
+        Assert.Equal(Cli.ConfigurationError, output.ExitCode);
+        var line = Assert.Single(output.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+        Assert.Contains(reason, line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_against_an_external_agent_service_leaves_no_agent_behind()
+    {
+        await using var service = await LocalAgentServer.StartAsync(new LocalAgentServerOptions { ApiKey = "test-key" });
+
+        var output = await LocalCli.RunAsync(Timeout, null,
+            "run", "Use calculate on {\"expression\": \"6*7\"}", "--tool", "calculate",
+            "--endpoint", service.OpenAIEndpoint.ToString(), "--api-key", "test-key");
+
+        Assert.True(output.ExitCode == 0, $"exit {output.ExitCode}; stderr: {output.StdErr}; stdout: {output.StdOut}");
+        Assert.Contains("calculate", output.StdOut);
+        Assert.Contains("agent deleted", output.StdOut);
+        var stats = await service.GetStatsAsync();
+        Assert.Equal(0, stats.Assistants);
+        Assert.Equal(1, stats.AssistantsCreated);
+        Assert.Equal(stats.AssistantsCreated, stats.AssistantsDeleted);
+    }
+}

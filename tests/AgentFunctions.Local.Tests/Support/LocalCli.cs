@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace AgentFunctions.Local.Tests.Support;
+
+/// <summary>The built local host, run as a real process (<c>dotnet AgentFunctions.Local.dll ...</c>).</summary>
+public static class LocalCli
+{
+    /// <summary>The app, built next to the tests by the project reference.</summary>
+    public static string Dll { get; } = Path.Combine(AppContext.BaseDirectory, "AgentFunctions.Local.dll");
+
+    public sealed record Output(int ExitCode, string StdOut, string StdErr);
+
+    /// <summary>Runs the CLI to the end (bounded by <paramref name="timeout"/>), capturing both streams.</summary>
+    public static async Task<Output> RunAsync(TimeSpan timeout, IDictionary<string, string>? environment = null, params string[] args)
+    {
+        using var process = Start(environment, args);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"'{string.Join(' ', args)}' did not finish in {timeout}. stdout: {await stdout} stderr: {await stderr}");
+        }
+
+        return new Output(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Starts the CLI with redirected streams (not a terminal, like CI).</summary>
+    public static Process Start(IDictionary<string, string>? environment, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        info.ArgumentList.Add(Dll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        // The developer's own settings must not leak in.
+        foreach (var name in new[] { "AgentService__Endpoint", "AgentService__ApiKey", "AgentService__Protocol", "PROJECT_CONNECTION_STRING", "Durable__Storage" })
+        {
+            info.Environment.Remove(name);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");
+    }
+
+    /// <summary>A free TCP port on 127.0.0.1.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}
