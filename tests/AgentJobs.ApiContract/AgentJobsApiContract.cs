@@ -1,0 +1,334 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Xunit;
+
+namespace AgentJobs.ApiContract;
+
+/// <summary>
+/// The request/response contract of the agent-jobs HTTP API, shared by every host. A host's test project derives a
+/// concrete class from this one and hands it an <see cref="IAgentJobsApiHost"/> (typically a class fixture):
+/// <code>
+/// public sealed class MyHostContractTests(MyHost host) : AgentJobsApiContract(host), IClassFixture&lt;MyHost&gt;;
+/// </code>
+/// </summary>
+public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
+{
+    /// <summary>The collection path of the API.</summary>
+    public const string JobsPath = "api/agent-jobs";
+
+    /// <summary>Polling settings every job of the suite uses, so runs are seen to change within a fraction of a second.</summary>
+    public const string FastPolling = "\"polling\": {\"initialDelayMs\": 20, \"maxDelayMs\": 200}";
+
+    /// <summary>How long the suite waits for a job to reach a state.</summary>
+    public static readonly TimeSpan JobTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>The host under test.</summary>
+    protected IAgentJobsApiHost Host { get; } = host ?? throw new ArgumentNullException(nameof(host));
+
+    static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    /// <summary>Bodies that must be refused with 400 naming the field (JSON text, expected <c>field</c>).</summary>
+    public static TheoryData<string, string> InvalidBodies { get; } = new()
+    {
+        { "", "body" },
+        { "{\"prompt\": \"hi\"", "body" },
+        { "not json at all", "body" },
+        { "[]", "body" },
+        { "\"x\"", "body" },
+        { "null", "body" },
+        { "42", "body" },
+        { "{}", "prompt" },
+        { "{\"prompt\": \"\"}", "prompt" },
+        { "{\"prompt\": \"   \"}", "prompt" },
+        { "{\"prompt\": null}", "prompt" },
+        { "{\"prompt\": 5}", "prompt" },
+        { "{\"prompt\": \"hi\", \"promt\": \"typo\"}", "promt" },
+        { "{\"prompt\": \"hi\", \"tools\": [\"no_such_tool\"]}", "tools" },
+        { "{\"prompt\": \"hi\", \"tools\": [\"calculate\", \"calculate\"]}", "tools" },
+        { "{\"prompt\": \"hi\", \"tools\": \"calculate\"}", "tools" },
+        { "{\"prompt\": \"hi\", \"maxDurationSeconds\": 0}", "maxDurationSeconds" },
+        { "{\"prompt\": \"hi\", \"maxDurationSeconds\": 86401}", "maxDurationSeconds" },
+        { "{\"prompt\": \"hi\", \"maxDurationSeconds\": \"ten\"}", "maxDurationSeconds" },
+        { "{\"prompt\": \"hi\", \"polling\": {\"initialDelayMs\": 5}}", "polling.initialDelayMs" },
+        { "{\"prompt\": \"hi\", \"polling\": {\"initialDelayMs\": 1000, \"maxDelayMs\": 500}}", "polling.maxDelayMs" },
+        { "{\"prompt\": \"hi\", \"polling\": {\"backoffFactor\": 0.5}}", "polling.backoffFactor" },
+        { "{\"prompt\": \"hi\", \"polling\": {\"pollsPerGeneration\": 0}}", "polling.pollsPerGeneration" },
+        { "{\"prompt\": \"hi\", \"polling\": {\"everyMs\": 100}}", "polling.everyMs" },
+        { "{\"prompt\": \"hi\", \"threadId\": \"thread_1\", \"deleteThread\": true}", "deleteThread" },
+    };
+
+    /// <summary>POST a valid request: 202, a Location to poll, and the links document.</summary>
+    [Fact]
+    public async Task Start_valid_request_returns_202_with_location_and_links()
+    {
+        using var response = await PostAsync(JobsPath, Job(Host.CompletingPrompt));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var links = await ReadJsonAsync(response);
+        var id = links.GetProperty("id").GetString();
+        Assert.False(string.IsNullOrWhiteSpace(id));
+        var statusUri = new Uri(links.GetProperty("statusQueryGetUri").GetString()!);
+        var cancelUri = new Uri(links.GetProperty("cancelPostUri").GetString()!);
+        Assert.True(statusUri.IsAbsoluteUri);
+        Assert.EndsWith($"/{JobsPath}/{Uri.EscapeDataString(id!)}", statusUri.AbsolutePath, StringComparison.Ordinal);
+        Assert.Equal(statusUri.AbsoluteUri + "/cancel", cancelUri.AbsoluteUri);
+        Assert.Equal(statusUri, response.Headers.Location);
+
+        // The Location answers, and the job runs to completion.
+        var done = await WaitForAsync(id!, s => IsFinished(s));
+        Assert.Equal("Completed", done.GetProperty("runtimeStatus").GetString());
+    }
+
+    /// <summary>Every malformed or invalid body: 400 problem details whose <c>field</c> names the culprit.</summary>
+    [Theory]
+    [MemberData(nameof(InvalidBodies))]
+    public async Task Start_invalid_request_returns_400_problem_naming_the_field(string body, string field)
+    {
+        using var response = await PostAsync(JobsPath, body);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
+    }
+
+    /// <summary>A prompt one character over the host's limit: 400 naming <c>prompt</c>; at the limit it is accepted.</summary>
+    [Fact]
+    public async Task Start_prompt_over_the_limit_returns_400_and_at_the_limit_is_accepted()
+    {
+        using (var over = await PostAsync(JobsPath, Job(new string('a', Host.MaxPromptLength + 1))))
+        {
+            await AssertProblemAsync(over, HttpStatusCode.BadRequest, "prompt");
+        }
+
+        using var at = await PostAsync(JobsPath, Job(new string('a', Host.MaxPromptLength)));
+        Assert.Equal(HttpStatusCode.Accepted, at.StatusCode);
+        var id = (await ReadJsonAsync(at)).GetProperty("id").GetString()!;
+        await WaitForAsync(id, IsFinished);
+    }
+
+    /// <summary>GET of an id no job has: 404 problem details.</summary>
+    [Fact]
+    public async Task Get_unknown_job_returns_404_problem()
+    {
+        using var response = await Host.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"{JobsPath}/no-such-job-{Guid.NewGuid():N}"), Token);
+        await AssertProblemAsync(response, HttpStatusCode.NotFound, field: null);
+    }
+
+    /// <summary>GET of a running job: 200 with its runtime status and live progress, no result yet.</summary>
+    [Fact]
+    public async Task Get_running_job_returns_200_with_runtime_status_and_progress()
+    {
+        var id = await StartAsync(Host.LongRunningPrompt);
+        try
+        {
+            var status = await WaitForAsync(id, s =>
+                s.GetProperty("runtimeStatus").GetString() == "Running" &&
+                s.TryGetProperty("progress", out var p) && p.ValueKind == JsonValueKind.Object &&
+                p.GetProperty("phase").GetString() == "Polling");
+
+            Assert.Equal(id, status.GetProperty("id").GetString());
+            var progress = status.GetProperty("progress");
+            Assert.False(string.IsNullOrEmpty(progress.GetProperty("agentId").GetString()));
+            Assert.False(string.IsNullOrEmpty(progress.GetProperty("runId").GetString()));
+            Assert.True(progress.GetProperty("polls").GetInt32() >= 0);
+            Assert.True(IsNull(status, "result"));
+            Assert.EndsWith($"/{JobsPath}/{id}", status.GetProperty("links").GetProperty("statusQueryGetUri").GetString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await CancelAndWaitAsync(id);
+        }
+    }
+
+    /// <summary>GET of a completed job: the result with the agent's reply, and the agent deleted.</summary>
+    [Fact]
+    public async Task Get_completed_job_returns_result_with_reply()
+    {
+        var id = await StartAsync(Host.CompletingPrompt);
+        var status = await WaitForAsync(id, IsFinished);
+
+        Assert.Equal("Completed", status.GetProperty("runtimeStatus").GetString());
+        Assert.Equal("Done", status.GetProperty("progress").GetProperty("phase").GetString());
+        var result = status.GetProperty("result");
+        Assert.Equal("Completed", result.GetProperty("outcome").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(result.GetProperty("reply").GetString()));
+        Assert.True(result.GetProperty("agentDeleted").GetBoolean());
+        Assert.False(await Host.AgentExistsAsync(result.GetProperty("agentId").GetString()!, Token));
+    }
+
+    /// <summary>Cancel of an id no job has: 404 problem details.</summary>
+    [Fact]
+    public async Task Cancel_unknown_job_returns_404_problem()
+    {
+        using var response = await PostAsync($"{JobsPath}/no-such-job-{Guid.NewGuid():N}/cancel", null);
+        await AssertProblemAsync(response, HttpStatusCode.NotFound, field: null);
+    }
+
+    /// <summary>Cancel of a running job: 202 with links, then the job ends Cancelled and its agent is deleted.</summary>
+    [Fact]
+    public async Task Cancel_running_job_returns_202_and_the_job_ends_cancelled_with_the_agent_deleted()
+    {
+        var id = await StartAsync(Host.LongRunningPrompt);
+        var running = await WaitForAsync(id, IsPolling);
+        var agentId = running.GetProperty("progress").GetProperty("agentId").GetString()!;
+        Assert.True(await Host.AgentExistsAsync(agentId, Token));
+
+        using (var response = await PostAsync($"{JobsPath}/{id}/cancel", "{\"reason\": \"contract test\"}"))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            var links = await ReadJsonAsync(response);
+            Assert.Equal(id, links.GetProperty("id").GetString());
+        }
+
+        var done = await WaitForAsync(id, IsFinished);
+        Assert.Equal("Completed", done.GetProperty("runtimeStatus").GetString());
+        var result = done.GetProperty("result");
+        Assert.Equal("Cancelled", result.GetProperty("outcome").GetString());
+        Assert.Contains("contract test", result.GetProperty("failure").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.True(result.GetProperty("agentDeleted").GetBoolean());
+        Assert.Equal(agentId, result.GetProperty("agentId").GetString());
+        Assert.False(await Host.AgentExistsAsync(agentId, Token));
+    }
+
+    /// <summary>Cancel of a finished job: 409 problem details.</summary>
+    [Fact]
+    public async Task Cancel_finished_job_returns_409_problem()
+    {
+        var id = await StartAsync(Host.CompletingPrompt);
+        await WaitForAsync(id, IsFinished);
+
+        using var response = await PostAsync($"{JobsPath}/{id}/cancel", null);
+        await AssertProblemAsync(response, HttpStatusCode.Conflict, field: null);
+    }
+
+    /// <summary>Cancel with a body that is not a cancel request: 400 problem details; the job keeps running.</summary>
+    [Theory]
+    [InlineData("not json", "body")]
+    [InlineData("[1, 2]", "body")]
+    [InlineData("{\"why\": \"typo\"}", "why")]
+    [InlineData("{\"reason\": 5}", "reason")]
+    public async Task Cancel_with_malformed_body_returns_400_problem(string body, string field)
+    {
+        var id = await StartAsync(Host.LongRunningPrompt);
+        try
+        {
+            await WaitForAsync(id, IsPolling);
+            using var response = await PostAsync($"{JobsPath}/{id}/cancel", body);
+            await AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
+
+            var status = await GetStatusAsync(id);
+            Assert.Equal("Running", status.GetProperty("runtimeStatus").GetString());
+        }
+        finally
+        {
+            await CancelAndWaitAsync(id);
+        }
+    }
+
+    /// <summary>A job body with the suite's fast polling.</summary>
+    protected static string Job(string prompt) =>
+        $"{{\"prompt\": {JsonSerializer.Serialize(prompt)}, {FastPolling}}}";
+
+    /// <summary>POSTs a body (null: no content) as application/json.</summary>
+    protected async Task<HttpResponseMessage> PostAsync(string path, string? body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+
+        return await Host.SendAsync(request, Token);
+    }
+
+    /// <summary>Starts a job and returns its id.</summary>
+    protected async Task<string> StartAsync(string prompt)
+    {
+        using var response = await PostAsync(JobsPath, Job(prompt));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return (await ReadJsonAsync(response)).GetProperty("id").GetString()!;
+    }
+
+    /// <summary>GETs a job's status, which must be 200.</summary>
+    protected async Task<JsonElement> GetStatusAsync(string id)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{JobsPath}/{Uri.EscapeDataString(id)}");
+        using var response = await Host.SendAsync(request, Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        return await ReadJsonAsync(response);
+    }
+
+    /// <summary>GETs a job until its status satisfies <paramref name="condition"/>, or fails after <see cref="JobTimeout"/>.</summary>
+    protected async Task<JsonElement> WaitForAsync(string id, Func<JsonElement, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + JobTimeout;
+        while (true)
+        {
+            var status = await GetStatusAsync(id);
+            if (condition(status))
+            {
+                return status;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Job {id} did not reach the expected state within {JobTimeout.TotalSeconds:0} s; last status: {status}");
+            }
+
+            await Task.Delay(50, Token);
+        }
+    }
+
+    /// <summary>Cancels a job if it is still running and waits for it to finish (cleanup).</summary>
+    protected async Task CancelAndWaitAsync(string id)
+    {
+        using (await PostAsync($"{JobsPath}/{id}/cancel", null))
+        {
+        }
+
+        await WaitForAsync(id, IsFinished);
+    }
+
+    /// <summary>Whether the job's orchestration has finished.</summary>
+    protected static bool IsFinished(JsonElement status) =>
+        status.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed" or "Terminated";
+
+    /// <summary>Whether the job is waiting for its run (agent, thread and run exist).</summary>
+    protected static bool IsPolling(JsonElement status) =>
+        status.GetProperty("runtimeStatus").GetString() == "Running" &&
+        status.TryGetProperty("progress", out var p) && p.ValueKind == JsonValueKind.Object &&
+        p.GetProperty("phase").GetString() == "Polling";
+
+    /// <summary>Reads a response's JSON.</summary>
+    protected static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var text = await response.Content.ReadAsStringAsync(Token);
+        using var document = JsonDocument.Parse(text);
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>Asserts an RFC 9457 problem response with the given status and <c>field</c> extension.</summary>
+    protected static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string? field)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var text = await response.Content.ReadAsStringAsync(Token);
+        Assert.True(status == response.StatusCode, $"Expected {(int)status}, got {(int)response.StatusCode}: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var document = JsonDocument.Parse(text);
+        var problem = document.RootElement;
+        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("title").GetString()));
+        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
+        if (field is not null)
+        {
+            Assert.True(problem.TryGetProperty("field", out var actual), $"No 'field' in {text}");
+            Assert.True(field == actual.GetString(), $"Expected field '{field}', got '{actual}': {text}");
+        }
+    }
+
+    static bool IsNull(JsonElement element, string property) =>
+        !element.TryGetProperty(property, out var value) || value.ValueKind == JsonValueKind.Null;
+}
