@@ -23,19 +23,8 @@ internal static class JobRunner
     {
         // With --json, standard output carries the result only; progress goes to standard error.
         var display = json ? Terminal.Error : Terminal.Out;
-        LocalHost host;
-        try
+        if (await Terminal.StartOrFailAsync(() => LocalHost.StartAsync(options, cancellationToken)).ConfigureAwait(false) is not { } host)
         {
-            host = await LocalHost.StartAsync(options, cancellationToken).ConfigureAwait(false);
-        }
-        catch (LocalHostException ex)
-        {
-            Terminal.Fail(ex.Message);
-            return Cli.ConfigurationError;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            Terminal.Fail($"the local host could not start: {ex.Message}");
             return Cli.ConfigurationError;
         }
 

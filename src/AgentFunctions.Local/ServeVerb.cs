@@ -7,19 +7,8 @@ internal static class ServeVerb
 {
     public static async Task<int> RunAsync(LocalHostOptions options, CancellationToken cancellationToken)
     {
-        LocalHost host;
-        try
+        if (await Terminal.StartOrFailAsync(() => LocalHost.StartServeAsync(options, cancellationToken)).ConfigureAwait(false) is not { } host)
         {
-            host = await LocalHost.StartServeAsync(options, cancellationToken).ConfigureAwait(false);
-        }
-        catch (LocalHostException ex)
-        {
-            Terminal.Fail(ex.Message);
-            return Cli.ConfigurationError;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            Terminal.Fail($"the local host could not start: {ex.Message}");
             return Cli.ConfigurationError;
         }
 

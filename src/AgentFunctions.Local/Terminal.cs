@@ -30,6 +30,25 @@ internal static class Terminal
         return console;
     }
 
+    /// <summary>Starts the host, or reports why it cannot start in one line and returns null.</summary>
+    public static async Task<LocalHost?> StartOrFailAsync(Func<Task<LocalHost>> start)
+    {
+        try
+        {
+            return await start().ConfigureAwait(false);
+        }
+        catch (LocalHostException ex)
+        {
+            Fail(ex.Message);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Fail($"the local host could not start: {ex.Message}");
+        }
+
+        return null;
+    }
+
     /// <summary>One line for a one-line error: newlines folded, prefixed with "error: ".</summary>
     public static void Fail(string message) =>
         Console.Error.WriteLine("error: " + message.ReplaceLineEndings(" ").Trim());
