@@ -44,12 +44,14 @@ public static class AgentJobsServiceCollectionExtensions
 
         services.AddSingleton(endpoint);
         services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
-        services.TryAddSingleton<IAgentService>(sp => endpoint.Protocol switch
+        services.TryAddSingleton<IAgentService>(sp =>
         {
-            AgentProtocols.Classic => new ClassicAgentService(
-                AgentServiceClients.CreateAssistantClient(endpoint, endpoint.ApiKey is null ? sp.GetRequiredService<TokenCredential>() : null!)),
-            _ => throw new AgentServiceConfigurationException(
-                $"AgentService:Protocol '{endpoint.Protocol}' has no adapter in this build; valid values are: {AgentProtocols.Classic}."),
+            var credential = endpoint.ApiKey is null ? sp.GetRequiredService<TokenCredential>() : null!;
+            return endpoint.Protocol switch
+            {
+                AgentProtocols.Foundry => AgentServiceClients.CreateFoundryAgentService(endpoint, credential),
+                _ => new ClassicAgentService(AgentServiceClients.CreateAssistantClient(endpoint, credential)),
+            };
         });
         return services.AddAgentJobsCore(apiOptions);
     }

@@ -22,6 +22,27 @@ public static class AgentServiceClients
         return new AssistantClient(CreateAuthenticationPolicy(endpoint, credential), options);
     }
 
+    /// <summary>
+    /// Creates the Foundry adapter: Responses and Conversations on <c>{project}/openai/v1</c> (no api-version),
+    /// agent versions on the project endpoint with its api-version.
+    /// </summary>
+    public static Foundry.FoundryAgentService CreateFoundryAgentService(AgentServiceEndpoint endpoint, TokenCredential credential)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var openAIBase = new Uri(endpoint.BaseUri.AbsoluteUri.TrimEnd('/') + "/openai/v1");
+        var responses = new OpenAI.Responses.ResponsesClient(
+            CreateAuthenticationPolicy(endpoint, credential),
+            new OpenAI.Responses.ResponsesClientOptions { Endpoint = openAIBase, NetworkTimeout = endpoint.NetworkTimeout });
+        var conversations = new OpenAI.Conversations.ConversationClient(
+            CreateAuthenticationPolicy(endpoint, credential),
+            new OpenAI.Conversations.ConversationClientOptions { Endpoint = openAIBase, NetworkTimeout = endpoint.NetworkTimeout });
+
+        var agentOptions = new ClientPipelineOptions { NetworkTimeout = endpoint.NetworkTimeout };
+        ConfigureOptions(agentOptions, endpoint);
+        var pipeline = ClientPipeline.Create(agentOptions, [], [CreateAuthenticationPolicy(endpoint, credential)], []);
+        return new Foundry.FoundryAgentService(responses, conversations, new Foundry.FoundryAgentsClient(pipeline, endpoint.BaseUri));
+    }
+
     /// <summary>Adds the per-call policies every client of this endpoint needs.</summary>
     public static void ConfigureOptions(ClientPipelineOptions options, AgentServiceEndpoint endpoint)
     {

@@ -66,6 +66,12 @@ public sealed record AgentServiceEndpoint(
             }
 
             var isProject = uri.AbsolutePath.Contains("/api/projects/", StringComparison.OrdinalIgnoreCase);
+            if (protocol == AgentProtocols.Foundry && !isProject)
+            {
+                throw new AgentServiceConfigurationException(
+                    $"AgentService:Protocol=foundry needs AgentService:Endpoint to be a project endpoint (https://<resource>.services.ai.azure.com/api/projects/<project>); got '{options.Endpoint}'.");
+            }
+
             var apiVersion = options.ApiVersion?.Trim() switch
             {
                 null or "" => isProject ? "v1" : null,

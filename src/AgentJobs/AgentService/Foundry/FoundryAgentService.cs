@@ -1,0 +1,368 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AgentJobs.Contracts;
+using OpenAI.Conversations;
+using OpenAI.Responses;
+
+namespace AgentJobs.AgentService.Foundry;
+
+/// <summary>
+/// The current Foundry Agent Service behind the same port: agent ↔ agent version, thread ↔ conversation,
+/// message ↔ conversation item, run ↔ background response referencing the agent. Function calls arrive as
+/// <c>function_call</c> output items of a finished response and are answered with a follow-up response, so the
+/// run id moves on every tool round. Responses and conversations go through the OpenAI SDK's clients; their
+/// results are read as raw JSON so a status word this version does not know cannot crash a job.
+/// </summary>
+public sealed class FoundryAgentService : IAgentService
+{
+    readonly ResponsesClient responses;
+    readonly ConversationClient conversations;
+    readonly FoundryAgentsClient agents;
+
+    /// <summary>Creates the adapter over configured clients (see <see cref="AgentServiceClients"/>).</summary>
+    public FoundryAgentService(ResponsesClient responses, ConversationClient conversations, FoundryAgentsClient agents)
+    {
+        this.responses = responses ?? throw new ArgumentNullException(nameof(responses));
+        this.conversations = conversations ?? throw new ArgumentNullException(nameof(conversations));
+        this.agents = agents ?? throw new ArgumentNullException(nameof(agents));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The name is made unique per job, so a retried create adds a version to the job's own agent,
+    /// and deleting the agent by name removes every version.</remarks>
+    public Task<AgentRef> CreateAgentAsync(AgentDefinition definition, string idempotencyKey, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync("create agent version", async () =>
+        {
+            ArgumentNullException.ThrowIfNull(definition);
+            var name = AgentNames.ForJob(definition.Name, idempotencyKey);
+            var tools = new JsonArray();
+            foreach (var tool in definition.Tools)
+            {
+                tools.Add(new JsonObject
+                {
+                    ["type"] = "function",
+                    ["name"] = tool.Name,
+                    ["description"] = tool.Description,
+                    ["parameters"] = JsonNode.Parse(tool.ParametersSchema),
+                    // Strict mode needs every property required and no extras; generated schemas do not promise that.
+                    ["strict"] = false,
+                });
+            }
+
+            var metadata = new JsonObject();
+            foreach (var (k, v) in definition.Metadata)
+            {
+                metadata[k] = v;
+            }
+
+            var body = new JsonObject
+            {
+                ["description"] = $"AgentFunctions job agent '{definition.Name}'",
+                ["metadata"] = metadata,
+                ["definition"] = new JsonObject
+                {
+                    ["kind"] = "prompt",
+                    ["model"] = definition.Model,
+                    ["instructions"] = definition.Instructions,
+                    ["tools"] = tools,
+                },
+            };
+            var version = await agents.CreateVersionAsync(name, body, cancellationToken);
+            return new AgentRef(name, name, version);
+        });
+
+    /// <inheritdoc />
+    public Task<bool> DeleteAgentAsync(AgentRef agent, CancellationToken cancellationToken) =>
+        ServiceCall.DeleteAsync("delete agent", async () =>
+        {
+            ArgumentNullException.ThrowIfNull(agent);
+            await agents.DeleteAgentAsync(agent.Name, cancellationToken);
+            return true;
+        });
+
+    /// <inheritdoc />
+    public Task<string> CreateThreadAsync(string idempotencyKey, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync("create conversation", async () =>
+        {
+            var body = new JsonObject { ["metadata"] = new JsonObject { [Classic.ClassicAgentService.IdempotencyMetadataKey] = idempotencyKey } };
+            var result = await conversations.CreateConversationAsync(Content(body), Options(cancellationToken));
+            using var doc = Parse(result);
+            return Str(doc.RootElement, "id") ?? throw new AgentServiceException("create conversation: the answer has no id.");
+        });
+
+    /// <inheritdoc />
+    public Task<bool> DeleteThreadAsync(string threadId, CancellationToken cancellationToken) =>
+        ServiceCall.DeleteAsync("delete conversation", async () =>
+        {
+            await conversations.DeleteConversationAsync(threadId, Options(cancellationToken));
+            return true;
+        });
+
+    /// <inheritdoc />
+    public Task<string> AddUserMessageAsync(string threadId, string text, string idempotencyKey, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync("add conversation item", async () =>
+        {
+            // Items carry no metadata: a retry recognises its message as the newest item with the same text.
+            var latest = await ListItemsAsync(threadId, "desc", 1, cancellationToken);
+            if (latest.FirstOrDefault() is { } last && Str(last, "type") == "message" && Str(last, "role") == "user" && Text(last) == text)
+            {
+                return Str(last, "id")!;
+            }
+
+            var body = new JsonObject
+            {
+                ["items"] = new JsonArray(new JsonObject { ["type"] = "message", ["role"] = "user", ["content"] = text }),
+            };
+            var result = await conversations.CreateConversationItemsAsync(threadId, Content(body), include: null, Options(cancellationToken));
+            using var doc = Parse(result);
+            return doc.RootElement.TryGetProperty("data", out var data) && data.GetArrayLength() > 0 && Str(data[0], "id") is { } id
+                ? id
+                : throw new AgentServiceException("add conversation item: the answer lists no item.");
+        });
+
+    /// <inheritdoc />
+    public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string idempotencyKey, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync("create response", async () =>
+        {
+            ArgumentNullException.ThrowIfNull(agent);
+
+            // The user's message is already an item of the conversation, which the response reads.
+            var body = ResponseBody(agent, threadId, new JsonArray(), idempotencyKey);
+            return await CreateResponseAsync(body, threadId, cancellationToken);
+        });
+
+    /// <inheritdoc />
+    public Task<RunState> GetRunAsync(RunRef run, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync("get response", async () =>
+        {
+            ArgumentNullException.ThrowIfNull(run);
+            var result = await responses.GetResponseAsync(run.RunId, include: null, stream: null, startingAfter: null, includeObfuscation: null, Options(cancellationToken));
+            return ToRunState(result, run.ThreadId);
+        });
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The outputs go into a new background response on the same conversation, so the conversation keeps the
+    /// whole exchange (calls, outputs, answer) for a caller who continues it later.
+    /// </remarks>
+    public Task<RunState> SubmitToolOutputsAsync(RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync("create response with tool outputs", async () =>
+        {
+            ArgumentNullException.ThrowIfNull(run);
+            ArgumentNullException.ThrowIfNull(outputs);
+            var previous = await responses.GetResponseAsync(run.RunId, include: null, stream: null, startingAfter: null, includeObfuscation: null, Options(cancellationToken));
+            using var doc = Parse(previous);
+            var agent = ReadAgent(doc.RootElement) ?? throw new AgentServiceException($"response {run.RunId} names no agent to continue with.");
+            var input = new JsonArray();
+            foreach (var output in outputs)
+            {
+                input.Add(new JsonObject { ["type"] = "function_call_output", ["call_id"] = output.ToolCallId, ["output"] = output.Output });
+            }
+
+            return await CreateResponseAsync(ResponseBody(agent, run.ThreadId, input, idempotencyKey: null), run.ThreadId, cancellationToken);
+        });
+
+    /// <inheritdoc />
+    public Task<RunState> CancelRunAsync(RunRef run, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync("cancel response", async () =>
+        {
+            ArgumentNullException.ThrowIfNull(run);
+            var result = await responses.CancelResponseAsync(run.RunId, Options(cancellationToken));
+            return ToRunState(result, run.ThreadId);
+        });
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<JobMessage>> ListMessagesAsync(string threadId, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync<IReadOnlyList<JobMessage>>("list conversation items", async () =>
+        {
+            var items = await ListItemsAsync(threadId, "asc", null, cancellationToken);
+            return [.. items.Where(i => Str(i, "type") == "message").Select(ToJobMessage)];
+        });
+
+    /// <inheritdoc />
+    /// <remarks>A response's output items are its steps: messages and function calls; outputs come from the conversation.</remarks>
+    public Task<IReadOnlyList<JobRunStep>> ListRunStepsAsync(string threadId, IReadOnlyList<string> runIds, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync<IReadOnlyList<JobRunStep>>("list response output items", async () =>
+        {
+            ArgumentNullException.ThrowIfNull(runIds);
+            var outputsByCall = (await ListItemsAsync(threadId, "asc", null, cancellationToken))
+                .Where(i => Str(i, "type") == "function_call_output" && Str(i, "call_id") is not null)
+                .GroupBy(i => Str(i, "call_id")!)
+                .ToDictionary(g => g.Key, g => OutputText(g.Last()));
+
+            var steps = new List<JobRunStep>();
+            foreach (var runId in runIds)
+            {
+                var result = await responses.GetResponseAsync(runId, include: null, stream: null, startingAfter: null, includeObfuscation: null, Options(cancellationToken));
+                using var doc = Parse(result);
+                if (!doc.RootElement.TryGetProperty("output", out var output) || output.ValueKind != JsonValueKind.Array)
+                {
+                    continue;
+                }
+
+                foreach (var item in output.EnumerateArray())
+                {
+                    var id = Str(item, "id") ?? $"{runId}:{steps.Count}";
+                    var status = Str(item, "status") ?? "completed";
+                    switch (Str(item, "type"))
+                    {
+                        case "message":
+                            steps.Add(new JobRunStep(id, "message_creation", status, runId, id, []));
+                            break;
+                        case "function_call":
+                            var callId = Str(item, "call_id") ?? id;
+                            steps.Add(new JobRunStep(id, "tool_calls", status, runId, null,
+                                [new JobToolCall(callId, Str(item, "name") ?? "", Str(item, "arguments") ?? "{}", outputsByCall.GetValueOrDefault(callId))]));
+                            break;
+                    }
+                }
+            }
+
+            return steps;
+        });
+
+    static JsonObject ResponseBody(AgentRef agent, string conversationId, JsonArray input, string? idempotencyKey)
+    {
+        var reference = new JsonObject { ["type"] = "agent_reference", ["name"] = agent.Name };
+        if (agent.Version is { } version)
+        {
+            reference["version"] = version;
+        }
+
+        var body = new JsonObject
+        {
+            ["agent_reference"] = reference,
+            ["conversation"] = conversationId,
+            ["input"] = input,
+            ["background"] = true,
+        };
+        if (idempotencyKey is not null)
+        {
+            body["metadata"] = new JsonObject { [Classic.ClassicAgentService.IdempotencyMetadataKey] = idempotencyKey };
+        }
+
+        return body;
+    }
+
+    async Task<RunState> CreateResponseAsync(JsonObject body, string conversationId, CancellationToken cancellationToken)
+    {
+        var result = await responses.CreateResponseAsync(Content(body), Options(cancellationToken));
+        return ToRunState(result, conversationId);
+    }
+
+    async Task<List<JsonElement>> ListItemsAsync(string conversationId, string order, int? limit, CancellationToken cancellationToken)
+    {
+        var items = new List<JsonElement>();
+        await foreach (var page in conversations.GetConversationItemsAsync(conversationId, limit ?? 100, order, after: null, include: null, Options(cancellationToken)).GetRawPagesAsync())
+        {
+            using var doc = JsonDocument.Parse(page.GetRawResponse().Content.ToMemory());
+            if (doc.RootElement.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Array)
+            {
+                items.AddRange(data.EnumerateArray().Select(e => e.Clone()));
+            }
+
+            if (limit is not null && items.Count >= limit)
+            {
+                break;
+            }
+        }
+
+        return items;
+    }
+
+    /// <summary>Maps a Response object onto the port: completed with function calls means tool outputs are needed.</summary>
+    internal static RunState ToRunState(ClientResult result, string conversationId)
+    {
+        using var doc = Parse(result);
+        var root = doc.RootElement;
+        var raw = Str(root, "status") ?? "unknown";
+        var status = AgentRunStatusExtensions.Parse(raw);
+        var calls = new List<ToolCallRequest>();
+        if (root.TryGetProperty("output", out var output) && output.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in output.EnumerateArray().Where(i => Str(i, "type") == "function_call"))
+            {
+                calls.Add(new ToolCallRequest(Str(item, "call_id") ?? Str(item, "id") ?? "", Str(item, "name") ?? "", Str(item, "arguments") ?? "{}"));
+            }
+        }
+
+        if (status == AgentRunStatus.Completed && calls.Count > 0)
+        {
+            status = AgentRunStatus.RequiresAction;
+        }
+
+        JobFailure? error = root.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.Object
+            ? new JobFailure(Str(e, "code") ?? "error", Str(e, "message") ?? "The response failed.")
+            : null;
+        var incomplete = root.TryGetProperty("incomplete_details", out var details) && details.ValueKind == JsonValueKind.Object
+            ? Str(details, "reason")
+            : null;
+        TokenUsage? usage = root.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object
+            ? new TokenUsage(Int(u, "input_tokens"), Int(u, "output_tokens"), Int(u, "total_tokens"))
+            : null;
+        return new RunState(
+            conversationId,
+            Str(root, "id") ?? throw new AgentServiceException("The response object has no id."),
+            status,
+            raw,
+            status == AgentRunStatus.RequiresAction ? calls : [],
+            error,
+            incomplete,
+            usage,
+            ServiceCall.PollAfterMs(result.GetRawResponse()));
+    }
+
+    static AgentRef? ReadAgent(JsonElement response)
+    {
+        foreach (var key in new[] { "agent_reference", "agent" })
+        {
+            if (response.TryGetProperty(key, out var a) && a.ValueKind == JsonValueKind.Object && Str(a, "name") is { } name)
+            {
+                return new AgentRef(name, name, Str(a, "version"));
+            }
+        }
+
+        return null;
+    }
+
+    static JobMessage ToJobMessage(JsonElement item)
+    {
+        var runId = item.TryGetProperty("created_by", out var by) && by.ValueKind == JsonValueKind.Object ? Str(by, "response_id") : null;
+        var created = item.TryGetProperty("created_at", out var at) && at.TryGetInt64(out var seconds)
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : DateTimeOffset.MinValue;
+        return new JobMessage(Str(item, "id") ?? "", Str(item, "role") ?? "assistant", Text(item), runId, created);
+    }
+
+    static string Text(JsonElement item)
+    {
+        if (!item.TryGetProperty("content", out var content))
+        {
+            return "";
+        }
+
+        return content.ValueKind switch
+        {
+            JsonValueKind.String => content.GetString()!,
+            JsonValueKind.Array => string.Concat(content.EnumerateArray().Select(p => Str(p, "text") ?? "")),
+            _ => "",
+        };
+    }
+
+    static string OutputText(JsonElement item) =>
+        item.TryGetProperty("output", out var o) ? o.ValueKind == JsonValueKind.String ? o.GetString()! : o.GetRawText() : "";
+
+    static JsonDocument Parse(ClientResult result) => JsonDocument.Parse(result.GetRawResponse().Content.ToMemory());
+
+    static string? Str(JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+
+    static int Int(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var p) && p.TryGetInt32(out var i) ? i : 0;
+
+    static BinaryContent Content(JsonObject body) => BinaryContent.Create(BinaryData.FromString(body.ToJsonString()));
+
+    static RequestOptions Options(CancellationToken cancellationToken) => new() { CancellationToken = cancellationToken };
+}
