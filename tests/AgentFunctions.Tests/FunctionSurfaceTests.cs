@@ -1,0 +1,70 @@
+using System.Reflection;
+using AgentFunctions.Tests.Support;
+using AgentJobs.Workflow;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+
+namespace AgentFunctions.Tests;
+
+/// <summary>The app's [Function] methods, by reflection: the same names as the portable workflow, the right triggers.</summary>
+public class FunctionSurfaceTests
+{
+    [Fact]
+    public void Orchestrator_functions_are_exactly_the_workflow_orchestrators()
+    {
+        var names = FunctionCatalog.With<OrchestrationTriggerAttribute>().Select(f => f.Name);
+        Assert.Equal(AgentJobTasks.OrchestratorNames.Order(), names.Order());
+        foreach (var f in FunctionCatalog.With<OrchestrationTriggerAttribute>())
+        {
+            Assert.Equal(typeof(TaskOrchestrationContext), f.Trigger.ParameterType);
+            Assert.Single(f.Method.GetParameters());
+        }
+    }
+
+    [Fact]
+    public void Activity_functions_are_exactly_the_workflow_activities_with_their_signatures()
+    {
+        var activities = FunctionCatalog.With<ActivityTriggerAttribute>();
+        Assert.Equal(AgentJobTasks.ActivityNames.Order(), activities.Select(f => f.Name).Order());
+        foreach (var f in activities)
+        {
+            // Each wrapper takes and returns what the AgentJobActivities method of the same name does.
+            var target = typeof(AgentJobActivities).GetMethod(f.Name)!;
+            Assert.Equal(target.GetParameters().Single().ParameterType, f.Trigger.ParameterType);
+            Assert.Equal(target.ReturnType, f.Method.ReturnType);
+        }
+    }
+
+    [Fact]
+    public void Http_functions_are_the_three_api_routes_each_requiring_a_function_key()
+    {
+        var http = FunctionCatalog.With<HttpTriggerAttribute>()
+            .Select(f => (f.Name, Trigger: f.Trigger.GetCustomAttribute<HttpTriggerAttribute>()!, f.Method))
+            .OrderBy(x => x.Name, StringComparer.Ordinal)
+            .ToList();
+
+        Assert.Equal(
+            [
+                (HttpFunctions.CancelName, "post", "agent-jobs/{id}/cancel"),
+                (HttpFunctions.GetName, "get", "agent-jobs/{id}"),
+                (HttpFunctions.StartName, "post", "agent-jobs"),
+            ],
+            http.Select(x => (x.Name, string.Join(",", x.Trigger.Methods!), x.Trigger.Route!)));
+        Assert.All(http, x => Assert.Equal(AuthorizationLevel.Function, x.Trigger.AuthLevel));
+        Assert.All(http, x =>
+        {
+            Assert.Equal(typeof(Task<IResult>), x.Method.ReturnType);
+            var client = Assert.Single(x.Method.GetParameters(), p => p.ParameterType == typeof(DurableTaskClient));
+            Assert.NotNull(client.GetCustomAttribute<DurableClientAttribute>());
+        });
+    }
+
+    [Fact]
+    public void The_app_has_no_other_functions()
+    {
+        Assert.Equal(AgentJobTasks.OrchestratorNames.Count + AgentJobTasks.ActivityNames.Count + 3, FunctionCatalog.All.Count);
+        Assert.Equal(FunctionCatalog.All.Count, FunctionCatalog.All.Select(f => f.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count());
+    }
+}

@@ -1,0 +1,75 @@
+using System.Text.Json;
+using AgentFunctions.Tests.Support;
+using AgentJobs.Workflow;
+
+namespace AgentFunctions.Tests;
+
+/// <summary>
+/// The functions.metadata the Worker SDK generates at build time, which is what the Functions host indexes.
+/// Read from the Functions app's output folder (src/AgentFunctions/bin/&lt;Configuration&gt;/net10.0).
+/// </summary>
+public class FunctionsMetadataTests
+{
+    static readonly string MetadataPath = Path.Combine(RepoFiles.FunctionsOutput, "functions.metadata");
+
+    static JsonElement[] Functions()
+    {
+        Assert.True(File.Exists(MetadataPath), $"{MetadataPath} is missing: build src/AgentFunctions first.");
+        using var document = JsonDocument.Parse(File.ReadAllText(MetadataPath));
+        return [.. document.RootElement.EnumerateArray().Select(e => e.Clone())];
+    }
+
+    static IEnumerable<(string Name, JsonElement Trigger)> WithTrigger(string type) =>
+        Functions()
+            .Select(f => (Name: f.GetProperty("name").GetString()!, Bindings: f.GetProperty("bindings").EnumerateArray().ToList()))
+            .SelectMany(f => f.Bindings.Where(b => b.GetProperty("type").GetString() == type).Select(b => (f.Name, b)));
+
+    [Fact]
+    public void Lists_the_three_http_triggers_with_routes_methods_and_function_auth()
+    {
+        var http = WithTrigger("httpTrigger")
+            .Select(x => (x.Name,
+                Route: x.Trigger.GetProperty("route").GetString(),
+                Methods: string.Join(",", x.Trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString())),
+                Auth: x.Trigger.GetProperty("authLevel").GetString()))
+            .OrderBy(x => x.Name, StringComparer.Ordinal);
+
+        Assert.Equal(
+            [
+                ("CancelAgentJob", "agent-jobs/{id}/cancel", "post", "Function"),
+                ("GetAgentJob", "agent-jobs/{id}", "get", "Function"),
+                ("StartAgentJob", "agent-jobs", "post", "Function"),
+            ],
+            http);
+
+        // Each HTTP function also binds a durable client and returns its response through $return.
+        foreach (var function in Functions().Where(f => f.GetProperty("bindings").EnumerateArray().Any(b => b.GetProperty("type").GetString() == "httpTrigger")))
+        {
+            var bindings = function.GetProperty("bindings").EnumerateArray().ToList();
+            Assert.Contains(bindings, b => b.GetProperty("type").GetString() == "durableClient");
+            Assert.Contains(bindings, b => b.GetProperty("type").GetString() == "http" && b.GetProperty("name").GetString() == "$return");
+        }
+    }
+
+    [Fact]
+    public void Lists_the_two_orchestration_triggers()
+    {
+        Assert.Equal(AgentJobTasks.OrchestratorNames.Order(), WithTrigger("orchestrationTrigger").Select(x => x.Name).Order());
+    }
+
+    [Fact]
+    public void Lists_the_twelve_activity_triggers()
+    {
+        var names = WithTrigger("activityTrigger").Select(x => x.Name).ToList();
+        Assert.Equal(12, names.Count);
+        Assert.Equal(AgentJobTasks.ActivityNames.Order(), names.Order());
+    }
+
+    [Fact]
+    public void Lists_nothing_else_and_the_worker_config_and_host_json_are_beside_it()
+    {
+        Assert.Equal(17, Functions().Length);
+        Assert.True(File.Exists(Path.Combine(RepoFiles.FunctionsOutput, "worker.config.json")));
+        Assert.Equal(File.ReadAllText(RepoFiles.At("host.json")), File.ReadAllText(Path.Combine(RepoFiles.FunctionsOutput, "host.json")));
+    }
+}

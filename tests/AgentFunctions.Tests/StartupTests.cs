@@ -1,0 +1,75 @@
+using AgentFunctions.Tests.Support;
+using AgentJobs.AgentService;
+using AgentJobs.AgentService.Classic;
+using AgentJobs.Configuration;
+using AgentJobs.Http;
+using AgentJobs.Workflow;
+using Microsoft.ApplicationInsights;
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentFunctions.Tests;
+
+/// <summary>Program's service registration (<see cref="AgentFunctionsStartup.ConfigureServices"/>) and its startup validation.</summary>
+public class StartupTests
+{
+    static IConfiguration Settings(params (string Key, string? Value)[] overrides)
+    {
+        var values = FunctionsApiHost.SampleConfiguration().AsEnumerable().ToDictionary(p => p.Key, p => p.Value);
+        foreach (var (key, value) in overrides)
+        {
+            values[key] = value;
+        }
+
+        return new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+    }
+
+    [Fact]
+    public void Missing_endpoint_fails_at_startup_naming_the_setting()
+    {
+        var ex = Assert.Throws<AgentServiceConfigurationException>(() =>
+            AgentFunctionsStartup.ConfigureServices(new ServiceCollection(), Settings(("AgentService:Endpoint", null))));
+        Assert.Contains("AgentService__Endpoint", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("AgentService:Protocol", "grpc", "AgentService:Protocol")]
+    [InlineData("AgentService:Endpoint", "not a url", "AgentService:Endpoint")]
+    [InlineData("AgentService:Endpoint", "http://agents.example.com/v1", "AgentService:Endpoint")]
+    [InlineData("AgentService:Model", " ", "AgentService:Model")]
+    public void Bad_setting_fails_at_startup_naming_it(string key, string value, string named)
+    {
+        var ex = Assert.Throws<AgentServiceConfigurationException>(() =>
+            AgentFunctionsStartup.ConfigureServices(new ServiceCollection(), Settings((key, value))));
+        Assert.Contains(named, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_functions_builder_fails_the_same_way_before_the_host_is_built()
+    {
+        // Exactly Program's sequence, with the endpoint setting left out of the builder's configuration.
+        var builder = FunctionsApplication.CreateBuilder([]);
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(Settings(("AgentService:Endpoint", null)).AsEnumerable());
+        var ex = Assert.Throws<AgentServiceConfigurationException>(() => AgentFunctionsStartup.ConfigureServices(builder.Services, builder.Configuration));
+        Assert.Contains("AgentService__Endpoint", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Valid_settings_register_the_classic_adapter_the_api_the_activities_and_telemetry()
+    {
+        // A host always provides IConfiguration and logging; the telemetry setup reads the former.
+        var settings = Settings();
+        var services = AgentFunctionsStartup.ConfigureServices(new ServiceCollection().AddLogging().AddSingleton(settings), settings);
+        await using var provider = services.BuildServiceProvider();
+
+        Assert.IsType<ClassicAgentService>(provider.GetRequiredService<IAgentService>());
+        Assert.NotNull(provider.GetRequiredService<AgentJobsApi>());
+        Assert.NotNull(provider.GetRequiredService<AgentJobActivities>());
+        Assert.Equal(32_000, provider.GetRequiredService<AgentJobsApiOptions>().MaxPromptLength);
+        Assert.NotNull(provider.GetRequiredService<TelemetryClient>());
+        Assert.NotNull(ActivatorUtilities.CreateInstance<HttpFunctions>(provider));
+        Assert.NotNull(ActivatorUtilities.CreateInstance<ActivityFunctions>(provider));
+    }
+}
