@@ -29,8 +29,8 @@ internal sealed class FaultInjector
         }
     }
 
-    /// <summary>Operations that create a run: the only ones <c>run-fail</c>/<c>run-expire</c> apply to.</summary>
-    public static bool CreatesRun(string operation) => operation is "create-run" or "create-thread-and-run";
+    /// <summary>Operations that create a run (or a response): the only ones <c>run-fail</c>/<c>run-expire</c> apply to.</summary>
+    public static bool CreatesRun(string operation) => operation is "create-run" or "create-thread-and-run" or "create-response";
 
     /// <summary>True for the modes this service understands: drop, run-fail, run-expire, or an HTTP status 400–599.</summary>
     public static bool IsValidMode(string? mode) =>

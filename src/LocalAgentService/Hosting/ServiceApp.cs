@@ -4,6 +4,7 @@ using LocalAgentService.Engine;
 using LocalAgentService.Faults;
 using LocalAgentService.Protocols;
 using LocalAgentService.Protocols.Classic;
+using LocalAgentService.Protocols.Foundry;
 using LocalAgentService.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -74,6 +75,9 @@ internal static class ServiceApp
         ClassicRoutes.Map(app.MapGroup("/v1"));
         ClassicRoutes.Map(app.MapGroup("/openai").AddEndpointFilter(RequireApiVersion));
         ClassicRoutes.Map(app.MapGroup("/api/projects/{project}").AddEndpointFilter(RequireApiVersion));
+        FoundryRoutes.MapAgents(app.MapGroup("/api/projects/{project}").AddEndpointFilter(RequireApiVersion));
+        FoundryRoutes.MapOpenAI(app.MapGroup("/api/projects/{project}/openai/v1"));
+        FoundryRoutes.MapOpenAI(app.MapGroup("/v1"));
         AdminRoutes.Map(app);
         app.MapFallback((HttpContext context) =>
             throw new ServiceException(404, $"Invalid URL ({context.Request.Method} {context.Request.Path}).", code: "not_found"));

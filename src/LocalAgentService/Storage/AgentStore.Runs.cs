@@ -188,7 +188,9 @@ internal sealed partial class AgentStore
                 return null;
             }
 
-            var turns = run.Thread.Messages.Select(m => new ModelTurn(m.Role, m.Text)).Concat(run.ToolTurns).ToList();
+            var turns = run.Response is { } state
+                ? ItemTurns(state.History.Concat(state.Input))
+                : run.Thread.Messages.Select(m => new ModelTurn(m.Role, m.Text)).Concat(run.ToolTurns).ToList();
             var tools = run.Tools
                 .Where(t => t.Type == "function" && t.FunctionName is not null)
                 .Select(t => new ModelTool(t.FunctionName!, t.Description, t.Parameters))
@@ -208,6 +210,12 @@ internal sealed partial class AgentStore
 
             run.PromptTokens += response.PromptTokens;
             run.CompletionTokens += response.CompletionTokens;
+            if (run.Response is not null)
+            {
+                ApplyResponseOutput(run, response);
+                return;
+            }
+
             if (response.ToolCalls.Count > 0)
             {
                 run.Steps.Add(NewStep(run, "tool_calls", response, toolCalls: response.ToolCalls
@@ -274,7 +282,18 @@ internal sealed partial class AgentStore
 
             lock (run.Thread.Sync)
             {
-                if (run.Status is RunStatus.Queued or RunStatus.InProgress or RunStatus.RequiresAction)
+                if (run.Status is not (RunStatus.Queued or RunStatus.InProgress or RunStatus.RequiresAction))
+                {
+                    continue;
+                }
+
+                if (run.Response is not null)
+                {
+                    // The Responses protocol has no 'expired' status: an expired response fails.
+                    run.LastError = ("server_error", "The response expired before it finished.");
+                    Finish(run, RunStatus.Failed);
+                }
+                else
                 {
                     Finish(run, RunStatus.Expired);
                 }
@@ -315,8 +334,10 @@ internal sealed partial class AgentStore
         }
 
         activeRuns.TryRemove(run.Id, out _);
+        AppendToConversation(run);
         // Callbacks run on the pool, not under this thread's lock.
         _ = run.Cancellation.CancelAsync();
+        run.Finished.TrySetResult();
     }
 
     private RunStepRecord NewStep(RunRecord run, string type, ModelResponse usage, string? messageId = null, IReadOnlyList<StepToolCall>? toolCalls = null) => new()

@@ -231,15 +231,37 @@ internal sealed partial class AgentStore(TimeProvider time, SimulationOptions si
             }
         }
 
+        var responsesByStatus = ResponsesByStatus(out int activeResponses);
+        int agentNames;
+        long versionsCreated, namedDeleted;
+        lock (agentsSync)
+        {
+            agentNames = namedAgents.Count;
+            versionsCreated = agentVersionsCreated;
+            namedDeleted = agentsDeleted;
+        }
+
         return new AgentServiceStats(
             assistants.Count,
             threads.Count,
             byStatus,
-            activeRuns.Count,
+            activeRuns.Values.Count(r => r.Response is null),
             Interlocked.Read(ref assistantsCreated),
             Interlocked.Read(ref assistantsDeleted),
             Interlocked.Read(ref threadsCreated),
             Interlocked.Read(ref threadsDeleted),
-            Interlocked.Read(ref runsCreated));
+            Interlocked.Read(ref runsCreated))
+        {
+            Agents = assistants.Count + agentNames,
+            AgentNames = agentNames,
+            Conversations = conversations.Count,
+            Responses = responsesByStatus,
+            ActiveResponses = activeResponses,
+            AgentVersionsCreated = versionsCreated,
+            AgentsDeleted = namedDeleted,
+            ConversationsCreated = Interlocked.Read(ref conversationsCreated),
+            ConversationsDeleted = Interlocked.Read(ref conversationsDeleted),
+            ResponsesCreated = Interlocked.Read(ref responsesCreated),
+        };
     }
 }

@@ -15,4 +15,9 @@ internal static class Ids
     public const string Run = "run_";
     public const string Step = "step_";
     public const string Call = "call_";
+    public const string Conversation = "conv_";
+    public const string Response = "resp_";
+    public const string FunctionCall = "fc_";
+    public const string FunctionCallOutput = "fco_";
+    public const string Item = "item_";
 }

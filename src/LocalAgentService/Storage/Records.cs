@@ -79,6 +79,9 @@ internal sealed class ThreadRecord
     public JsonElement? ToolResources { get; set; }
     public List<MessageRecord> Messages { get; } = [];
     public List<RunRecord> Runs { get; } = [];
+
+    /// <summary>Conversation items (Responses protocol); a conversation is a thread whose history is items, not messages.</summary>
+    public List<ItemRecord> Items { get; } = [];
     public RunRecord? ActiveRun { get; set; }
     public bool Deleted { get; set; }
 }
@@ -140,6 +143,9 @@ internal sealed class RunRecord
     public bool ParallelToolCalls { get; init; } = true;
     public RunFault Fault { get; init; }
 
+    /// <summary>Set for runs created through the Responses protocol (a response); null for classic runs.</summary>
+    public ResponseState? Response { get; init; }
+
     public string Status { get; set; } = RunStatus.Queued;
     public long ExpiresAtMs { get; set; }
     public long? StartedAt { get; set; }
@@ -161,6 +167,9 @@ internal sealed class RunRecord
 
     /// <summary>Cancelled by a cancel request, so an in-flight model call stops.</summary>
     public CancellationTokenSource Cancellation { get; } = new();
+
+    /// <summary>Completes when the run reaches a terminal status (a synchronous response waits on it).</summary>
+    public TaskCompletionSource Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
 internal sealed class StepToolCall
