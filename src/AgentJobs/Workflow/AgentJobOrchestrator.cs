@@ -78,6 +78,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
             // Wait for the run: answer tool calls, stop at the deadline or on the caller's request.
             var cancelling = false;
             var timedOut = false;
+            DateTime? cancelGraceEnds = null;
             while (!run.IsTerminal)
             {
                 if (!cancelling && (cancelRequested.IsCompleted || context.CurrentUtcDateTime >= deadline))
@@ -85,6 +86,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
                     timedOut = !cancelRequested.IsCompleted;
                     run = await CancelRunAsync(context, job, run, timedOut ? "the job passed its maximum duration" : cancelRequested.Result);
                     cancelling = true;
+                    cancelGraceEnds = context.CurrentUtcDateTime.Add(CancelGracePeriod);
                     continue;
                 }
 
@@ -100,7 +102,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
                     continue;
                 }
 
-                var pollUntil = cancelling ? Min(deadline, context.CurrentUtcDateTime.Add(CancelGracePeriod)) : deadline;
+                var pollUntil = cancelGraceEnds ?? deadline;
                 if (cancelling && context.CurrentUtcDateTime >= pollUntil)
                 {
                     log.LogWarning("Run {RunId} did not finish cancelling in time; cleaning up anyway.", run.RunId);
@@ -119,6 +121,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
                     // The caller asked to cancel while the poller waits: cancel the run; the poller sees it end.
                     run = await CancelRunAsync(context, job, run, cancelRequested.Result);
                     cancelling = true;
+                    cancelGraceEnds = Min(deadline, context.CurrentUtcDateTime.Add(CancelGracePeriod));
                 }
 
                 var polled = await poller;
@@ -135,6 +138,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
                     timedOut = true;
                     run = await CancelRunAsync(context, job, run, "the job passed its maximum duration");
                     cancelling = true;
+                    cancelGraceEnds = context.CurrentUtcDateTime.Add(CancelGracePeriod);
                 }
             }
 
