@@ -11,6 +11,14 @@ public class DeadlineAndCancelTests
     // A run that stays in_progress far longer than any test waits.
     static IReadOnlyList<ScriptStep> Endless(string prompt) => ScriptStep.InProgressThen(100_000);
 
+    static async Task<string> StartPollingEndlessJobAsync(WorkflowHost host)
+    {
+        host.Service.Script = Endless;
+        var id = await host.StartJobAsync(WorkflowHost.Job());
+        await host.WaitForPollsAsync(2);
+        return id;
+    }
+
     [Fact]
     public async Task A_run_past_the_deadline_is_cancelled_and_the_job_times_out()
     {
@@ -30,9 +38,7 @@ public class DeadlineAndCancelTests
     public async Task A_cancel_request_while_polling_cancels_the_run_and_deletes_the_agent()
     {
         await using var host = await WorkflowHost.StartAsync();
-        host.Service.Script = Endless;
-        var id = await host.StartJobAsync(WorkflowHost.Job());
-        await host.WaitForPollsAsync(2);
+        var id = await StartPollingEndlessJobAsync(host);
 
         await host.Client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, "the user changed their mind");
         var result = WorkflowHost.ResultOf(await host.WaitForEndAsync(id));
@@ -68,9 +74,7 @@ public class DeadlineAndCancelTests
     public async Task Terminating_an_instance_skips_cleanup_which_is_why_callers_should_cancel()
     {
         await using var host = await WorkflowHost.StartAsync();
-        host.Service.Script = Endless;
-        var id = await host.StartJobAsync(WorkflowHost.Job());
-        await host.WaitForPollsAsync(2);
+        var id = await StartPollingEndlessJobAsync(host);
 
         await host.Client.TerminateInstanceAsync(id, "stop");
         var done = await host.WaitForEndAsync(id);
