@@ -386,7 +386,7 @@ internal sealed partial class AgentStore
         var state = run.Response!;
         if (response.ToolCalls.Count > 0)
         {
-            state.Output.AddRange(response.ToolCalls.Select(c => NewItem(new ItemSpec("function_call", CallId: c.Id, Name: c.Name, Arguments: c.Arguments))));
+            state.Output.AddRange(response.ToolCalls.Select(c => NewItem(new ItemSpec("function_call", CallId: c.Id, Name: c.Name, Arguments: c.Arguments)) with { ResponseId = run.Id, Agent = state.Agent }));
             Finish(run, RunStatus.Completed);
             return;
         }
@@ -399,7 +399,7 @@ internal sealed partial class AgentStore
             run.IncompleteReason = "max_output_tokens";
         }
 
-        state.Output.Add(NewItem(new ItemSpec("message", "assistant", [new ContentPart("output_text", text, null)])));
+        state.Output.Add(NewItem(new ItemSpec("message", "assistant", [new ContentPart("output_text", text, null)])) with { ResponseId = run.Id, Agent = state.Agent });
         Finish(run, truncated ? RunStatus.Incomplete : RunStatus.Completed);
     }
 

@@ -20,8 +20,8 @@ internal sealed record ItemSpec(
     public string Text => string.Join("\n", (Content ?? []).Where(c => c.Text is not null).Select(c => c.Text));
 }
 
-/// <summary>A stored item: the spec plus its id and order. Immutable once created.</summary>
-internal sealed record ItemRecord(string Id, long CreatedAt, long Seq, ItemSpec Spec);
+/// <summary>A stored item: the spec plus its id and order, and for a response's output the response (and agent) that made it. Immutable.</summary>
+internal sealed record ItemRecord(string Id, long CreatedAt, long Seq, ItemSpec Spec, string? ResponseId = null, AgentVersionRecord? Agent = null);
 
 /// <summary>One version of a named (prompt) agent. Immutable: a new definition is a new version.</summary>
 internal sealed record AgentVersionRecord(

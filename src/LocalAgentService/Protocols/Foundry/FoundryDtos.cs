@@ -46,17 +46,20 @@ internal sealed record OutputTextDto(string Text, IReadOnlyList<object> Annotati
     public string Type => "output_text";
 }
 
-internal sealed record MessageItemDto(string Id, string Status, string Role, IReadOnlyList<object> Content)
+/// <summary>Foundry's item extension: which response (and agent) produced the item.</summary>
+internal sealed record CreatedByDto(AgentIdDto? Agent, string ResponseId);
+
+internal sealed record MessageItemDto(string Id, string Status, string Role, IReadOnlyList<object> Content, long CreatedAt, CreatedByDto? CreatedBy)
 {
     public string Type => "message";
 }
 
-internal sealed record FunctionCallItemDto(string Id, string CallId, string Name, string Arguments, string Status)
+internal sealed record FunctionCallItemDto(string Id, string CallId, string Name, string Arguments, string Status, long CreatedAt, CreatedByDto? CreatedBy)
 {
     public string Type => "function_call";
 }
 
-internal sealed record FunctionCallOutputItemDto(string Id, string CallId, string Output, string Status)
+internal sealed record FunctionCallOutputItemDto(string Id, string CallId, string Output, string Status, long CreatedAt, CreatedByDto? CreatedBy)
 {
     public string Type => "function_call_output";
 }

@@ -17,11 +17,14 @@ internal static class FoundryMapper
     public static object Item(ItemRecord item)
     {
         var s = item.Spec;
+        var by = item.ResponseId is { } responseId
+            ? new CreatedByDto(item.Agent is { } a ? new AgentIdDto(a.Name, a.Version) : null, responseId)
+            : null;
         return s.Type switch
         {
-            "message" => new MessageItemDto(item.Id, "completed", s.Role ?? "user", (s.Content ?? []).Select(Part).ToList()),
-            "function_call" => new FunctionCallItemDto(item.Id, s.CallId!, s.Name!, s.Arguments ?? "{}", "completed"),
-            "function_call_output" => new FunctionCallOutputItemDto(item.Id, s.CallId!, s.Output ?? "", "completed"),
+            "message" => new MessageItemDto(item.Id, "completed", s.Role ?? "user", (s.Content ?? []).Select(Part).ToList(), item.CreatedAt, by),
+            "function_call" => new FunctionCallItemDto(item.Id, s.CallId!, s.Name!, s.Arguments ?? "{}", "completed", item.CreatedAt, by),
+            "function_call_output" => new FunctionCallOutputItemDto(item.Id, s.CallId!, s.Output ?? "", "completed", item.CreatedAt, by),
             _ => s.Raw ?? default(JsonElement),
         };
     }

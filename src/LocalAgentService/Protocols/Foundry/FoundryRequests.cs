@@ -30,7 +30,7 @@ internal static partial class FoundryRequests
         }
 
         string model = definition.String("model") ?? throw Missing("definition.model");
-        return new AgentVersionBody(model, definition.String("instructions"), Tools(definition, "definition.tools") ?? [],
+        return new AgentVersionBody(model, definition.String("instructions"), Tools(definition, "tools", "definition.tools") ?? [],
             definitionElement.Clone(), body.String("description"), ClassicRequests.Metadata(body));
     }
 
@@ -68,7 +68,7 @@ internal static partial class FoundryRequests
             AgentVersion = agentVersion,
             Model = body.String("model"),
             Instructions = body.String("instructions"),
-            Tools = Tools(body, "tools"),
+            Tools = Tools(body, "tools", "tools"),
             ConversationId = conversation,
             PreviousResponseId = body.String("previous_response_id"),
             Input = Input(body),
@@ -175,7 +175,7 @@ internal static partial class FoundryRequests
     }
 
     /// <summary>Responses-shape tools: function tools are flat (<c>name</c>, <c>description</c>, <c>parameters</c>, <c>strict</c>).</summary>
-    private static List<ToolSpec>? Tools(RequestBody body, string name)
+    private static List<ToolSpec>? Tools(RequestBody body, string name, string param)
     {
         if (body.Get(name) is null)
         {
@@ -186,7 +186,7 @@ internal static partial class FoundryRequests
         int i = 0;
         foreach (var element in body.Array(name))
         {
-            string path = $"{name}[{i++}]";
+            string path = $"{param}[{i++}]";
             var tool = element.ValueKind == JsonValueKind.Object ? new RequestBody(element) : throw RequestBody.WrongType(path, "an object", element);
             string type = tool.String("type") ?? throw Missing(path + ".type");
             if (type != "function")
@@ -205,7 +205,7 @@ internal static partial class FoundryRequests
             tools.Add(new ToolSpec(type, fname, tool.String("description"), tool.Object("parameters")?.Clone(), element.Clone()));
         }
 
-        return tools.Count > 128 ? throw ServiceException.Invalid($"Invalid '{name}': at most 128 tools are allowed.", name) : tools;
+        return tools.Count > 128 ? throw ServiceException.Invalid($"Invalid '{param}': at most 128 tools are allowed.", param) : tools;
     }
 
     private static ServiceException Missing(string name) =>
