@@ -43,7 +43,7 @@ public static class AzureStorageDurableBackend
         services.AddSingleton(sp => new AzureStorageOrchestrationService(CreateSettings(connectionString, taskHub, sp.GetService<ILoggerFactory>())));
         services.AddHostedService(sp => new GrpcSidecarHost(
             address,
-            new PlainTagsOrchestrationService(sp.GetRequiredService<AzureStorageOrchestrationService>()),
+            new StorableEventsOrchestrationService(sp.GetRequiredService<AzureStorageOrchestrationService>()),
             sp.GetRequiredService<AzureStorageOrchestrationService>(),
             createIfNotExists: true,
             sp.GetService<ILoggerFactory>()));

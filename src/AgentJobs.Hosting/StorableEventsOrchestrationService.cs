@@ -1,20 +1,44 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.Serialization;
 using DurableTask.Core;
 using DurableTask.Core.History;
 
 namespace AgentJobs.Hosting;
 
 /// <summary>
-/// Passes every call to an orchestration service, but first turns the sidecar's protobuf tag maps into plain
-/// dictionaries on the events it stores.
+/// Passes every call to an orchestration service, but first makes the events the gRPC sidecar hands it storable by
+/// the Azure Storage provider: sidecar-specific event subclasses become their Durable Task Core base type, and
+/// protobuf tag maps become plain dictionaries.
 /// </summary>
 /// <remarks>
-/// The gRPC sidecar copies a scheduled activity's or sub-orchestration's tags as a protobuf <c>MapField</c>. The
-/// Azure Storage provider serializes messages with type names, writes <c>"$type": "Google.Protobuf.Collections.MapField…"</c>,
-/// and then cannot read its own message back (it resolves types in its own assembly): the first sub-orchestration
-/// (the run poller) is stuck forever. Plain <see cref="Dictionary{TKey, TValue}"/> tags round-trip.
+/// <para>
+/// Sub-orchestration history (the cause of "The TableEntity did not contain a 'EventType' property"): the sidecar
+/// (Microsoft.DurableTask.InProcessTestHost, <c>Sidecar/Dispatcher/TaskOrchestrationDispatcher.cs</c>) records a
+/// scheduled sub-orchestration as a <c>GrpcSubOrchestrationInstanceCreatedEvent</c>, a subclass of
+/// <see cref="SubOrchestrationInstanceCreatedEvent"/> that adds a trace context but has no <see cref="DataContractAttribute"/>.
+/// The provider's history-table serializer (<c>TableEntityConverter</c>, keyed by the event's runtime type) walks
+/// the type hierarchy only while each type is a <c>[DataContract]</c>, so it stops at once and writes a row with no
+/// properties at all: only the <c>ExecutionId</c> it adds itself, no <c>EventType</c>. The parent's history is not
+/// read again until the sub-orchestration (the run poller) completes; then every load of the parent fails with that
+/// message and the job never finishes. Replacing the subclass by a field-for-field copy of its nearest
+/// <c>[DataContract]</c> base type before the provider sees it stores a normal <c>SubOrchestrationInstanceCreated</c>
+/// row; only the sidecar's parent trace context (tracing metadata) is dropped.
+/// </para>
+/// <para>
+/// Tags: the sidecar copies a scheduled activity's or sub-orchestration's tags as a protobuf <c>MapField</c>. The
+/// provider serializes queue messages with type names, writes <c>"$type": "Google.Protobuf.Collections.MapField…"</c>,
+/// and then cannot read its own message back (it resolves types in its own assembly). Plain
+/// <see cref="Dictionary{TKey, TValue}"/> tags round-trip.
+/// </para>
+/// <para>
+/// Not the cause (checked): the storage SDK versions (Azure.Data.Tables 12.11.0 and Azure.Storage.Blobs 12.27.0
+/// resolve exactly as the provider's nuspec asks; Azure.Storage.Queues is pinned to 12.24.0 over its 12.22.0, a
+/// compatible minor update that only touches queues), the sentinel/checkpoint row (skipped by row key), custom
+/// status and large-message blobs (none of these rows are involved).
+/// </para>
 /// </remarks>
-public sealed class PlainTagsOrchestrationService(IOrchestrationService inner) : IOrchestrationService
+public sealed class StorableEventsOrchestrationService(IOrchestrationService inner) : IOrchestrationService
 {
     /// <inheritdoc/>
     public int TaskOrchestrationDispatcherCount => inner.TaskOrchestrationDispatcherCount;
@@ -83,16 +107,27 @@ public sealed class PlainTagsOrchestrationService(IOrchestrationService inner) :
         OrchestrationState orchestrationState)
     {
         ArgumentNullException.ThrowIfNull(newOrchestrationRuntimeState);
-        foreach (var e in newOrchestrationRuntimeState.NewEvents)
+        for (var i = 0; i < newOrchestrationRuntimeState.NewEvents.Count; i++)
         {
-            PlainTags(e);
+            var original = newOrchestrationRuntimeState.NewEvents[i];
+            var storable = Storable(original);
+            if (!ReferenceEquals(storable, original))
+            {
+                // The same object sits in Events, which the provider uses for row keys and keeps in its session cache.
+                newOrchestrationRuntimeState.NewEvents[i] = storable;
+                var index = IndexOfReference(newOrchestrationRuntimeState.Events, original);
+                if (index >= 0)
+                {
+                    newOrchestrationRuntimeState.Events[index] = storable;
+                }
+            }
         }
 
         foreach (var message in (outboundMessages ?? []).Concat(orchestratorMessages ?? []).Concat(timerMessages ?? []).Append(continuedAsNewMessage))
         {
             if (message?.Event is { } e)
             {
-                PlainTags(e);
+                message.Event = Storable(e);
             }
         }
 
@@ -118,7 +153,7 @@ public sealed class PlainTagsOrchestrationService(IOrchestrationService inner) :
     {
         if (responseMessage?.Event is { } e)
         {
-            PlainTags(e);
+            responseMessage.Event = Storable(e);
         }
 
         return inner.CompleteTaskActivityWorkItemAsync(workItem, responseMessage);
@@ -126,6 +161,57 @@ public sealed class PlainTagsOrchestrationService(IOrchestrationService inner) :
 
     /// <inheritdoc/>
     public Task AbandonTaskActivityWorkItemAsync(TaskActivityWorkItem workItem) => inner.AbandonTaskActivityWorkItemAsync(workItem);
+
+    /// <summary>The event as the provider can store it: of a <c>[DataContract]</c> type, with plain-dictionary tags.</summary>
+    /// <param name="e">An event from the sidecar.</param>
+    /// <returns><paramref name="e"/> itself, or a copy of its <c>[DataContract]</c> base type.</returns>
+    public static HistoryEvent Storable(HistoryEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var storable = AsDataContractType(e);
+        PlainTags(storable);
+        return storable;
+    }
+
+    static HistoryEvent AsDataContractType(HistoryEvent e)
+    {
+        var type = e.GetType();
+        var contract = type;
+        while (contract is not null && contract.GetCustomAttribute<DataContractAttribute>(inherit: false) is null)
+        {
+            contract = contract.BaseType;
+        }
+
+        if (contract is null || contract == type || contract.IsAbstract || !typeof(HistoryEvent).IsAssignableFrom(contract))
+        {
+            return e;
+        }
+
+        // Every field the base types declare (the [DataMember] properties' backing fields included), none of the subclass's.
+        var copy = RuntimeHelpers.GetUninitializedObject(contract);
+        for (var declaring = contract; declaring is not null && declaring != typeof(object); declaring = declaring.BaseType)
+        {
+            foreach (var field in declaring.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+            {
+                field.SetValue(copy, field.GetValue(e));
+            }
+        }
+
+        return (HistoryEvent)copy;
+    }
+
+    static int IndexOfReference(IList<HistoryEvent> events, HistoryEvent e)
+    {
+        for (var i = events.Count - 1; i >= 0; i--)
+        {
+            if (ReferenceEquals(events[i], e))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
 
     static void PlainTags(HistoryEvent e)
     {
