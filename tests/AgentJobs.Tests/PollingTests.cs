@@ -40,7 +40,6 @@ public class PollingTests
     }
 
     [Theory]
-    [InlineData(0, 0)]
     [InlineData(10, 10)]
     [InlineData(3_000, 3_000)]
     public void Next_uses_the_service_hint_over_the_backoff(int hintMs, int expectedMs)
