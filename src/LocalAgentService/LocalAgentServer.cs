@@ -30,7 +30,10 @@ public sealed class LocalAgentServer : IAsyncDisposable
     /// <summary>OpenAI shape: <c>{root}/v1</c>.</summary>
     public Uri OpenAIEndpoint => new(BaseAddress, "v1");
 
-    /// <summary>Foundry classic project shape: <c>{root}/api/projects/local</c> (requests need <c>api-version</c>).</summary>
+    /// <summary>
+    /// Foundry project shape: <c>{root}/api/projects/local</c> (classic and agent routes need <c>api-version</c>);
+    /// Responses/Conversations clients use <c>{ProjectEndpoint}/openai/v1</c> (no api-version).
+    /// </summary>
     public Uri ProjectEndpoint => new(BaseAddress, "api/projects/local");
 
     /// <summary>The API key the server requires, or null when it accepts any request.</summary>
