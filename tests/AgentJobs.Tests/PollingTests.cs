@@ -40,7 +40,7 @@ public class PollingTests
     }
 
     [Theory]
-    [InlineData(10, 10)]
+    [InlineData(30, 30)]
     [InlineData(3_000, 3_000)]
     public void Next_uses_the_service_hint_over_the_backoff(int hintMs, int expectedMs)
     {
@@ -53,6 +53,14 @@ public class PollingTests
     {
         Assert.Equal(PollDelay.MaxHint, PollDelay.Next(Backoff, TimeSpan.Zero, statusChanged: true, int.MaxValue));
         Assert.Equal(TimeSpan.FromMilliseconds(50), PollDelay.Next(Backoff, TimeSpan.Zero, statusChanged: true, -1));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    public void Next_raises_a_tiny_hint_to_the_floor_so_a_job_never_spins(int hintMs)
+    {
+        Assert.Equal(PollDelay.MinHint, PollDelay.Next(Backoff, TimeSpan.FromMilliseconds(200), statusChanged: false, hintMs));
     }
 
     [Fact]

@@ -28,7 +28,8 @@ public sealed record AgentJobRequest(
 
 /// <summary>
 /// How the run is polled: exponential backoff from <see cref="InitialDelayMs"/> to <see cref="MaxDelayMs"/>;
-/// a poll-after hint sent by the service replaces the computed delay (bounded by the same cap).
+/// a poll-after hint sent by the service replaces the computed delay (kept between 25 ms and 5 minutes, so a
+/// service cannot make the job spin or stall).
 /// </summary>
 /// <param name="InitialDelayMs">First wait after starting the run or submitting tool outputs.</param>
 /// <param name="MaxDelayMs">The cap the backoff grows to.</param>

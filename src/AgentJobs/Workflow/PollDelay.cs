@@ -8,6 +8,9 @@ public static class PollDelay
     /// <summary>The longest poll-after hint honoured as is; a larger one is treated as this (a safety net).</summary>
     public static readonly TimeSpan MaxHint = TimeSpan.FromMinutes(5);
 
+    /// <summary>The shortest poll-after hint honoured as is; a smaller one is raised to this, so a job never spins.</summary>
+    public static readonly TimeSpan MinHint = TimeSpan.FromMilliseconds(25);
+
     /// <summary>
     /// The service's hint when it sent one; otherwise the initial delay after a status change, or the previous
     /// delay times the backoff factor, capped.
@@ -18,7 +21,7 @@ public static class PollDelay
         if (pollAfterMs is { } hint and >= 0)
         {
             var hinted = TimeSpan.FromMilliseconds(hint);
-            return hinted > MaxHint ? MaxHint : hinted;
+            return hinted > MaxHint ? MaxHint : hinted < MinHint ? MinHint : hinted;
         }
 
         if (statusChanged || previous <= TimeSpan.Zero)
