@@ -312,34 +312,26 @@ public sealed class FoundryProtocolTests
         return result.Body;
     }
 
-    private static async Task<ResponseResult> PollAsync(ResponsesClient client, string id)
+    private static Task<ResponseResult> PollAsync(ResponsesClient client, string id) =>
+        PollUntilTerminalAsync(async () => (ResponseResult)await client.GetResponseAsync(id), r => r.Status.ToString(), id);
+
+    private static Task<JsonElement> PollRawAsync(HttpClient http, string path) =>
+        PollUntilTerminalAsync(async () => (await Support.GetAsync(http, path)).Body, b => b.GetProperty("status").GetString(), path);
+
+    /// <summary>Reads until the status leaves queued/in_progress (bounded deadline).</summary>
+    private static async Task<T> PollUntilTerminalAsync<T>(Func<Task<T>> read, Func<T, string?> status, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
         {
-            ResponseResult response = await client.GetResponseAsync(id);
-            if (response.Status is not (ResponseStatus.Queued or ResponseStatus.InProgress))
+            var value = await read();
+            string? current = status(value);
+            if (current is not ("Queued" or "InProgress" or "queued" or "in_progress"))
             {
-                return response;
+                return value;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"response {id} stuck in {response.Status}");
-            await Task.Delay(15);
-        }
-    }
-
-    private static async Task<JsonElement> PollRawAsync(HttpClient http, string path)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            var body = (await Support.GetAsync(http, path)).Body;
-            if (body.GetProperty("status").GetString() is not ("queued" or "in_progress"))
-            {
-                return body;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"{path} stuck");
+            Assert.True(DateTime.UtcNow < deadline, $"{what} stuck in {current}");
             await Task.Delay(15);
         }
     }

@@ -391,13 +391,7 @@ internal sealed partial class AgentStore
             return;
         }
 
-        string text = response.Text ?? "";
-        bool truncated = run.MaxCompletionTokens is { } max && response.CompletionTokens > max;
-        if (truncated)
-        {
-            text = text[..Math.Min(text.Length, run.MaxCompletionTokens!.Value * 4)];
-            run.IncompleteReason = "max_output_tokens";
-        }
+        string text = CapText(run, response, "max_output_tokens", out bool truncated);
 
         state.Output.Add(NewItem(new ItemSpec("message", "assistant", [new ContentPart("output_text", text, null)])) with { ResponseId = run.Id, Agent = state.Agent });
         Finish(run, truncated ? RunStatus.Incomplete : RunStatus.Completed);

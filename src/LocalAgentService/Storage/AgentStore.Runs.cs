@@ -227,14 +227,7 @@ internal sealed partial class AgentStore
                 return;
             }
 
-            string text = response.Text ?? "";
-            bool truncated = run.MaxCompletionTokens is { } max && response.CompletionTokens > max;
-            if (truncated)
-            {
-                // Simulate the token cap: keep ~4 chars per allowed token and end the run incomplete.
-                text = text[..Math.Min(text.Length, run.MaxCompletionTokens!.Value * 4)];
-                run.IncompleteReason = "max_completion_tokens";
-            }
+            string text = CapText(run, response, "max_completion_tokens", out bool truncated);
 
             var message = NewMessage(run.Thread, new MessageSpec("assistant", [new ContentPart("text", text, null)], null, []), run.AssistantId, run.Id);
             run.Thread.Messages.Add(message);
@@ -244,6 +237,20 @@ internal sealed partial class AgentStore
             run.Steps.Add(step);
             Finish(run, truncated ? RunStatus.Incomplete : RunStatus.Completed);
         }
+    }
+
+    /// <summary>Simulates the token cap: keeps ~4 chars per allowed token and records why the run ends incomplete.</summary>
+    private static string CapText(RunRecord run, ModelResponse response, string reason, out bool truncated)
+    {
+        string text = response.Text ?? "";
+        truncated = run.MaxCompletionTokens is { } max && response.CompletionTokens > max;
+        if (truncated)
+        {
+            text = text[..Math.Min(text.Length, run.MaxCompletionTokens!.Value * 4)];
+            run.IncompleteReason = reason;
+        }
+
+        return text;
     }
 
     public void Fail(RunRecord run, string code, string message)
