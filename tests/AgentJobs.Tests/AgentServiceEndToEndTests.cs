@@ -1,0 +1,233 @@
+using AgentJobs.Configuration;
+using AgentJobs.Contracts;
+using AgentJobs.Hosting;
+using AgentJobs.Workflow;
+using LocalAgentService;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace AgentJobs.Tests;
+
+/// <summary>
+/// The workflow's behaviour end to end through each real adapter (classic: the OpenAI SDK's AssistantClient;
+/// foundry: ResponsesClient + ConversationClient + agent versions) against the local agent service on 127.0.0.1.
+/// One suite, parameterised by protocol; no fake anywhere below our port. Every case checks that no agent is
+/// left behind according to the service's own stats.
+/// </summary>
+public class AgentServiceEndToEndTests
+{
+    const string Key = "e2e-test-key";
+
+    static readonly PollingSettings FastPolling = new(InitialDelayMs: 20, MaxDelayMs: 100);
+
+    public static TheoryData<string> Protocols => [AgentProtocols.Classic, AgentProtocols.Foundry];
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Seed_flow_completes_with_a_reply_and_leaves_no_agent(string protocol)
+    {
+        await using var server = await StartServerAsync();
+        using var host = await StartWorkflowAsync(server, protocol);
+
+        var result = await RunAsync(host, new AgentJobRequest("Hello, tell me a joke", Polling: FastPolling));
+
+        Assert.Equal(JobOutcome.Completed, result.Outcome);
+        Assert.Equal("completed", result.RunStatus);
+        Assert.Contains("simulated", result.Reply, StringComparison.OrdinalIgnoreCase);
+        Assert.NotNull(result.ThreadId);
+        Assert.Equal(["user", "assistant"], result.Messages.Select(m => m.Role));
+        Assert.Equal("Hello, tell me a joke", result.Messages[0].Text);
+        Assert.Contains(result.RunSteps, s => s.Type == "message_creation");
+        Assert.NotNull(result.Usage);
+        Assert.True(result.Polls >= 1);
+        await AssertNoAgentLeftAsync(server, result);
+    }
+
+    [Fact]
+    public async Task Classic_flow_also_works_on_the_openai_route_shape()
+    {
+        await using var server = await StartServerAsync();
+        using var host = await StartWorkflowAsync(server, AgentProtocols.Classic, endpoint: server.OpenAIEndpoint);
+
+        var result = await RunAsync(host, new AgentJobRequest("Hello, tell me a joke", Polling: FastPolling));
+
+        Assert.Equal(JobOutcome.Completed, result.Outcome);
+        Assert.StartsWith("thread_", result.ThreadId);
+        await AssertNoAgentLeftAsync(server, result);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Tool_round_trip_runs_calculate_and_the_reply_uses_its_output(string protocol)
+    {
+        await using var server = await StartServerAsync();
+        using var host = await StartWorkflowAsync(server, protocol);
+
+        var result = await RunAsync(host, new AgentJobRequest(
+            "Please use calculate with {\"expression\": \"6 * 7\"}", Tools: ["calculate"], Polling: FastPolling));
+
+        Assert.Equal(JobOutcome.Completed, result.Outcome);
+        Assert.Equal(1, result.ToolCalls);
+        Assert.Contains("42", result.Reply);
+        var call = Assert.Single(result.RunSteps.SelectMany(s => s.ToolCalls));
+        Assert.Equal("calculate", call.Name);
+        Assert.Contains("6 * 7", call.Arguments);
+        await AssertNoAgentLeftAsync(server, result);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task A_run_the_service_fails_ends_failed_with_its_error(string protocol)
+    {
+        await using var server = await StartServerAsync();
+        server.AddFault(new FaultRule { Operation = CreateRunOperation(protocol), Mode = "run-fail", Count = 1 });
+        using var host = await StartWorkflowAsync(server, protocol);
+
+        var result = await RunAsync(host, new AgentJobRequest("Hello, tell me a joke", Polling: FastPolling));
+
+        Assert.Equal(JobOutcome.Failed, result.Outcome);
+        Assert.NotNull(result.Failure);
+        Assert.False(string.IsNullOrWhiteSpace(result.Failure.Message));
+        await AssertNoAgentLeftAsync(server, result);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Past_the_deadline_the_run_is_cancelled_and_the_job_times_out(string protocol)
+    {
+        await using var server = await StartServerAsync(inProgressMs: 30_000);
+        using var host = await StartWorkflowAsync(server, protocol);
+
+        var result = await RunAsync(host, new AgentJobRequest("Hello, tell me a joke", MaxDurationSeconds: 2, Polling: FastPolling));
+
+        Assert.Equal(JobOutcome.TimedOut, result.Outcome);
+        Assert.Equal("cancelled", result.RunStatus);
+        Assert.Equal("timed_out", result.Failure?.Code);
+        await AssertNoAgentLeftAsync(server, result);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task A_cancel_request_cancels_the_run_and_still_cleans_up(string protocol)
+    {
+        await using var server = await StartServerAsync(inProgressMs: 30_000);
+        using var host = await StartWorkflowAsync(server, protocol);
+        var client = host.Services.GetRequiredService<DurableTaskClient>();
+        var id = await client.ScheduleNewOrchestrationInstanceAsync(
+            AgentJobOrchestrator.Name, new AgentJobRequest("Hello, tell me a joke", Polling: FastPolling), TestContext.Current.CancellationToken);
+        await WaitForPhaseAsync(client, id, JobPhase.Polling);
+
+        await client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, "the user changed their mind", TestContext.Current.CancellationToken);
+        var result = await CompletionAsync(client, id);
+
+        Assert.Equal(JobOutcome.Cancelled, result.Outcome);
+        Assert.Equal("cancelled", result.RunStatus);
+        Assert.Contains("the user changed their mind", result.Failure?.Message);
+        await AssertNoAgentLeftAsync(server, result);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Transient_429s_on_polls_are_retried_and_the_job_completes(string protocol)
+    {
+        await using var server = await StartServerAsync();
+        server.AddFault(new FaultRule { Operation = GetRunOperation(protocol), Mode = "429", Count = 6, RetryAfterMs = 50 });
+        using var host = await StartWorkflowAsync(server, protocol);
+
+        var result = await RunAsync(host, new AgentJobRequest("Hello, tell me a joke", Polling: FastPolling));
+
+        Assert.Equal(JobOutcome.Completed, result.Outcome);
+        await AssertNoAgentLeftAsync(server, result);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task A_rejected_key_fails_fast_with_the_services_message_and_creates_nothing(string protocol)
+    {
+        await using var server = await StartServerAsync();
+        using var host = await StartWorkflowAsync(server, protocol, apiKey: "not-the-key");
+
+        var result = await RunAsync(host, new AgentJobRequest("Hello", Polling: FastPolling));
+
+        Assert.Equal(JobOutcome.Failed, result.Outcome);
+        Assert.Contains("401", result.Failure!.Message);
+        Assert.Null(result.AgentId);
+        Assert.True(result.AgentDeleted);
+        var stats = await server.GetStatsAsync();
+        Assert.Equal(0L, stats.AssistantsCreated + stats.AgentVersionsCreated);
+    }
+
+    static string CreateRunOperation(string protocol) => protocol == AgentProtocols.Foundry ? "create-response" : "create-run";
+
+    static string GetRunOperation(string protocol) => protocol == AgentProtocols.Foundry ? "get-response" : "get-run";
+
+    static async Task AssertNoAgentLeftAsync(LocalAgentServer server, AgentJobResult result)
+    {
+        Assert.True(result.AgentDeleted);
+        var stats = await server.GetStatsAsync();
+        Assert.Equal(0, stats.Agents); // assistants and versioned agents alike
+        Assert.Equal(stats.AssistantsCreated, stats.AssistantsDeleted);
+        Assert.True(stats.AssistantsCreated + stats.AgentsDeleted >= 1, "the job created (and deleted) no agent at all");
+    }
+
+    static Task<LocalAgentServer> StartServerAsync(int inProgressMs = 60)
+    {
+        var options = new LocalAgentServerOptions { ApiKey = Key };
+        options.Simulation.QueuedMs = 20;
+        options.Simulation.InProgressMs = inProgressMs;
+        options.Simulation.CancellingMs = 20;
+        return LocalAgentServer.StartAsync(options, TestContext.Current.CancellationToken);
+    }
+
+    static async Task<IHost> StartWorkflowAsync(LocalAgentServer server, string protocol, string apiKey = Key, Uri? endpoint = null)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        var resolved = AgentServiceEndpoint.Resolve(new AgentServiceOptions
+        {
+            Protocol = protocol,
+            Endpoint = (endpoint ?? server.ProjectEndpoint).ToString(),
+            ApiKey = apiKey,
+        });
+        builder.Services.AddAgentJobs(resolved);
+        builder.Services.AddInMemoryDurableBackend(r => r.AddAgentJobTasks());
+        var host = builder.Build();
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        return host;
+    }
+
+    static async Task<AgentJobResult> RunAsync(IHost host, AgentJobRequest request)
+    {
+        var client = host.Services.GetRequiredService<DurableTaskClient>();
+        var id = await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, request, TestContext.Current.CancellationToken);
+        return await CompletionAsync(client, id);
+    }
+
+    static async Task<AgentJobResult> CompletionAsync(DurableTaskClient client, string id)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(TimeSpan.FromSeconds(90));
+        var done = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        return done.ReadOutputAs<AgentJobResult>()!;
+    }
+
+    static async Task WaitForPhaseAsync(DurableTaskClient client, string id, JobPhase phase)
+    {
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < until)
+        {
+            var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, TestContext.Current.CancellationToken);
+            if (instance?.ReadCustomStatusAs<JobProgress>()?.Phase == phase)
+            {
+                return;
+            }
+
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Fail($"Job {id} never reached phase {phase}.");
+    }
+}
