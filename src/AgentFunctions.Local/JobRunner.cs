@@ -208,7 +208,7 @@ internal static class JobRunner
     static readonly JsonSerializerOptions CompactJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     static string DescribeService(LocalHost host) => host.EmbeddedAgentService is { } embedded
-        ? $"embedded, simulated model, {embedded.OpenAIEndpoint}"
+        ? $"embedded, simulated model, {host.AgentService.BaseUri} ({host.AgentService.Protocol})"
         : $"{host.AgentService.BaseUri} ({host.AgentService.Protocol})";
 
     static string OptionName(string? field) => field switch

@@ -91,11 +91,18 @@ public sealed class LocalHost : IAsyncDisposable
             if (!RealServiceConfigured(builder.Configuration))
             {
                 agentServer = await StartEmbeddedServiceAsync(builder.Configuration, options, cancellationToken).ConfigureAwait(false);
+
+                // Classic jobs use the OpenAI route shape; the Foundry protocol lives on project endpoints only.
+                var foundry = string.Equals(
+                    builder.Configuration[$"{AgentServiceOptions.SectionName}:{nameof(AgentServiceOptions.Protocol)}"],
+                    AgentProtocols.Foundry,
+                    StringComparison.OrdinalIgnoreCase);
                 builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
                 {
-                    [$"{AgentServiceOptions.SectionName}:{nameof(AgentServiceOptions.Endpoint)}"] = agentServer.OpenAIEndpoint.ToString(),
+                    [$"{AgentServiceOptions.SectionName}:{nameof(AgentServiceOptions.Endpoint)}"] =
+                        (foundry ? agentServer.ProjectEndpoint : agentServer.OpenAIEndpoint).ToString(),
                     [$"{AgentServiceOptions.SectionName}:{nameof(AgentServiceOptions.ApiKey)}"] = agentServer.ApiKey,
-                    [$"{AgentServiceOptions.SectionName}:{nameof(AgentServiceOptions.ApiVersion)}"] = "none",
+                    [$"{AgentServiceOptions.SectionName}:{nameof(AgentServiceOptions.ApiVersion)}"] = foundry ? null : "none",
                 });
             }
 

@@ -21,7 +21,7 @@ internal static class ServeVerb
 
             Console.Out.WriteLine($"Durable backend: {host.Backend.Describe()}");
             Console.Out.WriteLine(host.EmbeddedAgentService is { } embedded
-                ? $"Agent service:   {embedded.OpenAIEndpoint} (embedded, simulated model; stats at {new Uri(embedded.BaseAddress, "admin/stats")}, api-key {embedded.ApiKey})"
+                ? $"Agent service:   {host.AgentService.BaseUri} ({host.AgentService.Protocol}; embedded, simulated model; stats at {new Uri(embedded.BaseAddress, "admin/stats")}, key set by LocalAgentService__ApiKey or generated)"
                 : $"Agent service:   {host.AgentService.BaseUri} ({host.AgentService.Protocol})");
             Console.Out.WriteLine("Press Ctrl+C to stop.");
             Console.Out.Flush();

@@ -51,7 +51,7 @@ public class RunVerbTests
 
     [Theory]
     [InlineData("--tool", "no_such_tool", "--tool: Unknown tool 'no_such_tool'")]
-    [InlineData("--protocol", "foundry", "AgentService:Protocol 'foundry' has no adapter")]
+    [InlineData("--protocol", "assistants", "valid values are: classic, foundry")]
     [InlineData("--endpoint", "http://example.com/v1", "AgentService:Endpoint uses plain http")]
     public async Task Run_with_a_bad_setting_exits_2_with_a_one_line_reason(string option, string value, string reason)
     {
@@ -61,6 +61,23 @@ public class RunVerbTests
         var line = Assert.Single(output.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         Assert.StartsWith("error: ", line, StringComparison.Ordinal);
         Assert.Contains(reason, line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_with_the_foundry_protocol_completes_a_job_with_a_tool_call()
+    {
+        var output = await LocalCli.RunAsync(Timeout, null,
+            "run", "Use calculate on {\"expression\": \"6*7\"}", "--tool", "calculate", "--protocol", "foundry", "--json");
+
+        Assert.True(output.ExitCode == 0, $"exit {output.ExitCode}; stderr: {output.StdErr}; stdout: {output.StdOut}");
+        using var json = JsonDocument.Parse(output.StdOut);
+        var result = json.RootElement;
+        Assert.Equal("Completed", result.GetProperty("outcome").GetString());
+        Assert.Equal(1, result.GetProperty("toolCalls").GetInt32());
+        Assert.Contains("42", result.GetProperty("reply").GetString());
+        Assert.StartsWith("conv_", result.GetProperty("threadId").GetString());
+        Assert.Equal(2, result.GetProperty("runIds").GetArrayLength()); // one response per tool round
+        Assert.True(result.GetProperty("agentDeleted").GetBoolean());
     }
 
     [Fact]
