@@ -26,18 +26,24 @@ public static class AgentServiceClients
     /// Creates the Foundry adapter: Responses and Conversations on <c>{project}/openai/v1</c> (no api-version),
     /// agent versions on the project endpoint with its api-version.
     /// </summary>
-    public static Foundry.FoundryAgentService CreateFoundryAgentService(AgentServiceEndpoint endpoint, TokenCredential credential)
+    /// <param name="endpoint">The resolved endpoint (a project endpoint).</param>
+    /// <param name="credential">The Entra credential, used when no key is configured.</param>
+    /// <param name="transport">An HTTP transport to use instead of the default (proxies, diagnostics, tests).</param>
+    public static Foundry.FoundryAgentService CreateFoundryAgentService(AgentServiceEndpoint endpoint, TokenCredential credential, PipelineTransport? transport = null)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         var openAIBase = new Uri(endpoint.BaseUri.AbsoluteUri.TrimEnd('/') + "/openai/v1");
-        var responses = new OpenAI.Responses.ResponsesClient(
-            CreateAuthenticationPolicy(endpoint, credential),
-            new OpenAI.Responses.ResponsesClientOptions { Endpoint = openAIBase, NetworkTimeout = endpoint.NetworkTimeout });
-        var conversations = new OpenAI.Conversations.ConversationClient(
-            CreateAuthenticationPolicy(endpoint, credential),
-            new OpenAI.Conversations.ConversationClientOptions { Endpoint = openAIBase, NetworkTimeout = endpoint.NetworkTimeout });
-
+        var responsesOptions = new OpenAI.Responses.ResponsesClientOptions { Endpoint = openAIBase, NetworkTimeout = endpoint.NetworkTimeout };
+        var conversationOptions = new OpenAI.Conversations.ConversationClientOptions { Endpoint = openAIBase, NetworkTimeout = endpoint.NetworkTimeout };
         var agentOptions = new ClientPipelineOptions { NetworkTimeout = endpoint.NetworkTimeout };
+        if (transport is not null)
+        {
+            responsesOptions.Transport = conversationOptions.Transport = agentOptions.Transport = transport;
+        }
+
+        var responses = new OpenAI.Responses.ResponsesClient(CreateAuthenticationPolicy(endpoint, credential), responsesOptions);
+        var conversations = new OpenAI.Conversations.ConversationClient(CreateAuthenticationPolicy(endpoint, credential), conversationOptions);
+
         ConfigureOptions(agentOptions, endpoint);
         var pipeline = ClientPipeline.Create(agentOptions, [], [CreateAuthenticationPolicy(endpoint, credential)], []);
         return new Foundry.FoundryAgentService(responses, conversations, new Foundry.FoundryAgentsClient(pipeline, endpoint.BaseUri));
