@@ -14,9 +14,23 @@ namespace AgentJobs.Hosting;
 /// process; a restarted host picks unfinished jobs up where they were.
 /// </summary>
 /// <remarks>
+/// <para>
 /// The provider's defaults stall under load (activity cap 10 with a 500 ms re-check) and back off idle queue
 /// polling to 30 s; both are tuned here (see docs/durable-backends.md). Its durable timers can fire up to a second
 /// early; the workflow re-checks its deadlines after every timer.
+/// </para>
+/// <para>
+/// The sidecar hands the provider events it cannot store: it recorded a sub-orchestration call as a row without
+/// <c>EventType</c>, after which the parent job's history could not be loaded ("The TableEntity did not contain a
+/// 'EventType' property") once its first run poller finished. <see cref="AzureStorageSidecarAdapter"/> stores the
+/// Durable Task Core event instead; its remarks have the details.
+/// </para>
+/// <para>
+/// Restart: messages a killed process had dequeued stay invisible for the queue visibility timeout (5 min by
+/// default), so a restarted host would sit idle that long. <see cref="QueueVisibilityTimeout"/> shortens it, and the
+/// adapter renews a running activity's lock every <see cref="ActivityLockRenewal"/>, which the sidecar does not.
+/// The restarted process takes its partitions back at once (same worker id: the machine name).
+/// </para>
 /// </remarks>
 public static class AzureStorageDurableBackend
 {
@@ -25,6 +39,15 @@ public static class AzureStorageDurableBackend
 
     /// <summary>The longest wait between polls of an idle queue (the provider's default is 30 s).</summary>
     public static readonly TimeSpan MaxQueuePollingInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a dequeued control-queue or activity message stays hidden (the provider's default is 5 min): after a
+    /// crash, the restarted host sees the messages the dead process held within this time.
+    /// </summary>
+    public static readonly TimeSpan QueueVisibilityTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>How often a running activity's message lock is renewed (well inside <see cref="QueueVisibilityTimeout"/>).</summary>
+    public static readonly TimeSpan ActivityLockRenewal = TimeSpan.FromSeconds(5);
 
     /// <summary>Adds the Azure Storage backend, a worker with <paramref name="configureTasks"/>, and a client.</summary>
     /// <param name="services">The host's services.</param>
@@ -43,7 +66,7 @@ public static class AzureStorageDurableBackend
         services.AddSingleton(sp => new AzureStorageOrchestrationService(CreateSettings(connectionString, taskHub, sp.GetService<ILoggerFactory>())));
         services.AddHostedService(sp => new GrpcSidecarHost(
             address,
-            new StorableEventsOrchestrationService(sp.GetRequiredService<AzureStorageOrchestrationService>()),
+            new AzureStorageSidecarAdapter(sp.GetRequiredService<AzureStorageOrchestrationService>(), ActivityLockRenewal),
             sp.GetRequiredService<AzureStorageOrchestrationService>(),
             createIfNotExists: true,
             sp.GetService<ILoggerFactory>()));
@@ -70,6 +93,8 @@ public static class AzureStorageDurableBackend
             MaxConcurrentTaskOrchestrationWorkItems = MaxConcurrentWorkItems,
             MaxConcurrentTaskActivityWorkItems = MaxConcurrentWorkItems,
             MaxQueuePollingInterval = MaxQueuePollingInterval,
+            ControlQueueVisibilityTimeout = QueueVisibilityTimeout,
+            WorkItemQueueVisibilityTimeout = QueueVisibilityTimeout,
         };
         if (loggerFactory is not null)
         {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.Serialization;
@@ -7,9 +8,10 @@ using DurableTask.Core.History;
 namespace AgentJobs.Hosting;
 
 /// <summary>
-/// Passes every call to an orchestration service, but first makes the events the gRPC sidecar hands it storable by
-/// the Azure Storage provider: sidecar-specific event subclasses become their Durable Task Core base type, and
-/// protobuf tag maps become plain dictionaries.
+/// Sits between the gRPC sidecar and the Azure Storage provider and passes every call through, with three
+/// corrections: the events the sidecar hands over are made storable (sidecar-specific event subclasses become their
+/// Durable Task Core base type, protobuf tag maps become plain dictionaries), and a running activity's queue message
+/// lock is renewed, which the sidecar never does.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -32,14 +34,25 @@ namespace AgentJobs.Hosting;
 /// <see cref="Dictionary{TKey, TValue}"/> tags round-trip.
 /// </para>
 /// <para>
+/// Activity locks: the provider hides a dequeued activity message for <c>WorkItemQueueVisibilityTimeout</c>; the
+/// sidecar's dispatcher never calls <see cref="RenewTaskActivityWorkItemLockAsync"/>, so an activity running longer
+/// would be delivered again. With <c>activityLockRenewal</c> set, the lock is renewed at that interval until the
+/// activity completes or is abandoned, so the visibility timeout can stay short and a killed process's activity is
+/// retried soon after (<see cref="AzureStorageDurableBackend.QueueVisibilityTimeout"/>).
+/// </para>
+/// <para>
 /// Not the cause (checked): the storage SDK versions (Azure.Data.Tables 12.11.0 and Azure.Storage.Blobs 12.27.0
 /// resolve exactly as the provider's nuspec asks; Azure.Storage.Queues is pinned to 12.24.0 over its 12.22.0, a
 /// compatible minor update that only touches queues), the sentinel/checkpoint row (skipped by row key), custom
 /// status and large-message blobs (none of these rows are involved).
 /// </para>
 /// </remarks>
-public sealed class StorableEventsOrchestrationService(IOrchestrationService inner) : IOrchestrationService
+/// <param name="inner">The Azure Storage orchestration service.</param>
+/// <param name="activityLockRenewal">How often a running activity's lock is renewed; null never renews.</param>
+public sealed class AzureStorageSidecarAdapter(IOrchestrationService inner, TimeSpan? activityLockRenewal = null) : IOrchestrationService
 {
+    readonly ConcurrentDictionary<TaskActivityWorkItem, LockRenewal> renewals = new(ReferenceEqualityComparer.Instance);
+
     /// <inheritdoc/>
     public int TaskOrchestrationDispatcherCount => inner.TaskOrchestrationDispatcherCount;
 
@@ -142,25 +155,90 @@ public sealed class StorableEventsOrchestrationService(IOrchestrationService inn
     public Task ReleaseTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem) => inner.ReleaseTaskOrchestrationWorkItemAsync(workItem);
 
     /// <inheritdoc/>
-    public Task<TaskActivityWorkItem> LockNextTaskActivityWorkItem(TimeSpan receiveTimeout, CancellationToken cancellationToken) =>
-        inner.LockNextTaskActivityWorkItem(receiveTimeout, cancellationToken);
+    public async Task<TaskActivityWorkItem> LockNextTaskActivityWorkItem(TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    {
+        var workItem = await inner.LockNextTaskActivityWorkItem(receiveTimeout, cancellationToken).ConfigureAwait(false);
+        if (workItem is not null && activityLockRenewal is { } interval && interval > TimeSpan.Zero)
+        {
+            renewals[workItem] = new LockRenewal(inner, workItem, interval);
+        }
+
+        return workItem!;
+    }
 
     /// <inheritdoc/>
     public Task<TaskActivityWorkItem> RenewTaskActivityWorkItemLockAsync(TaskActivityWorkItem workItem) => inner.RenewTaskActivityWorkItemLockAsync(workItem);
 
     /// <inheritdoc/>
-    public Task CompleteTaskActivityWorkItemAsync(TaskActivityWorkItem workItem, TaskMessage responseMessage)
+    public async Task CompleteTaskActivityWorkItemAsync(TaskActivityWorkItem workItem, TaskMessage responseMessage)
     {
         if (responseMessage?.Event is { } e)
         {
             responseMessage.Event = Storable(e);
         }
 
-        return inner.CompleteTaskActivityWorkItemAsync(workItem, responseMessage);
+        await StopRenewingAsync(workItem).ConfigureAwait(false);
+        await inner.CompleteTaskActivityWorkItemAsync(workItem, responseMessage!).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
-    public Task AbandonTaskActivityWorkItemAsync(TaskActivityWorkItem workItem) => inner.AbandonTaskActivityWorkItemAsync(workItem);
+    public async Task AbandonTaskActivityWorkItemAsync(TaskActivityWorkItem workItem)
+    {
+        await StopRenewingAsync(workItem).ConfigureAwait(false);
+        await inner.AbandonTaskActivityWorkItemAsync(workItem).ConfigureAwait(false);
+    }
+
+    async Task StopRenewingAsync(TaskActivityWorkItem workItem)
+    {
+        if (workItem is not null && renewals.TryRemove(workItem, out var renewal))
+        {
+            // Wait for a renewal in flight, so completing never races a visibility update of the same message.
+            await renewal.StopAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Renews one activity's lock every interval until stopped.</summary>
+    sealed class LockRenewal : IDisposable
+    {
+        readonly CancellationTokenSource stop = new();
+        readonly Task loop;
+
+        public LockRenewal(IOrchestrationService service, TaskActivityWorkItem workItem, TimeSpan interval) =>
+            loop = RenewAsync(service, workItem, interval, stop.Token);
+
+        public async Task StopAsync()
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await loop.ConfigureAwait(false);
+            Dispose();
+        }
+
+        public void Dispose() => stop.Dispose();
+
+        static async Task RenewAsync(IOrchestrationService service, TaskActivityWorkItem workItem, TimeSpan interval, CancellationToken cancellationToken)
+        {
+            using var timer = new PeriodicTimer(interval);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    try
+                    {
+                        await service.RenewTaskActivityWorkItemLockAsync(workItem).ConfigureAwait(false);
+                    }
+#pragma warning disable CA1031 // A failed renewal only means the message may be delivered again; keep trying.
+                    catch (Exception) when (!cancellationToken.IsCancellationRequested)
+#pragma warning restore CA1031
+                    {
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped: the activity completed or was abandoned.
+            }
+        }
+    }
 
     /// <summary>The event as the provider can store it: of a <c>[DataContract]</c> type, with plain-dictionary tags.</summary>
     /// <param name="e">An event from the sidecar.</param>
