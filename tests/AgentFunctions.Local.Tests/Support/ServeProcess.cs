@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace AgentFunctions.Local.Tests.Support;
+
+/// <summary>The <c>serve</c> verb as a real process on a free 127.0.0.1 port; killed (whole tree) on dispose.</summary>
+public sealed class ServeProcess : IAsyncDisposable
+{
+    readonly Process process;
+    readonly StringBuilder output = new();
+    readonly TaskCompletionSource ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    ServeProcess(Process process, Uri baseAddress)
+    {
+        this.process = process;
+        BaseAddress = baseAddress;
+        process.OutputDataReceived += (_, e) => Received(e.Data);
+        process.ErrorDataReceived += (_, e) => Received(e.Data);
+        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException($"serve exited with {process.ExitCode}. Output: {Output}"));
+        process.EnableRaisingEvents = true;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    /// <summary>Where the API is served, e.g. <c>http://127.0.0.1:40123/</c>.</summary>
+    public Uri BaseAddress { get; }
+
+    /// <summary>Everything the process wrote so far (both streams).</summary>
+    public string Output
+    {
+        get
+        {
+            lock (output)
+            {
+                return output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts <c>serve</c> with <paramref name="args"/> and waits (bounded) until it announces the API.</summary>
+    public static async Task<ServeProcess> StartAsync(TimeSpan timeout, params string[] args)
+    {
+        var baseAddress = new Uri($"http://127.0.0.1:{LocalCli.FreePort()}/");
+        var serve = new ServeProcess(LocalCli.Start(null, ["serve", "--urls", baseAddress.ToString().TrimEnd('/'), .. args]), baseAddress);
+        try
+        {
+            await serve.ready.Task.WaitAsync(timeout);
+            return serve;
+        }
+        catch (TimeoutException)
+        {
+            await serve.DisposeAsync();
+            throw new TimeoutException($"serve did not start in {timeout}. Output: {serve.Output}");
+        }
+        catch
+        {
+            await serve.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Kills the process and everything it started, as a crash would (no graceful shutdown).</summary>
+    public async Task KillAsync()
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await process.WaitForExitAsync(wait.Token);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
+        {
+            // Already gone.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        process.Dispose();
+    }
+
+    void Received(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (output)
+        {
+            output.AppendLine(line);
+        }
+
+        if (line.StartsWith("Agent jobs API:", StringComparison.Ordinal))
+        {
+            ready.TrySetResult();
+        }
+    }
+}
