@@ -112,24 +112,9 @@ public sealed class Azurite : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        try
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                await process.WaitForExitAsync(wait.Token);
-            }
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
-        {
-            // Already gone, or will be reaped with the test process.
-        }
-        finally
-        {
-            process.Dispose();
-            TryDelete(location);
-        }
+        await LocalCli.KillTreeAsync(process);
+        process.Dispose();
+        TryDelete(location);
     }
 
     /// <summary>The Azurite entry script under <c>&lt;repo&gt;/.tools/azurite</c>, installed with npm if missing.</summary>

@@ -66,6 +66,26 @@ public static class LocalCli
         return Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");
     }
 
+    /// <summary>Kills <paramref name="process"/> and everything it started (no graceful shutdown) and waits, bounded, for it to exit.</summary>
+    public static async Task KillTreeAsync(Process process)
+    {
+        ArgumentNullException.ThrowIfNull(process);
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await process.WaitForExitAsync(wait.Token);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
+        {
+            // Already gone, or will be reaped with the test process.
+        }
+    }
+
     /// <summary>A free TCP port on 127.0.0.1.</summary>
     public static int FreePort()
     {

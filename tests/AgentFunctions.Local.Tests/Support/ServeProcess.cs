@@ -60,23 +60,7 @@ public sealed class ServeProcess : IAsyncDisposable
     }
 
     /// <summary>Kills the process and everything it started, as a crash would (no graceful shutdown).</summary>
-    public async Task KillAsync()
-    {
-        try
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-
-            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await process.WaitForExitAsync(wait.Token);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
-        {
-            // Already gone.
-        }
-    }
+    public Task KillAsync() => LocalCli.KillTreeAsync(process);
 
     public async ValueTask DisposeAsync()
     {
