@@ -16,7 +16,8 @@ public static class Cli
 
     static readonly Option<string?> Storage = new("--storage")
     {
-        Description = "Azure Storage connection string for the persistent durable backend (UseDevelopmentStorage=true for Azurite). Default: in-memory.",
+        Description = "Azure Storage connection string for the persistent durable backend (UseDevelopmentStorage=true for Azurite): " +
+            "jobs survive a crash or restart and resume when a host starts again on the same storage and task hub. Default: in-memory.",
     };
 
     static readonly Option<string?> TaskHub = new("--task-hub") { Description = "Task hub name (default AgentJobsLocal)." };
