@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using AgentJobs.AgentService;
 using AgentJobs.Contracts;
+using AgentJobs.Hosting;
 using AgentJobs.Workflow;
 using DurableTask.Core;
 using Microsoft.DurableTask.Client;
@@ -35,7 +36,8 @@ public static class Benchmark
             return Cli.ConfigurationError;
         }
 
-        var history = new CountingOrchestrationService(options.StockBackend);
+        var history = new HistoryRecordingOrchestrationService(
+            null, options.StockBackend ? Environment.ProcessorCount : InMemoryDurableBackend.MaxConcurrentWorkItems);
         var calls = new CallCounter();
         var hostOptions = new LocalHostOptions
         {
@@ -172,42 +174,6 @@ public static class Benchmark
             var sorted = LatenciesMs.Order().ToList();
             return sorted[Math.Clamp((int)Math.Ceiling(p / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
         }
-    }
-
-    /// <summary>
-    /// The in-memory service (caps lifted, or stock) that also records each orchestration's history length when
-    /// its work item completes. The members are not virtual, so the interface is re-implemented.
-    /// </summary>
-    sealed class CountingOrchestrationService(bool stock) : InMemoryOrchestrationService(null), IOrchestrationService
-    {
-        readonly ConcurrentDictionary<string, int> events = new(StringComparer.OrdinalIgnoreCase);
-
-        public new int MaxConcurrentTaskOrchestrationWorkItems => stock ? Environment.ProcessorCount : AgentJobs.Hosting.InMemoryDurableBackend.MaxConcurrentWorkItems;
-
-        public new int MaxConcurrentTaskActivityWorkItems => stock ? Environment.ProcessorCount : AgentJobs.Hosting.InMemoryDurableBackend.MaxConcurrentWorkItems;
-
-        public new Task CompleteTaskOrchestrationWorkItemAsync(
-            TaskOrchestrationWorkItem workItem,
-            OrchestrationRuntimeState newOrchestrationRuntimeState,
-            IList<TaskMessage> outboundMessages,
-            IList<TaskMessage> orchestratorMessages,
-            IList<TaskMessage> timerMessages,
-            TaskMessage continuedAsNewMessage,
-            OrchestrationState orchestrationState)
-        {
-            var instance = newOrchestrationRuntimeState.OrchestrationInstance!;
-            events[$"{instance.InstanceId}|{instance.ExecutionId}"] = newOrchestrationRuntimeState.Events.Count;
-            return base.CompleteTaskOrchestrationWorkItemAsync(
-                workItem, newOrchestrationRuntimeState, outboundMessages, orchestratorMessages, timerMessages, continuedAsNewMessage, orchestrationState);
-        }
-
-        /// <summary>History events of a job and its pollers (every execution).</summary>
-        public int EventsOf(string jobId) =>
-            events.Where(e => e.Key.StartsWith(jobId + "|", StringComparison.OrdinalIgnoreCase) ||
-                              e.Key.StartsWith(jobId + ":poll:", StringComparison.OrdinalIgnoreCase))
-                  .Sum(e => e.Value);
-
-        public void Clear() => events.Clear();
     }
 
     sealed class CallCounter

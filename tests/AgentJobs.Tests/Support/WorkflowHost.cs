@@ -31,7 +31,7 @@ public sealed class WorkflowHost : IAsyncDisposable
     public IServiceProvider Services => host.Services;
 
     /// <summary>The backend's history recorder, when the host was started with <c>recordHistory</c>.</summary>
-    public HistoryRecordingService History => (HistoryRecordingService)host.Services.GetRequiredService<InMemoryOrchestrationService>();
+    public HistoryRecordingOrchestrationService History => (HistoryRecordingOrchestrationService)host.Services.GetRequiredService<InMemoryOrchestrationService>();
 
     public static async Task<WorkflowHost> StartAsync(Action<IServiceCollection>? configure = null, bool recordHistory = false)
     {
@@ -45,7 +45,7 @@ public sealed class WorkflowHost : IAsyncDisposable
         builder.Services.AddInMemoryDurableBackend(r => r.AddAgentJobTasks());
         if (recordHistory)
         {
-            builder.Services.AddSingleton<InMemoryOrchestrationService>(sp => new HistoryRecordingService(sp.GetService<ILoggerFactory>()));
+            builder.Services.AddSingleton<InMemoryOrchestrationService>(sp => new HistoryRecordingOrchestrationService(sp.GetService<ILoggerFactory>()));
         }
 
         var host = builder.Build();
