@@ -41,6 +41,15 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
         var outcome = JobOutcome.Failed;
         IReadOnlyList<JobMessage> messages = [];
         IReadOnlyList<JobRunStep> steps = [];
+        var timedOut = false;
+        DateTime? cancelGraceEnds = null;
+
+        async Task BeginCancelAsync(bool becauseOfDeadline)
+        {
+            timedOut |= becauseOfDeadline;
+            run = await CancelRunAsync(context, job, run!, becauseOfDeadline ? "the job passed its maximum duration" : cancelRequested.Result);
+            cancelGraceEnds = context.CurrentUtcDateTime.Add(CancelGracePeriod);
+        }
 
         try
         {
@@ -75,22 +84,17 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
                 nameof(AgentJobActivities.StartRun), new StartRunInput(agent, threadId, Key(context, "run")), AgentJobRetry.ServiceCalls);
             job.Saw(run);
 
-            // Wait for the run: answer tool calls, stop at the deadline or on the caller's request.
-            var cancelling = false;
-            var timedOut = false;
-            DateTime? cancelGraceEnds = null;
+            // Wait for the run: answer tool calls, stop at the deadline or on the caller's request. Once a cancel
+            // has begun, the run gets a grace period to reach a terminal status; tool calls are no longer answered.
             while (!run.IsTerminal)
             {
-                if (!cancelling && (cancelRequested.IsCompleted || context.CurrentUtcDateTime >= deadline))
+                if (cancelGraceEnds is null && (cancelRequested.IsCompleted || context.CurrentUtcDateTime >= deadline))
                 {
-                    timedOut = !cancelRequested.IsCompleted;
-                    run = await CancelRunAsync(context, job, run, timedOut ? "the job passed its maximum duration" : cancelRequested.Result);
-                    cancelling = true;
-                    cancelGraceEnds = context.CurrentUtcDateTime.Add(CancelGracePeriod);
+                    await BeginCancelAsync(becauseOfDeadline: !cancelRequested.IsCompleted);
                     continue;
                 }
 
-                if (!cancelling && run.Status == AgentRunStatus.RequiresAction)
+                if (cancelGraceEnds is null && run.Status == AgentRunStatus.RequiresAction)
                 {
                     job.Enter(JobPhase.RunningTools, pendingTools: [.. run.ToolCalls.Select(c => c.Name)]);
                     var outputs = await Task.WhenAll(run.ToolCalls.Select(call =>
@@ -103,7 +107,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
                 }
 
                 var pollUntil = cancelGraceEnds ?? deadline;
-                if (cancelling && context.CurrentUtcDateTime >= pollUntil)
+                if (context.CurrentUtcDateTime >= pollUntil)
                 {
                     log.LogWarning("Run {RunId} did not finish cancelling in time; cleaning up anyway.", run.RunId);
                     break;
@@ -113,33 +117,20 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
                 job.Enter(JobPhase.Polling, pollerInstanceId: pollerId);
                 var poller = context.CallSubOrchestratorAsync<PollOutcome>(
                     RunPoller.Name,
-                    new PollRunInput(run, pollUntil, polling, job.Polls, ReturnOnRequiresAction: !cancelling),
+                    new PollRunInput(run, pollUntil, polling, job.Polls, ReturnOnRequiresAction: cancelGraceEnds is null),
                     new SubOrchestrationOptions { InstanceId = pollerId });
 
-                if (!cancelling && await Task.WhenAny(poller, cancelRequested) == cancelRequested && !poller.IsCompleted)
+                if (cancelGraceEnds is null && await Task.WhenAny(poller, cancelRequested) == cancelRequested && !poller.IsCompleted)
                 {
                     // The caller asked to cancel while the poller waits: cancel the run; the poller sees it end.
-                    run = await CancelRunAsync(context, job, run, cancelRequested.Result);
-                    cancelling = true;
-                    cancelGraceEnds = Min(deadline, context.CurrentUtcDateTime.Add(CancelGracePeriod));
+                    await BeginCancelAsync(becauseOfDeadline: false);
                 }
 
+                // A poller that reached the deadline returns the run as it was; the next turn cancels or gives up.
                 var polled = await poller;
                 job.Polls = polled.Polls;
                 run = polled.Run;
                 job.Saw(run);
-                if (polled.DeadlineReached && cancelling)
-                {
-                    break;
-                }
-
-                if (polled.DeadlineReached)
-                {
-                    timedOut = true;
-                    run = await CancelRunAsync(context, job, run, "the job passed its maximum duration");
-                    cancelling = true;
-                    cancelGraceEnds = context.CurrentUtcDateTime.Add(CancelGracePeriod);
-                }
             }
 
             outcome = Outcome(run, timedOut, cancelRequested.IsCompleted);
@@ -268,5 +259,4 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
 
     static string Key(TaskOrchestrationContext context, string step) => $"{context.InstanceId}:{step}";
 
-    static DateTime Min(DateTime a, DateTime b) => a < b ? a : b;
 }
