@@ -92,6 +92,10 @@ public sealed class RoleAssignmentTests(TemplateFixture fixture)
         var developer = foundry.OfType("Microsoft.Authorization/roleAssignments")
             .Where(a => (string?)a["properties"]!["principalId"] == "[parameters('developerPrincipalId')]")
             .ToList();
+        // Assert.All alone would pass if the developer grant were dropped altogether.
+        Assert.Single(developer);
         Assert.All(developer, a => Assert.Equal("[not(empty(parameters('developerPrincipalId')))]", (string?)a["condition"]));
+        Assert.Equal("[parameters('principalId')]", foundry.ParameterExpression("developerPrincipalId"));
+        Assert.Equal("", (string?)fixture.Template.Parameter("principalId")["defaultValue"]);
     }
 }
