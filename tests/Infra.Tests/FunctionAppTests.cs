@@ -90,6 +90,20 @@ public sealed class FunctionAppTests(TemplateFixture fixture)
         Assert.True((bool)site["properties"]!["httpsOnly"]!);
     }
 
+    [Theory]
+    [InlineData("identity")]
+    [InlineData("storage")]
+    [InlineData("monitoring")]
+    [InlineData("foundry")]
+    [InlineData("durable-task-scheduler")]
+    public void App_deploys_after_the_module_that_grants_it_access(string module)
+    {
+        // A module deployment finishes only after its role assignments, so the app never starts without its grants.
+        var function = fixture.Template.Module(Module.Name);
+        var dependsOn = function.Deployment["dependsOn"]?.AsArray().Select(d => (string?)d ?? "").ToList() ?? [];
+        Assert.Contains(dependsOn, d => d.EndsWith($"'Microsoft.Resources/deployments', '{module}')]", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Basic_publishing_credentials_are_disabled()
     {
