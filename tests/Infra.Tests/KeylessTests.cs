@@ -26,7 +26,7 @@ public sealed class KeylessTests(TemplateFixture fixture)
     [MemberData(nameof(ForbiddenTokens))]
     public void Bicep_sources_never_mention(string token)
     {
-        foreach (var file in Directory.GetFiles(RepoPaths.Infra, "*.bicep", SearchOption.AllDirectories))
+        foreach (var file in RepoPaths.BicepFiles)
         {
             Assert.False(File.ReadAllText(file).Contains(token, StringComparison.OrdinalIgnoreCase),
                 $"{Path.GetRelativePath(RepoPaths.Root, file)} mentions '{token}'");

@@ -13,6 +13,9 @@ internal static class RepoPaths
 
     public static string MainBicep => Path.Combine(Infra, "main.bicep");
 
+    /// <summary>main.bicep and every module under infra/.</summary>
+    public static string[] BicepFiles => Directory.GetFiles(Infra, "*.bicep", SearchOption.AllDirectories);
+
     public static string File(params string[] relative) => Path.Combine([Root, .. relative]);
 
     /// <summary>
