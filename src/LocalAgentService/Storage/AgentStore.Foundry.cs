@@ -127,23 +127,7 @@ internal sealed partial class AgentStore
             return project(c);
         });
 
-    public void DeleteConversation(string id)
-    {
-        if (!conversations.TryRemove(id, out var conversation))
-        {
-            throw ServiceException.NotFound("conversation", id);
-        }
-
-        Interlocked.Increment(ref conversationsDeleted);
-        lock (conversation.Sync)
-        {
-            conversation.Deleted = true;
-            if (conversation.ActiveRun is { } run)
-            {
-                Finish(run, RunStatus.Cancelled);
-            }
-        }
-    }
+    public void DeleteConversation(string id) => RemoveThread(conversations, id, "conversation", ref conversationsDeleted);
 
     public IReadOnlyList<T> AddConversationItems<T>(string id, IReadOnlyList<ItemSpec> items, Func<ItemRecord, T> project) =>
         WithConversation(id, c =>
@@ -159,14 +143,7 @@ internal sealed partial class AgentStore
     public T GetConversationItem<T>(string id, string itemId, Func<ItemRecord, T> project) =>
         WithConversation(id, c => project(c.Items.Find(i => i.Id == itemId) ?? throw ServiceException.NotFound("item", itemId)));
 
-    private T WithConversation<T>(string id, Func<ThreadRecord, T> action)
-    {
-        var conversation = conversations.TryGetValue(id, out var c) ? c : throw ServiceException.NotFound("conversation", id);
-        lock (conversation.Sync)
-        {
-            return conversation.Deleted ? throw ServiceException.NotFound("conversation", id) : action(conversation);
-        }
-    }
+    private T WithConversation<T>(string id, Func<ThreadRecord, T> action) => WithThread(conversations, id, "conversation", action);
 
     private ItemRecord NewItem(ItemSpec spec) => new(Ids.New(ItemPrefix(spec.Type)), NowSeconds, NextSeq(), spec);
 

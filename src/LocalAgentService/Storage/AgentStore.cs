@@ -142,36 +142,36 @@ internal sealed partial class AgentStore(TimeProvider time, SimulationOptions si
             return project(thread);
         });
 
-    public void DeleteThread(string id)
+    public void DeleteThread(string id) => RemoveThread(threads, id, "thread", ref threadsDeleted);
+
+    private T WithThread<T>(string id, Func<ThreadRecord, T> action) => WithThread(threads, id, "thread", action);
+
+    /// <summary>Runs <paramref name="action"/> under the thread's lock; a missing or deleted thread (or conversation) is a 404.</summary>
+    private static T WithThread<T>(ConcurrentDictionary<string, ThreadRecord> map, string id, string kind, Func<ThreadRecord, T> action)
     {
-        if (!threads.TryRemove(id, out var thread))
+        var thread = map.TryGetValue(id, out var t) ? t : throw ServiceException.NotFound(kind, id);
+        lock (thread.Sync)
         {
-            throw ServiceException.NotFound("thread", id);
+            return thread.Deleted ? throw ServiceException.NotFound(kind, id) : action(thread);
+        }
+    }
+
+    /// <summary>Removes a thread (or conversation); an active run on it dies with it, so the engine's work on it stops.</summary>
+    private void RemoveThread(ConcurrentDictionary<string, ThreadRecord> map, string id, string kind, ref long deletedCounter)
+    {
+        if (!map.TryRemove(id, out var thread))
+        {
+            throw ServiceException.NotFound(kind, id);
         }
 
-        Interlocked.Increment(ref threadsDeleted);
+        Interlocked.Increment(ref deletedCounter);
         lock (thread.Sync)
         {
             thread.Deleted = true;
             if (thread.ActiveRun is { } run)
             {
-                // The run dies with its thread; stop the engine's work on it.
                 Finish(run, RunStatus.Cancelled);
             }
-        }
-    }
-
-    private T WithThread<T>(string id, Func<ThreadRecord, T> action)
-    {
-        var thread = threads.TryGetValue(id, out var t) ? t : throw ServiceException.NotFound("thread", id);
-        lock (thread.Sync)
-        {
-            if (thread.Deleted)
-            {
-                throw ServiceException.NotFound("thread", id);
-            }
-
-            return action(thread);
         }
     }
 
