@@ -292,13 +292,9 @@ internal sealed partial class AgentStore
                 Input = input,
             },
         };
-        run.ExpiresAtMs = NowMs + (spec.Fault == RunFault.Expire ? 0 : simulation.ExpiresAfterMs);
-        run.NextTransitionAtMs = NowMs + simulation.QueuedMs;
-        thread.ActiveRun = run;
-        activeRuns[run.Id] = run;
         responses[run.Id] = run;
         Interlocked.Increment(ref responsesCreated);
-        work.Enqueue(run, RunWorkKind.Drive);
+        Launch(run);
         return run;
     }
 

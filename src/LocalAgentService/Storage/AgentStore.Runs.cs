@@ -150,14 +150,20 @@ internal sealed partial class AgentStore
             };
         }
 
-        run.ExpiresAtMs = NowMs + (spec.Fault == RunFault.Expire ? 0 : simulation.ExpiresAfterMs);
-        run.NextTransitionAtMs = NowMs + simulation.QueuedMs;
         thread.Runs.Add(run);
-        thread.ActiveRun = run;
-        activeRuns[run.Id] = run;
         Interlocked.Increment(ref runsCreated);
-        work.Enqueue(run, RunWorkKind.Drive);
+        Launch(run);
         return run;
+    }
+
+    /// <summary>Makes a new run (lock held) its thread's active run, sets its clocks and hands it to the engine.</summary>
+    private void Launch(RunRecord run)
+    {
+        run.ExpiresAtMs = NowMs + (run.Fault == RunFault.Expire ? 0 : simulation.ExpiresAfterMs);
+        run.NextTransitionAtMs = NowMs + simulation.QueuedMs;
+        run.Thread.ActiveRun = run;
+        activeRuns[run.Id] = run;
+        work.Enqueue(run, RunWorkKind.Drive);
     }
 
     // ---- engine transitions (each is a no-op when the run has moved on meanwhile) ----
