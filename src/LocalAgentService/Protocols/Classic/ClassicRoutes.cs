@@ -1,8 +1,8 @@
-using System.Globalization;
 using LocalAgentService.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using static LocalAgentService.Protocols.ProtocolRoutes;
 
 namespace LocalAgentService.Protocols.Classic;
 
@@ -12,9 +12,6 @@ namespace LocalAgentService.Protocols.Classic;
 /// </summary>
 internal static class ClassicRoutes
 {
-    /// <summary>The poll-after hint on run reads, in integer milliseconds (read by the workflow's adapter).</summary>
-    public const string RetryAfterMsHeader = "retry-after-ms";
-
     public static void Map(RouteGroupBuilder g)
     {
         Op(g.MapPost("/assistants", CreateAssistant), "create-assistant");
@@ -50,18 +47,16 @@ internal static class ClassicRoutes
         Op(g.MapGet("/threads/{threadId}/runs", (AgentStore s, HttpRequest req, string threadId) =>
             ProtocolJson.Ok(ClassicMapper.List(s.ListRuns(threadId, ClassicRequests.Page(req), ClassicMapper.Run), r => r.Id))), "list-runs");
         Op(g.MapGet("/threads/{threadId}/runs/{runId}", (AgentStore s, HttpResponse res, string threadId, string runId) =>
-            RunResult(res, s.GetRun(threadId, runId, r => RunWithHint(s, r)))), "get-run");
+            PollHinted(res, s.GetRun(threadId, runId, r => RunWithHint(s, r)))), "get-run");
         Op(g.MapPost("/threads/{threadId}/runs/{runId}", ModifyRun), "modify-run");
         Op(g.MapPost("/threads/{threadId}/runs/{runId}/cancel", (AgentStore s, HttpResponse res, string threadId, string runId) =>
-            RunResult(res, s.CancelRun(threadId, runId, r => RunWithHint(s, r)))), "cancel-run");
+            PollHinted(res, s.CancelRun(threadId, runId, r => RunWithHint(s, r)))), "cancel-run");
         Op(g.MapPost("/threads/{threadId}/runs/{runId}/submit_tool_outputs", SubmitToolOutputs), "submit-tool-outputs");
         Op(g.MapGet("/threads/{threadId}/runs/{runId}/steps", (AgentStore s, HttpRequest req, string threadId, string runId) =>
             ProtocolJson.Ok(ClassicMapper.List(s.ListRunSteps(threadId, runId, ClassicRequests.Page(req), ClassicMapper.Step), x => x.Id))), "list-run-steps");
         Op(g.MapGet("/threads/{threadId}/runs/{runId}/steps/{stepId}", (AgentStore s, string threadId, string runId, string stepId) =>
             ProtocolJson.Ok(s.GetRunStep(threadId, runId, stepId, ClassicMapper.Step))), "get-run-step");
     }
-
-    private static void Op(RouteHandlerBuilder builder, string operation) => builder.WithMetadata(new AgentOperation(operation));
 
     private static async Task<IResult> CreateAssistant(AgentStore s, HttpRequest req)
     {
@@ -101,7 +96,7 @@ internal static class ClassicRoutes
     private static async Task<IResult> CreateRun(AgentStore s, HttpContext ctx, string threadId)
     {
         var spec = ClassicRequests.Run(await RequestBody.ReadAsync(ctx.Request), PlantedFault(ctx));
-        return RunResult(ctx.Response, s.CreateRun(threadId, spec, r => RunWithHint(s, r)));
+        return PollHinted(ctx.Response, s.CreateRun(threadId, spec, r => RunWithHint(s, r)));
     }
 
     private static async Task<IResult> CreateThreadAndRun(AgentStore s, HttpContext ctx)
@@ -111,13 +106,13 @@ internal static class ClassicRoutes
         var thread = body.Object("thread") is { } t ? new RequestBody(t) : RequestBody.Empty;
         var messages = ClassicRequests.Messages(thread, "messages");
         var result = s.CreateThreadAndRun(spec, ClassicRequests.Metadata(thread), thread.Object("tool_resources"), messages, r => RunWithHint(s, r));
-        return RunResult(ctx.Response, result);
+        return PollHinted(ctx.Response, result);
     }
 
     private static async Task<IResult> ModifyRun(AgentStore s, HttpResponse res, HttpRequest req, string threadId, string runId)
     {
         var metadata = ClassicRequests.Metadata(await RequestBody.ReadAsync(req));
-        return RunResult(res, s.ModifyRun(threadId, runId, metadata, r => RunWithHint(s, r)));
+        return PollHinted(res, s.ModifyRun(threadId, runId, metadata, r => RunWithHint(s, r)));
     }
 
     private static async Task<IResult> SubmitToolOutputs(AgentStore s, HttpContext ctx, string threadId, string runId)
@@ -139,17 +134,8 @@ internal static class ClassicRoutes
             return (CallId: item.String("tool_call_id") ?? throw ServiceException.Invalid($"Missing required parameter: 'tool_outputs[{i}].tool_call_id'.", $"tool_outputs[{i}].tool_call_id", "missing_required_parameter"),
                     Output: item.String("output") ?? "");
         }).ToList();
-        return RunResult(ctx.Response, s.SubmitToolOutputs(threadId, runId, outputs, r => RunWithHint(s, r)));
+        return PollHinted(ctx.Response, s.SubmitToolOutputs(threadId, runId, outputs, r => RunWithHint(s, r)));
     }
-
-    private static RunFault PlantedFault(HttpContext ctx) =>
-        ctx.Items.TryGetValue(AgentOperation.RunFaultItem, out var value) && value is RunFault fault ? fault : RunFault.None;
 
     private static (RunDto Run, int HintMs) RunWithHint(AgentStore s, RunRecord r) => (ClassicMapper.Run(r), s.PollHintMs(r));
-
-    private static IResult RunResult(HttpResponse res, (RunDto Run, int HintMs) result)
-    {
-        res.Headers[RetryAfterMsHeader] = result.HintMs.ToString(CultureInfo.InvariantCulture);
-        return ProtocolJson.Ok(result.Run);
-    }
 }

@@ -1,9 +1,9 @@
-using System.Globalization;
 using LocalAgentService.Protocols.Classic;
 using LocalAgentService.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using static LocalAgentService.Protocols.ProtocolRoutes;
 
 namespace LocalAgentService.Protocols.Foundry;
 
@@ -57,9 +57,9 @@ internal static class FoundryRoutes
 
         Op(g.MapPost("/responses", CreateResponse), "create-response");
         Op(g.MapGet("/responses/{responseId}", (AgentStore s, HttpResponse res, string responseId) =>
-            ResponseResult(res, s.GetResponse(responseId, r => WithHint(s, r)))), "get-response");
+            PollHinted(res, s.GetResponse(responseId, r => WithHint(s, r)))), "get-response");
         Op(g.MapPost("/responses/{responseId}/cancel", (AgentStore s, HttpResponse res, string responseId) =>
-            ResponseResult(res, s.CancelResponse(responseId, r => WithHint(s, r)))), "cancel-response");
+            PollHinted(res, s.CancelResponse(responseId, r => WithHint(s, r)))), "cancel-response");
         Op(g.MapDelete("/responses/{responseId}", (AgentStore s, string responseId) =>
         {
             s.DeleteResponse(responseId);
@@ -68,8 +68,6 @@ internal static class FoundryRoutes
         Op(g.MapGet("/responses/{responseId}/input_items", (AgentStore s, HttpRequest req, string responseId) =>
             ProtocolJson.Ok(FoundryMapper.Items(s.ListResponseInputItems(responseId, ClassicRequests.Page(req), i => i)))), "list-input-items");
     }
-
-    private static void Op(RouteHandlerBuilder builder, string operation) => builder.WithMetadata(new AgentOperation(operation));
 
     private static async Task<IResult> CreateAgentVersion(AgentStore s, HttpRequest req, string agentName)
     {
@@ -129,18 +127,8 @@ internal static class FoundryRoutes
             s.ForgetUnstored(run);
         }
 
-        return ResponseResult(ctx.Response, result);
+        return PollHinted(ctx.Response, result);
     }
-
-    private static RunFault PlantedFault(HttpContext ctx) =>
-        ctx.Items.TryGetValue(AgentOperation.RunFaultItem, out var value) && value is RunFault fault ? fault : RunFault.None;
 
     private static (ResponseDto Response, int HintMs) WithHint(AgentStore s, RunRecord r) => (FoundryMapper.Response(r), s.PollHintMs(r));
-
-    /// <summary>Response reads carry the same <c>retry-after-ms</c> poll hint as classic run reads.</summary>
-    private static IResult ResponseResult(HttpResponse res, (ResponseDto Response, int HintMs) result)
-    {
-        res.Headers[ClassicRoutes.RetryAfterMsHeader] = result.HintMs.ToString(CultureInfo.InvariantCulture);
-        return ProtocolJson.Ok(result.Response);
-    }
 }
