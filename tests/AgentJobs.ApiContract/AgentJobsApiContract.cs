@@ -110,7 +110,7 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
     [Fact]
     public async Task Get_unknown_job_returns_404_problem()
     {
-        using var response = await Host.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"{JobsPath}/no-such-job-{Guid.NewGuid():N}"), Token);
+        using var response = await GetAsync($"{JobsPath}/no-such-job-{Guid.NewGuid():N}");
         await AssertProblemAsync(response, HttpStatusCode.NotFound, field: null);
     }
 
@@ -121,10 +121,7 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
         var id = await StartAsync(Host.LongRunningPrompt);
         try
         {
-            var status = await WaitForAsync(id, s =>
-                s.GetProperty("runtimeStatus").GetString() == "Running" &&
-                s.TryGetProperty("progress", out var p) && p.ValueKind == JsonValueKind.Object &&
-                p.GetProperty("phase").GetString() == "Polling");
+            var status = await WaitForAsync(id, IsPolling);
 
             Assert.Equal(id, status.GetProperty("id").GetString());
             var progress = status.GetProperty("progress");
@@ -242,6 +239,13 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
         return await Host.SendAsync(request, Token);
     }
 
+    /// <summary>GETs a path.</summary>
+    protected async Task<HttpResponseMessage> GetAsync(string path)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        return await Host.SendAsync(request, Token);
+    }
+
     /// <summary>Starts a job and returns its id.</summary>
     protected async Task<string> StartAsync(string prompt)
     {
@@ -253,8 +257,7 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
     /// <summary>GETs a job's status, which must be 200.</summary>
     protected async Task<JsonElement> GetStatusAsync(string id)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"{JobsPath}/{Uri.EscapeDataString(id)}");
-        using var response = await Host.SendAsync(request, Token);
+        using var response = await GetAsync($"{JobsPath}/{Uri.EscapeDataString(id)}");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         return await ReadJsonAsync(response);
