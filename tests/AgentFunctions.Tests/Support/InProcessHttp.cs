@@ -77,14 +77,12 @@ sealed class InProcessHttp(IServiceProvider services, DurableTaskClient client)
         var target = route.Method.IsStatic ? null : ActivatorUtilities.CreateInstance(scope.ServiceProvider, route.Method.DeclaringType!);
         var arguments = route.Method.GetParameters().Select(p => Bind(p, context, values)).ToArray();
         var result = await FunctionsDurableTasks.InvokeAsync(route.Method, target, arguments);
-        switch (result)
+        if (result is not IResult httpResult)
         {
-            case IResult httpResult:
-                await httpResult.ExecuteAsync(context);
-                break;
-            default:
-                throw new InvalidOperationException($"{route.Method.Name} returned {result?.GetType().Name ?? "null"}; the HTTP triggers return IResult.");
+            throw new InvalidOperationException($"{route.Method.Name} returned {result?.GetType().Name ?? "null"}; the HTTP triggers return IResult.");
         }
+
+        await httpResult.ExecuteAsync(context);
 
         return ToResponseMessage(context.Response, responseBody.ToArray(), request);
     }
