@@ -36,7 +36,7 @@ internal static class AdminRoutes
         Operation = body.String("operation"),
         Mode = body.Get("mode") is { } mode
             ? mode.ValueKind == JsonValueKind.Number ? mode.GetRawText() : RequestBody.ExpectString(mode, "mode")
-            : throw ServiceException.Invalid("Missing required parameter: 'mode'.", "mode", "missing_required_parameter"),
+            : throw RequestBody.Missing("mode"),
         Count = body.Integer("count"),
         RetryAfterMs = body.Integer("retryAfterMs") ?? body.Integer("retry_after_ms"),
     };

@@ -44,8 +44,10 @@ internal sealed class RequestBody(JsonElement root)
 
     public string? String(string name) => Get(name) is { } v ? ExpectString(v, name) : null;
 
-    public string RequiredString(string name) =>
-        String(name) ?? throw ServiceException.Invalid($"Missing required parameter: '{name}'.", name, "missing_required_parameter");
+    public string RequiredString(string name) => String(name) ?? throw Missing(name);
+
+    public static ServiceException Missing(string name) =>
+        ServiceException.Invalid($"Missing required parameter: '{name}'.", name, "missing_required_parameter");
 
     public double? Number(string name) => Get(name) is { } v
         ? v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw WrongType(name, "a number", v)

@@ -71,12 +71,7 @@ internal static partial class ClassicRequests
             throw ServiceException.Invalid($"Invalid value for '{prefix}role': '{role}'. Supported values are: 'user' and 'assistant'.", prefix + "role", "invalid_value");
         }
 
-        var content = Content(body.Get("content") ?? throw Missing(prefix + "content"), prefix + "content");
-        if (content.Sum(c => c.Text?.Length ?? 0) > MaxContentChars)
-        {
-            throw ServiceException.Invalid($"Invalid '{prefix}content': string too long. Expected a string with maximum length {MaxContentChars}.", prefix + "content", "string_above_max_length");
-        }
-
+        var content = CheckLength(Content(body.Get("content") ?? throw Missing(prefix + "content"), prefix + "content"), prefix + "content");
         var attachments = body.Get("attachments") is { } a
             ? a.ValueKind == JsonValueKind.Array ? a : throw RequestBody.WrongType(prefix + "attachments", "an array", a)
             : (JsonElement?)null;
@@ -190,11 +185,7 @@ internal static partial class ClassicRequests
 
             var function = tool.Object("function") is { } f ? new RequestBody(f) : throw Missing(path + ".function");
             string fname = function.Get("name") is { } n ? RequestBody.ExpectString(n, path + ".function.name") : throw Missing(path + ".function.name");
-            if (!FunctionName().IsMatch(fname))
-            {
-                throw ServiceException.Invalid($"Invalid '{path}.function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{{1,64}}$'.", path + ".function.name", "invalid_value");
-            }
-
+            CheckFunctionName(fname, path + ".function.name");
             string? description = function.Get("description") is { } d ? RequestBody.ExpectString(d, path + ".function.description") : null;
             var parameters = function.Get("parameters") is { } p
                 ? p.ValueKind == JsonValueKind.Object ? p.Clone() : throw RequestBody.WrongType(path + ".function.parameters", "an object", p)
@@ -214,8 +205,22 @@ internal static partial class ClassicRequests
         ? value >= 1 ? value : throw ServiceException.Invalid($"Invalid '{name}': must be at least 1.", name, "invalid_value")
         : null;
 
-    private static ServiceException Missing(string name) =>
-        ServiceException.Invalid($"Missing required parameter: '{name}'.", name, "missing_required_parameter");
+    /// <summary>Message content (either protocol) is at most <see cref="MaxContentChars"/> characters of text.</summary>
+    public static List<ContentPart> CheckLength(List<ContentPart> content, string param) =>
+        content.Sum(c => c.Text?.Length ?? 0) > MaxContentChars
+            ? throw ServiceException.Invalid($"Invalid '{param}': string too long. Expected a string with maximum length {MaxContentChars}.", param, "string_above_max_length")
+            : content;
+
+    /// <summary>Function tool names (either protocol): 1–64 of letters, digits, '_' and '-'.</summary>
+    public static void CheckFunctionName(string name, string param)
+    {
+        if (!FunctionName().IsMatch(name))
+        {
+            throw ServiceException.Invalid($"Invalid '{param}': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{{1,64}}$'.", param, "invalid_value");
+        }
+    }
+
+    private static ServiceException Missing(string name) => RequestBody.Missing(name);
 
     [GeneratedRegex("^[a-zA-Z0-9_-]{1,64}$")]
     private static partial Regex FunctionName();

@@ -125,13 +125,13 @@ internal static class ClassicRoutes
 
         if (body.Get("tool_outputs") is null)
         {
-            throw ServiceException.Invalid("Missing required parameter: 'tool_outputs'.", "tool_outputs", "missing_required_parameter");
+            throw RequestBody.Missing("tool_outputs");
         }
 
         var outputs = body.Array("tool_outputs").Select((o, i) =>
         {
             var item = o.ValueKind == System.Text.Json.JsonValueKind.Object ? new RequestBody(o) : throw RequestBody.WrongType($"tool_outputs[{i}]", "an object", o);
-            return (CallId: item.String("tool_call_id") ?? throw ServiceException.Invalid($"Missing required parameter: 'tool_outputs[{i}].tool_call_id'.", $"tool_outputs[{i}].tool_call_id", "missing_required_parameter"),
+            return (CallId: item.String("tool_call_id") ?? throw RequestBody.Missing($"tool_outputs[{i}].tool_call_id"),
                     Output: item.String("output") ?? "");
         }).ToList();
         return PollHinted(ctx.Response, s.SubmitToolOutputs(threadId, runId, outputs, r => RunWithHint(s, r)));

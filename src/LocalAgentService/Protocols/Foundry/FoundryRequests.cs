@@ -110,12 +110,7 @@ internal static partial class FoundryRequests
                     throw ServiceException.Invalid($"Invalid value for '{path}.role': '{role}'. Supported values are: 'user', 'assistant', 'system' and 'developer'.", path + ".role", "invalid_value");
                 }
 
-                var content = Content(item.Get("content") ?? throw Missing(path + ".content"), path + ".content", role);
-                if (content.Sum(p => p.Text?.Length ?? 0) > ClassicRequests.MaxContentChars)
-                {
-                    throw ServiceException.Invalid($"Invalid '{path}.content': string too long. Expected a string with maximum length {ClassicRequests.MaxContentChars}.", path + ".content", "string_above_max_length");
-                }
-
+                var content = ClassicRequests.CheckLength(Content(item.Get("content") ?? throw Missing(path + ".content"), path + ".content", role), path + ".content");
                 return new ItemSpec("message", role, content);
             case "function_call":
                 return new ItemSpec(type,
@@ -196,11 +191,7 @@ internal static partial class FoundryRequests
             }
 
             string fname = tool.String("name") ?? throw Missing(path + ".name");
-            if (!FunctionName().IsMatch(fname))
-            {
-                throw ServiceException.Invalid($"Invalid '{path}.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{{1,64}}$'.", path + ".name", "invalid_value");
-            }
-
+            ClassicRequests.CheckFunctionName(fname, path + ".name");
             tool.Boolean("strict");
             tools.Add(new ToolSpec(type, fname, tool.String("description"), tool.Object("parameters")?.Clone(), element.Clone()));
         }
@@ -208,12 +199,8 @@ internal static partial class FoundryRequests
         return tools.Count > 128 ? throw ServiceException.Invalid($"Invalid '{param}': at most 128 tools are allowed.", param) : tools;
     }
 
-    private static ServiceException Missing(string name) =>
-        ServiceException.Invalid($"Missing required parameter: '{name}'.", name, "missing_required_parameter");
+    private static ServiceException Missing(string name) => RequestBody.Missing(name);
 
     [GeneratedRegex("^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")]
     private static partial Regex AgentNamePattern();
-
-    [GeneratedRegex("^[a-zA-Z0-9_-]{1,64}$")]
-    private static partial Regex FunctionName();
 }

@@ -104,7 +104,7 @@ internal static class FoundryRoutes
         var body = await RequestBody.ReadAsync(req);
         if (body.Get("items") is null)
         {
-            throw ServiceException.Invalid("Missing required parameter: 'items'.", "items", "missing_required_parameter");
+            throw RequestBody.Missing("items");
         }
 
         var added = s.AddConversationItems(conversationId, FoundryRequests.Items(body, "items"), i => i);
