@@ -82,6 +82,8 @@ public sealed partial class AzdShapeTests(TemplateFixture fixture)
         "AZURE_STORAGE_ACCOUNT_NAME",
         "AZURE_AI_ACCOUNT_NAME",
         "AZURE_AI_PROJECT_NAME",
+        "TASK_HUB_NAME",
+        "DURABLE_TASK_SCHEDULER_ENDPOINT",
     ];
 
     [Theory]
@@ -110,6 +112,31 @@ public sealed partial class AzdShapeTests(TemplateFixture fixture)
             }
         }
     }
+
+    [Fact]
+    public void Parameters_file_reads_every_azd_variable_the_infra_readme_documents()
+    {
+        var parameters = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.Infra, "main.parameters.json")))!["parameters"]!.AsObject();
+        var rows = ReadmeParameterRow().Matches(File.ReadAllText(Path.Combine(RepoPaths.Infra, "README.md")));
+        Assert.NotEmpty(rows);
+        foreach (Match row in rows)
+        {
+            // "| `modelName` / `modelVersion` | ... | `AGENT_MODEL_NAME` / `AGENT_MODEL_VERSION` |" pairs them in order.
+            var names = row.Groups["params"].Value.Split(" / ");
+            var variables = row.Groups["vars"].Value.Split(" / ");
+            Assert.Equal(names.Length, variables.Length);
+            foreach (var (name, variable) in names.Zip(variables))
+            {
+                var value = (string?)parameters[name.Trim('`')]?["value"] ?? "(not mapped)";
+                Assert.True(Substitution().Match(value).Groups["var"].Value == variable.Trim('`'),
+                    $"infra/README.md says {variable} sets {name}, but main.parameters.json maps it to {value}");
+            }
+        }
+    }
+
+    /// <summary>A row of the README's parameter table that names azd variables: | `param` [/ `param`] | default | `VAR` [/ `VAR`] ... |</summary>
+    [GeneratedRegex(@"^\| (?<params>`[A-Za-z]+`(?: / `[A-Za-z]+`)*) \|[^|\n]*\| (?<vars>`[A-Z0-9_]+`(?: / `[A-Z0-9_]+`)*)", RegexOptions.Multiline)]
+    private static partial Regex ReadmeParameterRow();
 
     [GeneratedRegex(@"^\$\{(?<var>[A-Z0-9_]+)(?<default>=[^}]*)?\}$")]
     private static partial Regex Substitution();
