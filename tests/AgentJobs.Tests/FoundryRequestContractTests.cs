@@ -44,7 +44,7 @@ public class FoundryRequestContractTests
         var run = await service.StartRunAsync(agent, thread, "job-1:run", ct);
         run = await PollAsync(service, run, AgentRunStatus.RequiresAction);
         var call = Assert.Single(run.ToolCalls);
-        var next = await service.SubmitToolOutputsAsync(run.Ref, [new ToolOutput(call.Id, """{"value":42}""")], ct);
+        var next = await service.SubmitToolOutputsAsync(agent, run.Ref, [new ToolOutput(call.Id, """{"value":42}""")], ct);
         await PollAsync(service, next, AgentRunStatus.Completed);
         Assert.True(await service.DeleteAgentAsync(agent, ct));
 

@@ -210,8 +210,8 @@ public static class Benchmark
 
         public Task<RunState> GetRunAsync(RunRef run, CancellationToken cancellationToken) => Count(inner.GetRunAsync(run, cancellationToken));
 
-        public Task<RunState> SubmitToolOutputsAsync(RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken) =>
-            Count(inner.SubmitToolOutputsAsync(run, outputs, cancellationToken));
+        public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken) =>
+            Count(inner.SubmitToolOutputsAsync(agent, run, outputs, cancellationToken));
 
         public Task<RunState> CancelRunAsync(RunRef run, CancellationToken cancellationToken) => Count(inner.CancelRunAsync(run, cancellationToken));
 

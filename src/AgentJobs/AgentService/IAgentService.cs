@@ -38,8 +38,11 @@ public interface IAgentService
     /// <summary>Reads the run's current state.</summary>
     Task<RunState> GetRunAsync(RunRef run, CancellationToken cancellationToken);
 
-    /// <summary>Answers every pending tool call of the run in one call.</summary>
-    Task<RunState> SubmitToolOutputsAsync(RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken);
+    /// <summary>
+    /// Answers every pending tool call of the run in one call. The agent is passed because protocols that answer
+    /// with a new response must reference it again.
+    /// </summary>
+    Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken);
 
     /// <summary>Asks the service to cancel the run; it may take a while to reach a terminal status.</summary>
     Task<RunState> CancelRunAsync(RunRef run, CancellationToken cancellationToken);

@@ -28,9 +28,10 @@ public sealed record AddMessageInput(string ThreadId, string Text, string Idempo
 public sealed record StartRunInput(AgentRef Agent, string ThreadId, string IdempotencyKey);
 
 /// <summary>Input of <see cref="AgentJobActivities.SubmitToolOutputs"/>.</summary>
+/// <param name="Agent">The job's agent.</param>
 /// <param name="Run">The run waiting for outputs.</param>
 /// <param name="Outputs">One output per pending tool call.</param>
-public sealed record SubmitToolOutputsInput(RunRef Run, IReadOnlyList<ToolOutput> Outputs);
+public sealed record SubmitToolOutputsInput(AgentRef Agent, RunRef Run, IReadOnlyList<ToolOutput> Outputs);
 
 /// <summary>Input of <see cref="AgentJobActivities.ListRunSteps"/>.</summary>
 /// <param name="ThreadId">The thread.</param>

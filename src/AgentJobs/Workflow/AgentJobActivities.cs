@@ -53,7 +53,7 @@ public sealed class AgentJobActivities(IAgentService service, AgentToolRegistry 
     public Task<RunState> SubmitToolOutputs(SubmitToolOutputsInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return service.SubmitToolOutputsAsync(input.Run, input.Outputs, CancellationToken.None);
+        return service.SubmitToolOutputsAsync(input.Agent, input.Run, input.Outputs, CancellationToken.None);
     }
 
     /// <summary>Asks the service to cancel the run.</summary>

@@ -101,7 +101,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
                         context.CallActivityAsync<ToolOutput>(nameof(AgentJobActivities.ExecuteTool), call, AgentJobRetry.ServiceCalls)));
                     job.ToolCalls += outputs.Length;
                     run = await context.CallActivityAsync<RunState>(
-                        nameof(AgentJobActivities.SubmitToolOutputs), new SubmitToolOutputsInput(run.Ref, outputs), AgentJobRetry.ServiceCalls);
+                        nameof(AgentJobActivities.SubmitToolOutputs), new SubmitToolOutputsInput(agent, run.Ref, outputs), AgentJobRetry.ServiceCalls);
                     job.Saw(run);
                     continue;
                 }

@@ -156,7 +156,7 @@ public sealed class ScriptedAgentService : IAgentService
         }
     }
 
-    public Task<RunState> SubmitToolOutputsAsync(RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken)
+    public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken)
     {
         Record("SubmitToolOutputs", run.RunId);
         Submissions.GetOrAdd(run.RunId, _ => []).Add(outputs);

@@ -133,7 +133,7 @@ public sealed class ClassicAgentService : IAgentService
             var options = new RunCreationOptions();
             options.Metadata[IdempotencyMetadataKey] = idempotencyKey;
             var result = await client.CreateRunAsync(threadId, agent.Id, options, cancellationToken);
-            return ClassicMapping.ToRunState(result.Value, ServiceCall.PollAfterMs(result.GetRawResponse()));
+            return ClassicMapping.ToRunState(result);
         });
 
     /// <inheritdoc />
@@ -142,18 +142,18 @@ public sealed class ClassicAgentService : IAgentService
         {
             ArgumentNullException.ThrowIfNull(run);
             var result = await client.GetRunAsync(run.ThreadId, run.RunId, cancellationToken);
-            return ClassicMapping.ToRunState(result.Value, ServiceCall.PollAfterMs(result.GetRawResponse()));
+            return ClassicMapping.ToRunState(result);
         });
 
     /// <inheritdoc />
-    public Task<RunState> SubmitToolOutputsAsync(RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken) =>
+    public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken) =>
         ServiceCall.RunAsync("submit tool outputs", async () =>
         {
             ArgumentNullException.ThrowIfNull(run);
             ArgumentNullException.ThrowIfNull(outputs);
             var result = await client.SubmitToolOutputsToRunAsync(
                 run.ThreadId, run.RunId, outputs.Select(o => new OpenAI.Assistants.ToolOutput(o.ToolCallId, o.Output)), cancellationToken);
-            return ClassicMapping.ToRunState(result.Value, ServiceCall.PollAfterMs(result.GetRawResponse()));
+            return ClassicMapping.ToRunState(result);
         });
 
     /// <inheritdoc />
@@ -162,7 +162,7 @@ public sealed class ClassicAgentService : IAgentService
         {
             ArgumentNullException.ThrowIfNull(run);
             var result = await client.CancelRunAsync(run.ThreadId, run.RunId, cancellationToken);
-            return ClassicMapping.ToRunState(result.Value, ServiceCall.PollAfterMs(result.GetRawResponse()));
+            return ClassicMapping.ToRunState(result);
         });
 
     /// <inheritdoc />

@@ -1,3 +1,4 @@
+using System.ClientModel;
 using AgentJobs.Contracts;
 using OpenAI.Assistants;
 
@@ -6,6 +7,10 @@ namespace AgentJobs.AgentService.Classic;
 /// <summary>Maps the SDK's Assistants types onto the port's protocol-neutral records.</summary>
 internal static class ClassicMapping
 {
+    /// <summary>A run as the service returned it, with its poll-after hint.</summary>
+    public static RunState ToRunState(ClientResult<ThreadRun> result) =>
+        ToRunState(result.Value, ServiceCall.PollAfterMs(result.GetRawResponse()));
+
     public static RunState ToRunState(ThreadRun run, int? pollAfterMs)
     {
         var raw = run.Status.ToString();

@@ -147,14 +147,12 @@ public sealed class FoundryAgentService : IAgentService
     /// The outputs go into a new background response on the same conversation, so the conversation keeps the
     /// whole exchange (calls, outputs, answer) for a caller who continues it later.
     /// </remarks>
-    public Task<RunState> SubmitToolOutputsAsync(RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken) =>
+    public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken) =>
         ServiceCall.RunAsync("create response with tool outputs", async () =>
         {
+            ArgumentNullException.ThrowIfNull(agent);
             ArgumentNullException.ThrowIfNull(run);
             ArgumentNullException.ThrowIfNull(outputs);
-            var previous = await responses.GetResponseAsync(run.RunId, include: null, stream: null, startingAfter: null, includeObfuscation: null, Options(cancellationToken));
-            using var doc = Parse(previous);
-            var agent = ReadAgent(doc.RootElement) ?? throw new AgentServiceException($"response {run.RunId} names no agent to continue with.");
             var input = new JsonArray();
             foreach (var output in outputs)
             {
@@ -312,19 +310,6 @@ public sealed class FoundryAgentService : IAgentService
             incomplete,
             usage,
             ServiceCall.PollAfterMs(result.GetRawResponse()));
-    }
-
-    static AgentRef? ReadAgent(JsonElement response)
-    {
-        foreach (var key in new[] { "agent_reference", "agent" })
-        {
-            if (response.TryGetProperty(key, out var a) && a.ValueKind == JsonValueKind.Object && Str(a, "name") is { } name)
-            {
-                return new AgentRef(name, name, Str(a, "version"));
-            }
-        }
-
-        return null;
     }
 
     static JobMessage ToJobMessage(JsonElement item)
