@@ -72,10 +72,18 @@ public sealed class AzureStorageSidecarAdapter(IOrchestrationService inner, Time
     public Task StartAsync() => inner.StartAsync();
 
     /// <inheritdoc/>
-    public Task StopAsync() => inner.StopAsync();
+    public async Task StopAsync()
+    {
+        await StopAllRenewalsAsync().ConfigureAwait(false);
+        await inner.StopAsync().ConfigureAwait(false);
+    }
 
     /// <inheritdoc/>
-    public Task StopAsync(bool isForced) => inner.StopAsync(isForced);
+    public async Task StopAsync(bool isForced)
+    {
+        await StopAllRenewalsAsync().ConfigureAwait(false);
+        await inner.StopAsync(isForced).ConfigureAwait(false);
+    }
 
     /// <inheritdoc/>
     public Task CreateAsync() => inner.CreateAsync();
@@ -194,6 +202,18 @@ public sealed class AzureStorageSidecarAdapter(IOrchestrationService inner, Time
         {
             // Wait for a renewal in flight, so completing never races a visibility update of the same message.
             await renewal.StopAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Stops every renewal still running: activities the sidecar never completed or abandoned (a worker that went away
+    /// at shutdown) would otherwise keep renewing against a stopped provider until the process exits.
+    /// </summary>
+    async Task StopAllRenewalsAsync()
+    {
+        foreach (var workItem in renewals.Keys)
+        {
+            await StopRenewingAsync(workItem).ConfigureAwait(false);
         }
     }
 
