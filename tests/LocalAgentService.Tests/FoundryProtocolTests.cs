@@ -277,6 +277,24 @@ public sealed class FoundryProtocolTests
         Support.AssertError(404, await Support.GetAsync(http, $"{P}/openai/v1/conversations/{conversation}/items"));
     }
 
+    [Fact]
+    public async Task A_synchronous_unstored_response_is_forgotten_even_when_the_client_stops_waiting()
+    {
+        await using var server = await Support.StartFastAsync(o => o.Simulation.InProgressMs = 400);
+        using var http = Support.Http(server);
+        using var giveUp = new CancellationTokenSource();
+        var waiting = http.PostAsync("v1/responses", System.Net.Http.Json.JsonContent.Create(new { model = "gpt-4o-mini", input = "hi", store = false }), giveUp.Token);
+        await Support.WaitUntilAsync(async () => (await server.GetStatsAsync()).ResponsesCreated == 1, "the response to be created");
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+
+        // Well past the point where the engine finishes the response: nothing of it may stay in the store.
+        await Task.Delay(1000);
+        var stats = await server.GetStatsAsync();
+        Assert.Equal(0, stats.Responses.Values.Sum());
+        Assert.Equal(1, stats.ResponsesCreated);
+    }
+
     private static ResponsesClient Responses(LocalAgentServer server) =>
         new(ApiKeyAuthenticationPolicy.CreateBearerAuthorizationPolicy(new ApiKeyCredential(Support.Key)),
             new ResponsesClientOptions { Endpoint = new Uri(server.ProjectEndpoint + "/openai/v1"), NetworkTimeout = TimeSpan.FromSeconds(30) });

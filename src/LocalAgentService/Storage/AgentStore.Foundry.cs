@@ -237,14 +237,17 @@ internal sealed partial class AgentStore
         }
     }
 
-    private T WithResponse<T>(string id, Func<RunRecord, T> action)
+    /// <summary>Projects a response the caller already holds (e.g. the one it just created) under its lock.</summary>
+    public static T ReadResponse<T>(RunRecord run, Func<RunRecord, T> project)
     {
-        var run = responses.TryGetValue(id, out var r) ? r : throw ServiceException.NotFound("response", id);
         lock (run.Thread.Sync)
         {
-            return action(run);
+            return project(run);
         }
     }
+
+    private T WithResponse<T>(string id, Func<RunRecord, T> action) =>
+        ReadResponse(responses.TryGetValue(id, out var run) ? run : throw ServiceException.NotFound("response", id), action);
 
     /// <summary>The context a follow-up sees: the previous response's history, input and output.</summary>
     private List<ItemRecord> PreviousContext(string previousId)

@@ -116,18 +116,21 @@ internal static class FoundryRoutes
     {
         var spec = FoundryRequests.Response(await RequestBody.ReadAsync(ctx.Request), PlantedFault(ctx));
         var run = s.CreateResponse(spec);
-        if (!spec.Background)
+        if (spec.Background)
+        {
+            return PollHinted(ctx.Response, AgentStore.ReadResponse(run, r => WithHint(s, r)));
+        }
+
+        try
         {
             await run.Finished.Task.WaitAsync(ctx.RequestAborted);
+            return PollHinted(ctx.Response, AgentStore.ReadResponse(run, r => WithHint(s, r)));
         }
-
-        var result = s.GetResponse(run.Id, r => WithHint(s, r));
-        if (!spec.Background)
+        finally
         {
+            // Also when the client gave up waiting: an unstored response must not stay behind.
             s.ForgetUnstored(run);
         }
-
-        return PollHinted(ctx.Response, result);
     }
 
     private static (ResponseDto Response, int HintMs) WithHint(AgentStore s, RunRecord r) => (FoundryMapper.Response(r), s.PollHintMs(r));
