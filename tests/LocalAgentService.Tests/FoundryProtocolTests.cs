@@ -278,6 +278,38 @@ public sealed class FoundryProtocolTests
     }
 
     [Fact]
+    public async Task Response_rules_store_false_one_active_response_per_conversation_and_token_cap()
+    {
+        await using var fast = await Support.StartFastAsync();
+        using var http = Support.Http(fast);
+        Support.AssertError(400, await Support.PostAsync(http, "v1/responses", new { model = "gpt-4o-mini", input = "hi", stream = true }), "stream");
+        Support.AssertError(400, await Support.PostAsync(http, "v1/responses", new { model = "gpt-4o-mini", input = "hi", background = true, store = false }), "store");
+
+        // A synchronous store:false response answers once and is then forgotten.
+        var unstored = await Support.PostAsync(http, "v1/responses", new { model = "gpt-4o-mini", input = "hi", store = false });
+        Assert.Equal("completed", unstored.Body.GetProperty("status").GetString());
+        Assert.False(unstored.Body.GetProperty("store").GetBoolean());
+        Support.AssertError(404, await Support.GetAsync(http, $"v1/responses/{unstored.Body.GetProperty("id").GetString()}"));
+
+        var capped = await Support.PostAsync(http, "v1/responses", new { model = "gpt-4o-mini", input = "a fairly long message to echo back", max_output_tokens = 2 });
+        Assert.Equal("incomplete", capped.Body.GetProperty("status").GetString());
+        Assert.Equal("max_output_tokens", capped.Body.GetProperty("incomplete_details").GetProperty("reason").GetString());
+
+        await using var slow = await Support.StartFastAsync(o => o.Simulation.InProgressMs = 10_000);
+        using var slowHttp = Support.Http(slow);
+        string conversation = (await Support.PostAsync(slowHttp, "v1/conversations", new { })).Body.GetProperty("id").GetString()!;
+        var running = await Support.PostAsync(slowHttp, "v1/responses", new { model = "gpt-4o-mini", conversation, input = "slow", background = true });
+        string runningId = running.Body.GetProperty("id").GetString()!;
+        Support.AssertError(400, await Support.PostAsync(slowHttp, "v1/responses", new { model = "gpt-4o-mini", conversation, input = "again", background = true }), "conversation");
+        Support.AssertError(400, await Support.PostAsync(slowHttp, "v1/responses", new { model = "gpt-4o-mini", previous_response_id = runningId, input = "next", background = true }), "previous_response_id");
+
+        // Deleting the conversation cancels its active response.
+        Assert.Equal(200, (await Support.SendAsync(slowHttp, HttpMethod.Delete, $"v1/conversations/{conversation}")).Status);
+        Assert.Equal("cancelled", (await Support.GetAsync(slowHttp, $"v1/responses/{runningId}")).Body.GetProperty("status").GetString());
+        Assert.Equal(0, (await slow.GetStatsAsync()).ActiveResponses);
+    }
+
+    [Fact]
     public async Task A_synchronous_unstored_response_is_forgotten_even_when_the_client_stops_waiting()
     {
         await using var server = await Support.StartFastAsync(o => o.Simulation.InProgressMs = 400);
