@@ -86,6 +86,7 @@ public sealed class ToolCallTests(FastServer fixture) : IClassFixture<FastServer
     {
         Assert.Equal("""{"a":{"b":[1,2]}}""", SimulatedModel.FirstJsonObject("""text {not json} then {"a": {"b": [1, 2]}} and {"c":1}"""));
         Assert.Null(SimulatedModel.FirstJsonObject("no object here { nope"));
+        Assert.Equal("""{"a":1}""", SimulatedModel.FirstJsonObject("""Grüße aus Zürich {"a": 1}"""));
         Assert.Equal("{}", SimulatedModel.MinimalArguments(null));
         var nested = JsonDocument.Parse("""{"type":"object","properties":{"o":{"type":"object","properties":{"x":{"type":["null","number"]}},"required":["x"]}},"required":["o","missing"]}""").RootElement;
         Assert.Equal("""{"o":{"x":0},"missing":""}""", SimulatedModel.MinimalArguments(nested));

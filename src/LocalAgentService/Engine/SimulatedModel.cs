@@ -40,12 +40,11 @@ internal sealed class SimulatedModel
         }
 
         var user = request.Turns.LastOrDefault(t => t.Role == "user")?.Text ?? "";
-        var calls = NamedTools(request.Tools, user)
-            .Take(request.ParallelToolCalls ? int.MaxValue : 1)
-            .Select(tool => new ModelToolCall(Ids.New(Ids.Call), tool.Name, FirstJsonObject(user) ?? MinimalArguments(tool.Parameters)))
-            .ToList();
-        if (calls.Count > 0)
+        var named = NamedTools(request.Tools, user).Take(request.ParallelToolCalls ? int.MaxValue : 1).ToList();
+        if (named.Count > 0)
         {
+            string? given = FirstJsonObject(user);
+            var calls = named.Select(tool => new ModelToolCall(Ids.New(Ids.Call), tool.Name, given ?? MinimalArguments(tool.Parameters))).ToList();
             int completion = Tokens(calls.Sum(c => c.Name.Length + c.Arguments.Length));
             return Task.FromResult(new ModelResponse(null, calls, prompt, completion));
         }
@@ -105,15 +104,16 @@ internal sealed class SimulatedModel
     /// <summary>The first complete JSON object embedded in <paramref name="text"/>, compacted; null when none.</summary>
     internal static string? FirstJsonObject(string text)
     {
-        for (int i = text.IndexOf('{', StringComparison.Ordinal); i >= 0; i = text.IndexOf('{', i + 1))
+        // Encoded once; '{' is a single byte in UTF-8, so each candidate is a slice, not a fresh copy of the rest.
+        byte[] bytes = Encoding.UTF8.GetBytes(text);
+        for (int i = Array.IndexOf(bytes, (byte)'{'); i >= 0; i = Array.IndexOf(bytes, (byte)'{', i + 1))
         {
-            byte[] bytes = Encoding.UTF8.GetBytes(text[i..]);
             try
             {
-                var reader = new Utf8JsonReader(bytes);
+                var reader = new Utf8JsonReader(bytes.AsSpan(i));
                 reader.Read();
                 reader.Skip();
-                return JsonNode.Parse(bytes.AsSpan(0, (int)reader.BytesConsumed))!.ToJsonString();
+                return JsonNode.Parse(bytes.AsSpan(i, (int)reader.BytesConsumed))!.ToJsonString();
             }
             catch (JsonException)
             {
