@@ -16,7 +16,7 @@ namespace AgentJobs.Hosting;
 /// <remarks>
 /// <para>
 /// The provider's defaults stall under load (activity cap 10 with a 500 ms re-check) and back off idle queue
-/// polling to 30 s; both are tuned here (see docs/durable-backends.md). Its durable timers can fire up to a second
+/// polling to 30 s; both are tuned here (measured figures in the README). Its durable timers can fire up to a second
 /// early; the workflow re-checks its deadlines after every timer.
 /// </para>
 /// <para>
@@ -62,24 +62,12 @@ public static class AzureStorageDurableBackend
         ArgumentException.ThrowIfNullOrWhiteSpace(taskHub);
         ArgumentNullException.ThrowIfNull(configureTasks);
 
-        var address = $"http://127.0.0.1:{InMemoryDurableBackend.FreeLoopbackPort()}";
         services.AddSingleton(sp => new AzureStorageOrchestrationService(CreateSettings(connectionString, taskHub, sp.GetService<ILoggerFactory>())));
-        services.AddHostedService(sp => new GrpcSidecarHost(
-            address,
-            new AzureStorageSidecarAdapter(sp.GetRequiredService<AzureStorageOrchestrationService>(), ActivityLockRenewal),
-            sp.GetRequiredService<AzureStorageOrchestrationService>(),
+        services.AddGrpcSidecarBackend(
+            sp => new AzureStorageSidecarAdapter(sp.GetRequiredService<AzureStorageOrchestrationService>(), ActivityLockRenewal),
+            sp => sp.GetRequiredService<AzureStorageOrchestrationService>(),
             createIfNotExists: true,
-            sp.GetService<ILoggerFactory>()));
-        services.AddDurableTaskWorker(builder =>
-        {
-            builder.UseGrpc(address);
-            builder.AddTasks(configureTasks);
-        });
-        services.AddDurableTaskClient(builder =>
-        {
-            builder.UseGrpc(address);
-            builder.RegisterDirectly();
-        });
+            configureTasks);
         return services;
     }
 

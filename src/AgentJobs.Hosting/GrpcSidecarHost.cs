@@ -1,9 +1,13 @@
 using System.Net;
+using System.Net.Sockets;
 using DurableTask.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Testing.Sidecar.Grpc;
+using Microsoft.DurableTask.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -72,5 +76,56 @@ public sealed class GrpcSidecarHost(
             await app.DisposeAsync().ConfigureAwait(false);
             app = null;
         }
+    }
+}
+
+/// <summary>
+/// The wiring both backends share: an orchestration service behind a <see cref="GrpcSidecarHost"/> on a free
+/// 127.0.0.1 port, a worker with the tasks, and a client, both connected to that address.
+/// </summary>
+public static class GrpcSidecarBackend
+{
+    /// <summary>Adds the sidecar over <paramref name="service"/>, a worker with <paramref name="configureTasks"/>, and a client.</summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="service">Resolves the orchestration service the sidecar dispatches from.</param>
+    /// <param name="client">Resolves the orchestration service client the sidecar answers client calls with.</param>
+    /// <param name="createIfNotExists">Create the task hub's storage before serving.</param>
+    /// <param name="configureTasks">Registers orchestrators and activities.</param>
+    public static IServiceCollection AddGrpcSidecarBackend(
+        this IServiceCollection services,
+        Func<IServiceProvider, IOrchestrationService> service,
+        Func<IServiceProvider, IOrchestrationServiceClient> client,
+        bool createIfNotExists,
+        Action<DurableTaskRegistry> configureTasks)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(configureTasks);
+
+        var address = $"http://127.0.0.1:{FreeLoopbackPort()}";
+        services.AddHostedService(sp =>
+            new GrpcSidecarHost(address, service(sp), client(sp), createIfNotExists, sp.GetService<ILoggerFactory>()));
+        services.AddDurableTaskWorker(builder =>
+        {
+            builder.UseGrpc(address);
+            builder.AddTasks(configureTasks);
+        });
+        services.AddDurableTaskClient(builder =>
+        {
+            builder.UseGrpc(address);
+            builder.RegisterDirectly();
+        });
+        return services;
+    }
+
+    /// <summary>A free TCP port on 127.0.0.1 (the sidecar listens there; the port must not be taken).</summary>
+    public static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
     }
 }

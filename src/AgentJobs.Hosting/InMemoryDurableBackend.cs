@@ -1,8 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
 using DurableTask.Core;
 using Microsoft.DurableTask;
-using Microsoft.DurableTask.Testing;
 using Microsoft.DurableTask.Testing.Sidecar;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -10,13 +7,13 @@ using Microsoft.Extensions.Logging;
 namespace AgentJobs.Hosting;
 
 /// <summary>
-/// The embedded, in-memory Durable Task backend: the in-process test host's orchestration service behind its
-/// gRPC sidecar on a free 127.0.0.1 port, with the worker and client wired to it. State lives in memory.
+/// The embedded, in-memory Durable Task backend: the in-process test host's orchestration service behind the
+/// gRPC sidecar (<see cref="GrpcSidecarHost"/>, as for Azure Storage) on a free 127.0.0.1 port, with the worker and client wired to it. State lives in memory.
 /// </summary>
 /// <remarks>
 /// The stock service caps concurrent orchestration and activity work items at <see cref="Environment.ProcessorCount"/>
 /// and its dispatcher re-checks for a free slot only every 500 ms, so 50 concurrent orchestrations took 74 s on
-/// 2 cores. <see cref="HighConcurrencyOrchestrationService"/> lifts both caps (see docs/durable-backends.md).
+/// 2 cores. <see cref="HighConcurrencyOrchestrationService"/> lifts both caps (measured figures in the README).
 /// </remarks>
 public static class InMemoryDurableBackend
 {
@@ -24,24 +21,19 @@ public static class InMemoryDurableBackend
     public const int MaxConcurrentWorkItems = 10_000;
 
     /// <summary>Adds the in-memory backend, a worker with <paramref name="configureTasks"/>, and a client.</summary>
+    /// <remarks>
+    /// The sidecar serves whatever <see cref="InMemoryOrchestrationService"/> resolves to, so a later registration
+    /// (e.g. <see cref="HistoryRecordingOrchestrationService"/>) replaces the service.
+    /// </remarks>
     public static IServiceCollection AddInMemoryDurableBackend(this IServiceCollection services, Action<DurableTaskRegistry> configureTasks)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddInMemoryDurableTask(configureTasks, new InMemoryDurableTaskOptions { Port = FreeLoopbackPort() });
-
-        // Replace the service the sidecar resolves with one whose concurrency caps are lifted.
         services.AddSingleton<InMemoryOrchestrationService>(sp => new HighConcurrencyOrchestrationService(sp.GetService<ILoggerFactory>()));
-        return services;
-    }
-
-    /// <summary>A free TCP port on 127.0.0.1 (the sidecar listens on localhost; the port must not be taken).</summary>
-    public static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        return services.AddGrpcSidecarBackend(
+            sp => sp.GetRequiredService<InMemoryOrchestrationService>(),
+            sp => sp.GetRequiredService<InMemoryOrchestrationService>(),
+            createIfNotExists: false,
+            configureTasks);
     }
 
     /// <summary>
