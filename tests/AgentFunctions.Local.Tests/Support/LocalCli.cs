@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace AgentFunctions.Local.Tests.Support;
@@ -86,13 +84,6 @@ public static class LocalCli
         }
     }
 
-    /// <summary>A free TCP port on 127.0.0.1.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    /// <summary>A free TCP port on 127.0.0.1 (the same helper the backends use for their sidecar).</summary>
+    public static int FreePort() => AgentJobs.Hosting.GrpcSidecarBackend.FreeLoopbackPort();
 }
