@@ -159,6 +159,67 @@ public class AgentServiceEndToEndTests
         Assert.Equal(0L, stats.AssistantsCreated + stats.AgentVersionsCreated);
     }
 
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Without_a_key_the_adapters_send_an_entra_token_for_the_ai_azure_com_scope(string protocol)
+    {
+        // Tokens are only sent over https, so the adapters talk to an https endpoint whose requests a handler
+        // forwards to the local service over loopback http. The local service accepts its key as a bearer token,
+        // so a credential that returns the key stands in for DefaultAzureCredential: the job completes only if
+        // the token is sent, for the right scope.
+        await using var server = await StartServerAsync();
+        var credential = new RecordingCredential(Key);
+        var endpoint = AgentServiceEndpoint.Resolve(new AgentServiceOptions
+        {
+            Protocol = protocol,
+            Endpoint = new UriBuilder(server.ProjectEndpoint) { Scheme = Uri.UriSchemeHttps }.Uri.ToString(),
+        });
+        Assert.Null(endpoint.ApiKey);
+        using var http = new HttpClient(new HttpsToLoopbackHandler { InnerHandler = new HttpClientHandler() });
+        var transport = new System.ClientModel.Primitives.HttpClientPipelineTransport(http);
+        using var host = await StartWorkflowAsync(server, protocol, configure: services => services.AddSingleton<AgentService.IAgentService>(
+            protocol == AgentProtocols.Foundry
+                ? AgentService.AgentServiceClients.CreateFoundryAgentService(endpoint, credential, transport)
+                : new AgentService.Classic.ClassicAgentService(AgentService.AgentServiceClients.CreateAssistantClient(endpoint, credential, transport))));
+
+        var result = await RunAsync(host, new AgentJobRequest("Hello, tell me a joke", Polling: FastPolling));
+
+        Assert.True(result.Outcome == JobOutcome.Completed, result.Failure?.Message);
+        Assert.Contains("https://ai.azure.com/.default", credential.Scopes);
+        Assert.DoesNotContain(credential.Scopes, s => s != "https://ai.azure.com/.default");
+        await AssertNoAgentLeftAsync(server, result);
+    }
+
+    sealed class HttpsToLoopbackHandler : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Assert.Equal(Uri.UriSchemeHttps, request.RequestUri!.Scheme);
+            request.RequestUri = new UriBuilder(request.RequestUri) { Scheme = Uri.UriSchemeHttp }.Uri;
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    sealed class RecordingCredential(string token) : Azure.Core.TokenCredential
+    {
+        readonly System.Collections.Concurrent.ConcurrentBag<string> scopes = [];
+
+        public IReadOnlyCollection<string> Scopes => [.. scopes];
+
+        public override Azure.Core.AccessToken GetToken(Azure.Core.TokenRequestContext requestContext, CancellationToken cancellationToken)
+        {
+            foreach (var scope in requestContext.Scopes)
+            {
+                scopes.Add(scope);
+            }
+
+            return new Azure.Core.AccessToken(token, DateTimeOffset.UtcNow.AddHours(1));
+        }
+
+        public override ValueTask<Azure.Core.AccessToken> GetTokenAsync(Azure.Core.TokenRequestContext requestContext, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(GetToken(requestContext, cancellationToken));
+    }
+
     static string CreateRunOperation(string protocol) => protocol == AgentProtocols.Foundry ? "create-response" : "create-run";
 
     static string GetRunOperation(string protocol) => protocol == AgentProtocols.Foundry ? "get-response" : "get-run";
@@ -181,10 +242,13 @@ public class AgentServiceEndToEndTests
         return LocalAgentServer.StartAsync(options, TestContext.Current.CancellationToken);
     }
 
-    static async Task<IHost> StartWorkflowAsync(LocalAgentServer server, string protocol, string apiKey = Key, Uri? endpoint = null)
+    static async Task<IHost> StartWorkflowAsync(
+        LocalAgentServer server, string protocol, string apiKey = Key, Uri? endpoint = null, Action<IServiceCollection>? configure = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
+        configure?.Invoke(builder.Services); // registered first, so AddAgentJobs keeps it
+
         var resolved = AgentServiceEndpoint.Resolve(new AgentServiceOptions
         {
             Protocol = protocol,

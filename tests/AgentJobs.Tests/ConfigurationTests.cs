@@ -39,10 +39,19 @@ public class ConfigurationTests
     [InlineData("http://localhost:5110/v1")]
     public void An_openai_style_endpoint_gets_no_api_version(string url)
     {
-        var endpoint = Resolve(url);
+        var endpoint = AgentServiceEndpoint.Resolve(new AgentServiceOptions { Endpoint = url, ApiKey = "a-key" });
 
         Assert.Null(endpoint.ApiVersion);
         Assert.False(endpoint.UsesAzureKeyHeader);
+    }
+
+    [Fact]
+    public void Plain_http_without_a_key_fails_at_startup_because_tokens_need_https()
+    {
+        var ex = Assert.Throws<AgentServiceConfigurationException>(() => Resolve("http://127.0.0.1:5110/v1"));
+
+        Assert.Contains("AgentService:Endpoint", ex.Message);
+        Assert.Contains("AgentService:ApiKey", ex.Message);
     }
 
     [Theory]

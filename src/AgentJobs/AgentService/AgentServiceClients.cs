@@ -14,10 +14,18 @@ namespace AgentJobs.AgentService;
 public static class AgentServiceClients
 {
     /// <summary>Creates the Assistants client used by the classic adapter.</summary>
-    public static AssistantClient CreateAssistantClient(AgentServiceEndpoint endpoint, TokenCredential credential)
+    /// <param name="endpoint">The resolved endpoint.</param>
+    /// <param name="credential">The Entra credential, used when no key is configured.</param>
+    /// <param name="transport">An HTTP transport to use instead of the default (proxies, diagnostics, tests).</param>
+    public static AssistantClient CreateAssistantClient(AgentServiceEndpoint endpoint, TokenCredential credential, PipelineTransport? transport = null)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         var options = new AssistantClientOptions { Endpoint = endpoint.BaseUri, NetworkTimeout = endpoint.NetworkTimeout };
+        if (transport is not null)
+        {
+            options.Transport = transport;
+        }
+
         ConfigureOptions(options, endpoint);
         return new AssistantClient(CreateAuthenticationPolicy(endpoint, credential), options);
     }

@@ -65,6 +65,12 @@ public sealed record AgentServiceEndpoint(
                     "AgentService:Endpoint uses plain http to a non-loopback host; use https so tokens and keys are never sent in clear text.");
             }
 
+            if (uri.Scheme == Uri.UriSchemeHttp && apiKey is null)
+            {
+                throw new AgentServiceConfigurationException(
+                    "AgentService:Endpoint uses plain http but AgentService:ApiKey is not set; Microsoft Entra tokens are only sent over https. Set a key for a local service, or use https.");
+            }
+
             var isProject = uri.AbsolutePath.Contains("/api/projects/", StringComparison.OrdinalIgnoreCase);
             if (protocol == AgentProtocols.Foundry && !isProject)
             {
