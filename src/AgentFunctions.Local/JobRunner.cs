@@ -39,7 +39,8 @@ internal static class JobRunner
                 return Cli.ConfigurationError;
             }
 
-            var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, job, CancellationToken.None).ConfigureAwait(false);
+            var policy = host.Services.GetRequiredService<AgentJobPolicy>();
+            var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, policy.Settle(job), CancellationToken.None).ConfigureAwait(false);
             display.MarkupLine($"[bold]Agent job[/] {Markup.Escape(id)}");
             display.MarkupLine($"  durable backend: {Markup.Escape(host.Backend.Describe())} · agent service: {Markup.Escape(DescribeService(host))}");
 
@@ -84,8 +85,7 @@ internal static class JobRunner
             {
                 if (cancellationToken.IsCancellationRequested && !cancelSent)
                 {
-                    cancelSent = true;
-                    await host.Client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, "cancelled from the command line (Ctrl+C)", CancellationToken.None)
+                    cancelSent = await JobEvents.RaiseAsync(host.Client, id, AgentJobOrchestrator.CancelEventName, "cancelled from the command line (Ctrl+C)", CancellationToken.None)
                         .ConfigureAwait(false);
                 }
 

@@ -16,10 +16,6 @@ public sealed class ActivityFunctions(AgentJobActivities activities)
     [Function(nameof(AgentJobActivities.CreateThread))]
     public Task<string> CreateThread([ActivityTrigger] CreateThreadInput input) => activities.CreateThread(input);
 
-    /// <summary><see cref="AgentJobActivities.AddMessage"/>.</summary>
-    [Function(nameof(AgentJobActivities.AddMessage))]
-    public Task<string> AddMessage([ActivityTrigger] AddMessageInput input) => activities.AddMessage(input);
-
     /// <summary><see cref="AgentJobActivities.StartRun"/>.</summary>
     [Function(nameof(AgentJobActivities.StartRun))]
     public Task<RunState> StartRun([ActivityTrigger] StartRunInput input) => activities.StartRun(input);
@@ -34,7 +30,7 @@ public sealed class ActivityFunctions(AgentJobActivities activities)
 
     /// <summary><see cref="AgentJobActivities.CancelRun"/>.</summary>
     [Function(nameof(AgentJobActivities.CancelRun))]
-    public Task<RunState> CancelRun([ActivityTrigger] RunRef run) => activities.CancelRun(run);
+    public Task<RunState> CancelRun([ActivityTrigger] CancelRunInput input) => activities.CancelRun(input);
 
     /// <summary><see cref="AgentJobActivities.ListMessages"/>.</summary>
     [Function(nameof(AgentJobActivities.ListMessages))]

@@ -64,6 +64,7 @@ public static class AgentJobsServiceCollectionExtensions
         services.AddBuiltInAgentTools();
         services.TryAddSingleton<AgentJobActivities>();
         services.TryAddSingleton<AgentJobRequestValidator>();
+        services.TryAddSingleton(sp => new AgentJobPolicy(sp.GetService<AgentServiceEndpoint>()?.DefaultModel ?? Contracts.AgentJobDefaults.Model));
         services.TryAddSingleton<AgentJobsApi>();
         return services;
     }

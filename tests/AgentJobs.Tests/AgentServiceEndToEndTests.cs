@@ -1,5 +1,6 @@
 using AgentJobs.Configuration;
 using AgentJobs.Contracts;
+using AgentJobs.Http;
 using AgentJobs.Hosting;
 using AgentJobs.Workflow;
 using LocalAgentService;
@@ -100,7 +101,7 @@ public class AgentServiceEndToEndTests
         await using var server = await StartServerAsync(inProgressMs: 30_000);
         using var host = await StartWorkflowAsync(server, protocol);
 
-        var result = await RunAsync(host, new AgentJobRequest("Hello, tell me a joke", MaxDurationSeconds: 2, Polling: FastPolling));
+        var result = await RunAsync(host, new AgentJobRequest("Hello, tell me a joke", MaxDurationSeconds: 5, Polling: FastPolling));
 
         Assert.Equal(JobOutcome.TimedOut, result.Outcome);
         Assert.Equal("cancelled", result.RunStatus);
@@ -115,8 +116,7 @@ public class AgentServiceEndToEndTests
         await using var server = await StartServerAsync(inProgressMs: 30_000);
         using var host = await StartWorkflowAsync(server, protocol);
         var client = host.Services.GetRequiredService<DurableTaskClient>();
-        var id = await client.ScheduleNewOrchestrationInstanceAsync(
-            AgentJobOrchestrator.Name, new AgentJobRequest("Hello, tell me a joke", Polling: FastPolling), TestContext.Current.CancellationToken);
+        var id = await ScheduleAsync(host, new AgentJobRequest("Hello, tell me a joke", Polling: FastPolling));
         await WaitForPhaseAsync(client, id, JobPhase.Polling);
 
         await client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, "the user changed their mind", TestContext.Current.CancellationToken);
@@ -262,12 +262,13 @@ public class AgentServiceEndToEndTests
         return host;
     }
 
-    static async Task<AgentJobResult> RunAsync(IHost host, AgentJobRequest request)
-    {
-        var client = host.Services.GetRequiredService<DurableTaskClient>();
-        var id = await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, request, TestContext.Current.CancellationToken);
-        return await CompletionAsync(client, id);
-    }
+    static async Task<AgentJobResult> RunAsync(IHost host, AgentJobRequest request) =>
+        await CompletionAsync(host.Services.GetRequiredService<DurableTaskClient>(), await ScheduleAsync(host, request));
+
+    /// <summary>Schedules a job as the API does: settled by the host's policy (the configured model and defaults).</summary>
+    static Task<string> ScheduleAsync(IHost host, AgentJobRequest request) =>
+        host.Services.GetRequiredService<DurableTaskClient>().ScheduleNewOrchestrationInstanceAsync(
+            AgentJobOrchestrator.Name, host.Services.GetRequiredService<AgentJobPolicy>().Settle(request), TestContext.Current.CancellationToken);
 
     static async Task<AgentJobResult> CompletionAsync(DurableTaskClient client, string id)
     {

@@ -52,21 +52,67 @@ public class DeadlineAndCancelTests
     }
 
     [Fact]
-    public async Task A_cancel_request_before_the_run_starts_cancels_it_at_once()
+    public async Task A_cancel_request_before_the_run_starts_ends_the_job_without_starting_it()
     {
         await using var host = await WorkflowHost.StartAsync();
         host.Service.Script = Endless;
-        host.Service.Fail("AddMessage", 1, () => new AgentJobs.AgentService.TransientAgentServiceException("busy", 503));
+        host.Service.Fail("CreateThread", 1, () => new AgentJobs.AgentService.TransientAgentServiceException("busy", 503));
         var id = await host.StartJobAsync(WorkflowHost.Job());
-        await WorkflowHost.WaitUntilAsync(() => Task.FromResult(host.Service.Count("AddMessage") >= 1), "the first AddMessage");
+        await WorkflowHost.WaitUntilAsync(() => Task.FromResult(host.Service.Count("CreateThread") >= 1), "the first CreateThread");
 
-        // The event arrives while the workflow waits to retry AddMessage; the run is cancelled as soon as it starts.
+        // The event arrives while the workflow waits to retry CreateThread: nothing after it is created.
         await host.Client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, "never mind");
         var result = WorkflowHost.ResultOf(await host.WaitForEndAsync(id));
 
         Assert.Equal(JobOutcome.Cancelled, result.Outcome);
         Assert.Contains("never mind", result.Failure!.Message, StringComparison.Ordinal);
-        Assert.Equal(1, host.Service.Count("CancelRun"));
+        Assert.Contains("had not started", result.Failure.Message, StringComparison.Ordinal);
+        Assert.Equal(0, host.Service.Count("StartRun"));
+        Assert.Equal(0, host.Service.Count("CancelRun"));
+        Assert.Empty(result.RunIds);
+        Assert.Equal(new JobStop(StopReason.CancelRequested, "never mind", result.Stop!.AtSeconds), result.Stop);
+        host.AssertAgentCleanedUp(result);
+    }
+
+    [Fact]
+    public async Task Cancels_sent_right_after_the_start_all_end_their_jobs_before_a_run_starts()
+    {
+        await using var host = await WorkflowHost.StartAsync();
+        host.Service.Script = _ => ScriptStep.InProgressThen(2);
+
+        // Raised the way the API raises them (once the instance has left Pending), as fast as possible.
+        var ids = await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ =>
+        {
+            var id = await host.StartJobAsync(WorkflowHost.Job());
+            Assert.True(await JobEvents.RaiseAsync(host.Client, id, AgentJobOrchestrator.CancelEventName, "at once", TestContext.Current.CancellationToken));
+            return id;
+        }));
+        var results = await Task.WhenAll(ids.Select(async id => WorkflowHost.ResultOf(await host.WaitForEndAsync(id))));
+
+        Assert.All(results, r => Assert.Equal(JobOutcome.Cancelled, r.Outcome));
+        Assert.All(results, r => Assert.True(r.AgentDeleted || r.AgentId is null));
+        Assert.Equal(0, host.Service.Count("StartRun"));
+        Assert.Empty(host.Service.LiveAgents);
+    }
+
+    [Fact]
+    public async Task A_cancel_that_arrives_after_the_run_failed_on_its_own_is_recorded_but_not_reported_as_the_cause()
+    {
+        await using var host = await WorkflowHost.StartAsync();
+        host.Service.Script = _ => [ScriptStep.Failed("server_error", "the model broke")];
+
+        // Hold the job in CollectingResults (ListMessages retried) while the cancel arrives.
+        host.Service.Fail("ListMessages", 1, () => new AgentJobs.AgentService.TransientAgentServiceException("busy", 503));
+        var id = await host.StartJobAsync(WorkflowHost.Job());
+        await WorkflowHost.WaitUntilAsync(() => Task.FromResult(host.Service.Count("ListMessages") >= 1), "the first ListMessages");
+        await host.Client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, "too late");
+        var result = WorkflowHost.ResultOf(await host.WaitForEndAsync(id));
+
+        Assert.Equal(JobOutcome.Failed, result.Outcome);
+        Assert.Equal("server_error", result.Failure!.Code);
+        Assert.Equal(0, host.Service.Count("CancelRun"));
+        Assert.Equal(StopReason.CancelRequested, result.Stop?.Reason);
+        Assert.False(result.Stop!.Honoured);
         host.AssertAgentCleanedUp(result);
     }
 

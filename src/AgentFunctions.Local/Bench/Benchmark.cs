@@ -3,6 +3,7 @@ using System.Diagnostics;
 using AgentJobs.AgentService;
 using AgentJobs.Contracts;
 using AgentJobs.Hosting;
+using AgentJobs.Http;
 using AgentJobs.Workflow;
 using DurableTask.Core;
 using Microsoft.DurableTask.Client;
@@ -55,7 +56,7 @@ public static class Benchmark
         };
 
         await using var host = await LocalHost.StartAsync(hostOptions, cancellationToken).ConfigureAwait(false);
-        var request = new AgentJobRequest("Hello, tell me a joke");
+        var request = host.Services.GetRequiredService<AgentJobPolicy>().Settle(new AgentJobRequest("Hello, tell me a joke"));
         Console.Out.WriteLine($"bench: {options.Jobs} concurrent jobs, simulated run {options.RunMs} ms, backend in-memory{(options.StockBackend ? " (STOCK caps: ProcessorCount)" : $" (caps {AgentJobs.Hosting.InMemoryDurableBackend.MaxConcurrentWorkItems})")}, {Environment.ProcessorCount} cores");
 
         // Warm up: JIT, connections, the sidecar's dispatchers.
@@ -136,8 +137,7 @@ public static class Benchmark
             var agent = await service.CreateAgentAsync(
                 new AgentDefinition(AgentJobDefaults.AgentName, AgentJobDefaults.Model, AgentJobDefaults.Instructions, [], new Dictionary<string, string>()), key + ":agent", cancellationToken).ConfigureAwait(false);
             var thread = await service.CreateThreadAsync(key + ":thread", cancellationToken).ConfigureAwait(false);
-            await service.AddUserMessageAsync(thread, request.Prompt, key + ":message", cancellationToken).ConfigureAwait(false);
-            var run = await service.StartRunAsync(agent, thread, key + ":run", cancellationToken).ConfigureAwait(false);
+            var run = await service.StartRunAsync(agent, thread, request.Prompt, key + ":run", cancellationToken).ConfigureAwait(false);
             var delay = TimeSpan.Zero;
             while (!run.IsTerminal)
             {
@@ -202,18 +202,15 @@ public static class Benchmark
 
         public Task<bool> DeleteThreadAsync(string threadId, CancellationToken cancellationToken) => Count(inner.DeleteThreadAsync(threadId, cancellationToken));
 
-        public Task<string> AddUserMessageAsync(string threadId, string text, string idempotencyKey, CancellationToken cancellationToken) =>
-            Count(inner.AddUserMessageAsync(threadId, text, idempotencyKey, cancellationToken));
-
-        public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string idempotencyKey, CancellationToken cancellationToken) =>
-            Count(inner.StartRunAsync(agent, threadId, idempotencyKey, cancellationToken));
+        public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, CancellationToken cancellationToken) =>
+            Count(inner.StartRunAsync(agent, threadId, userMessage, idempotencyKey, cancellationToken));
 
         public Task<RunState> GetRunAsync(RunRef run, CancellationToken cancellationToken) => Count(inner.GetRunAsync(run, cancellationToken));
 
-        public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken) =>
-            Count(inner.SubmitToolOutputsAsync(agent, run, outputs, cancellationToken));
+        public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, CancellationToken cancellationToken) =>
+            Count(inner.SubmitToolOutputsAsync(agent, run, outputs, idempotencyKey, cancellationToken));
 
-        public Task<RunState> CancelRunAsync(RunRef run, CancellationToken cancellationToken) => Count(inner.CancelRunAsync(run, cancellationToken));
+        public Task<RunState> CancelRunAsync(RunState run, string reason, CancellationToken cancellationToken) => Count(inner.CancelRunAsync(run, reason, cancellationToken));
 
         public Task<IReadOnlyList<JobMessage>> ListMessagesAsync(string threadId, CancellationToken cancellationToken) =>
             Count(inner.ListMessagesAsync(threadId, cancellationToken));

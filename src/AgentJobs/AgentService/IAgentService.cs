@@ -29,11 +29,14 @@ public interface IAgentService
     /// <summary>Deletes a thread. Returns false when it was already gone.</summary>
     Task<bool> DeleteThreadAsync(string threadId, CancellationToken cancellationToken);
 
-    /// <summary>Adds the user's message to a thread and returns the message id.</summary>
-    Task<string> AddUserMessageAsync(string threadId, string text, string idempotencyKey, CancellationToken cancellationToken);
-
-    /// <summary>Starts the agent on the thread.</summary>
-    Task<RunState> StartRunAsync(AgentRef agent, string threadId, string idempotencyKey, CancellationToken cancellationToken);
+    /// <summary>
+    /// Adds the user's message to the thread and starts the agent on it. One call because in the Responses
+    /// protocol the message is the response's input (conversation items carry no metadata, so a separately added
+    /// item could not be recognised by a retry); the classic adapter adds the message, then creates the run.
+    /// Both halves are idempotent per <paramref name="idempotencyKey"/>: a retry after a lost answer finds the
+    /// message and the run it created instead of adding them again.
+    /// </summary>
+    Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, CancellationToken cancellationToken);
 
     /// <summary>Reads the run's current state.</summary>
     Task<RunState> GetRunAsync(RunRef run, CancellationToken cancellationToken);
@@ -42,10 +45,16 @@ public interface IAgentService
     /// Answers every pending tool call of the run in one call. The agent is passed because protocols that answer
     /// with a new response must reference it again.
     /// </summary>
-    Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken);
+    /// <remarks>Idempotent per <paramref name="idempotencyKey"/> where the protocol makes a new run of it.</remarks>
+    Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, CancellationToken cancellationToken);
 
-    /// <summary>Asks the service to cancel the run; it may take a while to reach a terminal status.</summary>
-    Task<RunState> CancelRunAsync(RunRef run, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stops the run and leaves the thread fit to continue: asks the service to cancel it and answers every tool
+    /// call it still waits for with an error output naming <paramref name="reason"/>, so a later run on the same
+    /// thread does not meet an unanswered call. A run that already ended is returned as it is. Cancelling may take
+    /// a while: the result can be <see cref="AgentRunStatus.Cancelling"/>.
+    /// </summary>
+    Task<RunState> CancelRunAsync(RunState run, string reason, CancellationToken cancellationToken);
 
     /// <summary>Lists the thread's messages, oldest first.</summary>
     Task<IReadOnlyList<JobMessage>> ListMessagesAsync(string threadId, CancellationToken cancellationToken);

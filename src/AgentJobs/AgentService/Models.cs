@@ -73,7 +73,17 @@ public sealed record ToolCallRequest(string Id, string Name, string Arguments);
 /// <param name="ToolCallId">The call answered.</param>
 /// <param name="Output">The output text (JSON for structured results and errors).</param>
 /// <param name="IsError">Whether the tool was unknown or failed; the agent still gets an output.</param>
-public sealed record ToolOutput(string ToolCallId, string Output, bool IsError = false);
+public sealed record ToolOutput(string ToolCallId, string Output, bool IsError = false)
+{
+    /// <summary>
+    /// The error output that closes a call the job will not run because it is stopping, so the thread stays fit
+    /// to continue: <c>{"error":"job_stopped","message":"…"}</c>.
+    /// </summary>
+    public static ToolOutput NotRun(string toolCallId, string reason) => new(
+        toolCallId,
+        System.Text.Json.JsonSerializer.Serialize(new { error = "job_stopped", message = $"The tool was not run: {reason}" }),
+        IsError: true);
+}
 
 /// <summary>Run statuses across protocols.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<AgentRunStatus>))]

@@ -4,7 +4,8 @@ namespace AgentJobs.Contracts;
 
 /// <summary>
 /// What a caller asks for: one prompt run by one freshly created agent. Every field but
-/// <see cref="Prompt"/> is optional; <see cref="AgentJobDefaults"/> fills the gaps with the quickstart's values.
+/// <see cref="Prompt"/> is optional; the edge (<see cref="Http.AgentJobPolicy.Settle"/>) fills the gaps from
+/// configuration before the job is scheduled, so the orchestration input records every value the job runs with.
 /// </summary>
 /// <param name="Prompt">The user message sent to the agent.</param>
 /// <param name="Instructions">The agent's instructions (system prompt).</param>
@@ -57,10 +58,10 @@ public sealed record PollingSettings(
     public static PollingSettings Default { get; } = new();
 }
 
-/// <summary>The quickstart's defaults, which are ours too.</summary>
+/// <summary>The quickstart's defaults, which are ours too where configuration says nothing else.</summary>
 public static class AgentJobDefaults
 {
-    /// <summary>Default model deployment.</summary>
+    /// <summary>Model deployment when <c>AgentService__Model</c> is not set.</summary>
     public const string Model = "gpt-4o-mini";
 
     /// <summary>Default agent name.</summary>

@@ -16,6 +16,8 @@ namespace AgentJobs.Contracts;
 /// <param name="Polls">How many times the run was polled.</param>
 /// <param name="ToolCalls">How many function-tool calls were answered.</param>
 /// <param name="ElapsedSeconds">Orchestration time from start to end.</param>
+/// <param name="Stop">Why the workflow stopped the job early (cancel, deadline, failure), or a cancel request that
+/// arrived after the run had ended (<see cref="JobStop.Honoured"/> false); null when nothing asked it to stop.</param>
 public sealed record AgentJobResult(
     JobOutcome Outcome,
     string? RunStatus,
@@ -31,7 +33,8 @@ public sealed record AgentJobResult(
     JobFailure? Failure,
     int Polls,
     int ToolCalls,
-    double ElapsedSeconds);
+    double ElapsedSeconds,
+    JobStop? Stop = null);
 
 /// <summary>One message of the thread.</summary>
 /// <param name="Id">Message id.</param>
@@ -59,8 +62,8 @@ public sealed record JobRunStep(
 /// <summary>A function-tool call as recorded in a run step.</summary>
 /// <param name="Id">Tool call id.</param>
 /// <param name="Name">Function name.</param>
-/// <param name="Arguments">Arguments as JSON text.</param>
-/// <param name="Output">The output the workflow submitted, when the service reports it.</param>
+/// <param name="Arguments">Arguments as JSON text, cut to <see cref="ResultText.MaxToolTextLength"/> characters with a marker.</param>
+/// <param name="Output">The output the workflow submitted, when the service reports it; cut likewise.</param>
 public sealed record JobToolCall(string Id, string Name, string Arguments, string? Output);
 
 /// <summary>Token counts for the job's runs.</summary>
@@ -79,3 +82,25 @@ public sealed record TokenUsage(int PromptTokens, int CompletionTokens, int Tota
 /// <param name="Code">A short machine-readable code (the service's, or the workflow's own).</param>
 /// <param name="Message">What went wrong, in the service's words where it gave any.</param>
 public sealed record JobFailure(string Code, string Message);
+
+/// <summary>Keeps a job's result (and so its orchestration output and status reads) bounded.</summary>
+public static class ResultText
+{
+    /// <summary>Longest tool-call argument or output text kept in a result's run steps, in characters (4 KiB).</summary>
+    public const int MaxToolTextLength = 4 * 1024;
+
+    /// <summary>
+    /// <paramref name="text"/> unchanged when it fits, else its first <paramref name="max"/> characters followed by a
+    /// marker <c>…[cut N of M characters]</c>. Never splits a surrogate pair.
+    /// </summary>
+    public static string? Cap(string? text, int max = MaxToolTextLength)
+    {
+        if (text is null || text.Length <= max)
+        {
+            return text;
+        }
+
+        var keep = char.IsHighSurrogate(text[max - 1]) ? max - 1 : max;
+        return $"{text[..keep]}…[cut {text.Length - keep:N0} of {text.Length:N0} characters]";
+    }
+}

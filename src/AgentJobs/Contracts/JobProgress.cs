@@ -44,10 +44,7 @@ public enum JobPhase
     /// <summary>Creating the thread.</summary>
     CreatingThread,
 
-    /// <summary>Adding the user message.</summary>
-    AddingMessage,
-
-    /// <summary>Starting the run.</summary>
+    /// <summary>Adding the user message and starting the run.</summary>
     StartingRun,
 
     /// <summary>Waiting for the run, polling with durable timers.</summary>

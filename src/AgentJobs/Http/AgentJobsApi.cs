@@ -17,7 +17,7 @@ namespace AgentJobs.Http;
 /// <item><c>POST /api/agent-jobs/{id}/cancel</c> → 202; 404 unknown; 409 already finished.</item>
 /// </list>
 /// </summary>
-public sealed class AgentJobsApi(AgentJobRequestValidator validator, ILogger<AgentJobsApi> logger)
+public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPolicy policy, ILogger<AgentJobsApi> logger)
 {
     /// <summary>The route prefix both hosts serve.</summary>
     public const string RoutePrefix = "api/agent-jobs";
@@ -46,7 +46,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, ILogger<Age
             return Problem(StatusCodes.Status400BadRequest, "Invalid agent job request", problem.Message, problem.Field);
         }
 
-        var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, job, cancellationToken);
+        var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, policy.Settle(job!), cancellationToken);
         logger.LogInformation("Scheduled agent job {JobId}.", instanceId);
         var links = Links(request, instanceId);
         return new WithLocation(Results.Json(links, JsonOptions, statusCode: StatusCodes.Status202Accepted), links.StatusQueryGetUri);
@@ -112,7 +112,12 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, ILogger<Age
             return Problem(StatusCodes.Status400BadRequest, "Invalid cancel request", problem.Message, problem.Field);
         }
 
-        await client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, reason.Reason ?? "cancelled through the API", cancellationToken);
+        if (!await JobEvents.RaiseAsync(client, id, AgentJobOrchestrator.CancelEventName, reason.Reason ?? "cancelled through the API", cancellationToken))
+        {
+            return new WithRetryAfter(Problem(StatusCodes.Status503ServiceUnavailable, "Agent job has not started yet",
+                $"Agent job '{id}' is still waiting to start after {JobEvents.StartWait.TotalSeconds:0} s, so the cancel was not sent; try again.", null), 5);
+        }
+
         logger.LogInformation("Cancel requested for agent job {JobId}.", id);
         return Results.Json(Links(request, id), JsonOptions, statusCode: StatusCodes.Status202Accepted);
     }
@@ -201,6 +206,16 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, ILogger<Age
             Type = $"https://httpstatuses.io/{status}",
             Extensions = { ["field"] = field },
         });
+
+    /// <summary>Adds a Retry-After header (seconds) to a result.</summary>
+    sealed class WithRetryAfter(IResult inner, int seconds) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
 
     /// <summary>Adds a Location header to a result.</summary>
     sealed class WithLocation(IResult inner, string location) : IResult

@@ -15,23 +15,24 @@ public sealed record CreateAgentInput(string Name, string Model, string Instruct
 /// <param name="IdempotencyKey">Marks the thread.</param>
 public sealed record CreateThreadInput(string IdempotencyKey);
 
-/// <summary>Input of <see cref="AgentJobActivities.AddMessage"/>.</summary>
-/// <param name="ThreadId">The thread.</param>
-/// <param name="Text">The user's message.</param>
-/// <param name="IdempotencyKey">Marks the message so a retried add finds it.</param>
-public sealed record AddMessageInput(string ThreadId, string Text, string IdempotencyKey);
-
 /// <summary>Input of <see cref="AgentJobActivities.StartRun"/>.</summary>
 /// <param name="Agent">The agent.</param>
 /// <param name="ThreadId">The thread.</param>
-/// <param name="IdempotencyKey">Marks the run so a retried start finds it.</param>
-public sealed record StartRunInput(AgentRef Agent, string ThreadId, string IdempotencyKey);
+/// <param name="UserMessage">The user's message, added to the thread as the run starts.</param>
+/// <param name="IdempotencyKey">Marks the message and the run so a retried start finds them.</param>
+public sealed record StartRunInput(AgentRef Agent, string ThreadId, string UserMessage, string IdempotencyKey);
+
+/// <summary>Input of <see cref="AgentJobActivities.CancelRun"/>.</summary>
+/// <param name="Run">The run as last seen (a run waiting for tool outputs gets them closed).</param>
+/// <param name="Reason">Why the job stops, for the error outputs of calls it leaves unanswered.</param>
+public sealed record CancelRunInput(RunState Run, string Reason);
 
 /// <summary>Input of <see cref="AgentJobActivities.SubmitToolOutputs"/>.</summary>
 /// <param name="Agent">The job's agent.</param>
 /// <param name="Run">The run waiting for outputs.</param>
 /// <param name="Outputs">One output per pending tool call.</param>
-public sealed record SubmitToolOutputsInput(AgentRef Agent, RunRef Run, IReadOnlyList<ToolOutput> Outputs);
+/// <param name="IdempotencyKey">Marks the submission where the protocol makes a new run of it.</param>
+public sealed record SubmitToolOutputsInput(AgentRef Agent, RunRef Run, IReadOnlyList<ToolOutput> Outputs, string IdempotencyKey);
 
 /// <summary>Input of <see cref="AgentJobActivities.ListRunSteps"/>.</summary>
 /// <param name="ThreadId">The thread.</param>

@@ -32,18 +32,11 @@ public sealed class AgentJobActivities(IAgentService service, AgentToolRegistry 
         return service.CreateThreadAsync(input.IdempotencyKey, CancellationToken.None);
     }
 
-    /// <summary>Adds the user's message.</summary>
-    public Task<string> AddMessage(AddMessageInput input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        return service.AddUserMessageAsync(input.ThreadId, input.Text, input.IdempotencyKey, CancellationToken.None);
-    }
-
-    /// <summary>Starts the run.</summary>
+    /// <summary>Adds the user's message and starts the run.</summary>
     public Task<RunState> StartRun(StartRunInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return service.StartRunAsync(input.Agent, input.ThreadId, input.IdempotencyKey, CancellationToken.None);
+        return service.StartRunAsync(input.Agent, input.ThreadId, input.UserMessage, input.IdempotencyKey, CancellationToken.None);
     }
 
     /// <summary>Reads the run (one poll).</summary>
@@ -53,20 +46,31 @@ public sealed class AgentJobActivities(IAgentService service, AgentToolRegistry 
     public Task<RunState> SubmitToolOutputs(SubmitToolOutputsInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return service.SubmitToolOutputsAsync(input.Agent, input.Run, input.Outputs, CancellationToken.None);
+        return service.SubmitToolOutputsAsync(input.Agent, input.Run, input.Outputs, input.IdempotencyKey, CancellationToken.None);
     }
 
-    /// <summary>Asks the service to cancel the run.</summary>
-    public Task<RunState> CancelRun(RunRef run) => service.CancelRunAsync(run, CancellationToken.None);
+    /// <summary>Stops the run and closes the tool calls it waits for.</summary>
+    public Task<RunState> CancelRun(CancelRunInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return service.CancelRunAsync(input.Run, input.Reason, CancellationToken.None);
+    }
 
     /// <summary>Reads the thread's messages.</summary>
     public Task<IReadOnlyList<JobMessage>> ListMessages(string threadId) => service.ListMessagesAsync(threadId, CancellationToken.None);
 
-    /// <summary>Reads the runs' steps.</summary>
-    public Task<IReadOnlyList<JobRunStep>> ListRunSteps(ListRunStepsInput input)
+    /// <summary>
+    /// Reads the runs' steps, with each tool call's arguments and output cut to <see cref="ResultText.MaxToolTextLength"/>
+    /// characters, so the result (and the history that stores it) stays small whatever the tools exchanged.
+    /// </summary>
+    public async Task<IReadOnlyList<JobRunStep>> ListRunSteps(ListRunStepsInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return service.ListRunStepsAsync(input.ThreadId, input.RunIds, CancellationToken.None);
+        var steps = await service.ListRunStepsAsync(input.ThreadId, input.RunIds, CancellationToken.None);
+        return [.. steps.Select(step => step with
+        {
+            ToolCalls = [.. step.ToolCalls.Select(call => call with { Arguments = ResultText.Cap(call.Arguments)!, Output = ResultText.Cap(call.Output) })],
+        })];
     }
 
     /// <summary>Deletes the agent; true when this call deleted it, false when it was already gone.</summary>

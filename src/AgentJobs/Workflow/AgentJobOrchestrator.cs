@@ -1,14 +1,16 @@
 using AgentJobs.AgentService;
 using AgentJobs.Contracts;
+using AgentJobs.Http;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 
 namespace AgentJobs.Workflow;
 
 /// <summary>
-/// One agent job, top to bottom: create the agent, the thread and the user message, start the run, wait for it
-/// with durable timers while answering its tool calls, honour a cancel request and the deadline, read the
-/// results, and delete the agent on every path. Host-agnostic: the Functions app and the local host both run it.
+/// One agent job, top to bottom: create the agent and the thread, add the user's message and start the run, wait
+/// for it with durable timers while answering its tool calls, stop it when asked, at the deadline or on a failure,
+/// read the results, and delete the agent on every path. Host-agnostic: the Functions app and the local host both
+/// run it. Its input is a request settled at the edge (<see cref="AgentJobPolicy.Settle"/>).
 /// </summary>
 public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, AgentJobResult>
 {
@@ -18,7 +20,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
     /// <summary>The external event that asks a job to cancel its run gracefully (payload: a reason).</summary>
     public const string CancelEventName = "CancelJob";
 
-    /// <summary>How long a cancelled run may take to reach a terminal status before cleanup goes ahead anyway.</summary>
+    /// <summary>How long a stopped run may take to reach a terminal status before cleanup goes ahead anyway.</summary>
     public static readonly TimeSpan CancelGracePeriod = TimeSpan.FromSeconds(60);
 
     /// <summary>The orchestration.</summary>
@@ -29,44 +31,35 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
 
         var log = context.CreateReplaySafeLogger<AgentJobOrchestrator>();
         var job = new JobTracker(context);
-        var polling = request.Polling ?? PollingSettings.Default;
-        var deadline = job.StartedAt.AddSeconds(request.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds);
-        var cancelRequested = context.WaitForExternalEvent<string?>(CancelEventName);
+        var stopper = new JobStopper(context, job, request.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds);
 
         AgentRef? agent = null;
         var threadId = request.ThreadId;
         var createdThread = false;
         RunState? run = null;
-        JobFailure? failure = null;
-        var outcome = JobOutcome.Failed;
         IReadOnlyList<JobMessage> messages = [];
         IReadOnlyList<JobRunStep> steps = [];
-        var timedOut = false;
-        DateTime? cancelGraceEnds = null;
-
-        async Task BeginCancelAsync(bool becauseOfDeadline)
-        {
-            timedOut |= becauseOfDeadline;
-            run = await CancelRunAsync(context, job, run!, becauseOfDeadline ? "the job passed its maximum duration" : cancelRequested.Result);
-            cancelGraceEnds = context.CurrentUtcDateTime.Add(CancelGracePeriod);
-        }
 
         try
         {
-            job.Enter(JobPhase.CreatingAgent);
-            agent = await context.CallActivityAsync<AgentRef>(
-                nameof(AgentJobActivities.CreateAgent),
-                new CreateAgentInput(
-                    request.AgentName ?? AgentJobDefaults.AgentName,
-                    request.Model ?? AgentJobDefaults.Model,
-                    request.Instructions ?? AgentJobDefaults.Instructions,
-                    request.Tools ?? [],
-                    context.InstanceId,
-                    Key(context, "agent")),
-                AgentJobRetry.ServiceCalls);
-            job.Agent = agent.Id;
+            // A cancel can arrive before anything exists: each create step first checks for it, so a job
+            // cancelled early creates nothing more.
+            if (!AgentJobPolicy.IsSettled(request))
+            {
+                stopper.Fail("invalid_request", "The job's request was not settled (model, limits); schedule jobs through AgentJobPolicy.Settle, as the API does.");
+            }
 
-            if (threadId is null)
+            if (!stopper.ShouldStop())
+            {
+                job.Enter(JobPhase.CreatingAgent);
+                agent = await context.CallActivityAsync<AgentRef>(
+                    nameof(AgentJobActivities.CreateAgent),
+                    new CreateAgentInput(request.AgentName!, request.Model!, request.Instructions!, request.Tools!, context.InstanceId, Key(context, "agent")),
+                    AgentJobRetry.ServiceCalls);
+                job.Agent = agent.Id;
+            }
+
+            if (threadId is null && !stopper.ShouldStop())
             {
                 job.Enter(JobPhase.CreatingThread);
                 threadId = await context.CallActivityAsync<string>(
@@ -75,96 +68,52 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
             }
 
             job.Thread = threadId;
-            job.Enter(JobPhase.AddingMessage);
-            await context.CallActivityAsync<string>(
-                nameof(AgentJobActivities.AddMessage), new AddMessageInput(threadId, request.Prompt, Key(context, "message")), AgentJobRetry.ServiceCalls);
-
-            job.Enter(JobPhase.StartingRun);
-            run = await context.CallActivityAsync<RunState>(
-                nameof(AgentJobActivities.StartRun), new StartRunInput(agent, threadId, Key(context, "run")), AgentJobRetry.ServiceCalls);
-            job.Saw(run);
-
-            // Wait for the run: answer tool calls, stop at the deadline or on the caller's request. Once a cancel
-            // has begun, the run gets a grace period to reach a terminal status; tool calls are no longer answered.
-            while (!run.IsTerminal)
+            if (!stopper.ShouldStop())
             {
-                if (cancelGraceEnds is null && (cancelRequested.IsCompleted || context.CurrentUtcDateTime >= deadline))
-                {
-                    await BeginCancelAsync(becauseOfDeadline: !cancelRequested.IsCompleted);
-                    continue;
-                }
-
-                if (cancelGraceEnds is null && run.Status == AgentRunStatus.RequiresAction)
-                {
-                    job.Enter(JobPhase.RunningTools, pendingTools: [.. run.ToolCalls.Select(c => c.Name)]);
-                    var outputs = await Task.WhenAll(run.ToolCalls.Select(call =>
-                        context.CallActivityAsync<ToolOutput>(nameof(AgentJobActivities.ExecuteTool), call, AgentJobRetry.ServiceCalls)));
-                    job.ToolCalls += outputs.Length;
-                    run = await context.CallActivityAsync<RunState>(
-                        nameof(AgentJobActivities.SubmitToolOutputs), new SubmitToolOutputsInput(agent, run.Ref, outputs), AgentJobRetry.ServiceCalls);
-                    job.Saw(run);
-                    continue;
-                }
-
-                var pollUntil = cancelGraceEnds ?? deadline;
-                if (context.CurrentUtcDateTime >= pollUntil)
-                {
-                    log.LogWarning("Run {RunId} did not finish cancelling in time; cleaning up anyway.", run.RunId);
-                    break;
-                }
-
-                var pollerId = $"{context.InstanceId}:poll:{job.PollerCalls++}";
-                job.Enter(JobPhase.Polling, pollerInstanceId: pollerId);
-                var poller = context.CallSubOrchestratorAsync<PollOutcome>(
-                    RunPoller.Name,
-                    new PollRunInput(run, pollUntil, polling, job.Polls, ReturnOnRequiresAction: cancelGraceEnds is null),
-                    new SubOrchestrationOptions { InstanceId = pollerId });
-
-                if (cancelGraceEnds is null && await Task.WhenAny(poller, cancelRequested) == cancelRequested && !poller.IsCompleted)
-                {
-                    // The caller asked to cancel while the poller waits: cancel the run; the poller sees it end.
-                    await BeginCancelAsync(becauseOfDeadline: false);
-                }
-
-                // A poller that reached the deadline returns the run as it was; the next turn cancels or gives up.
-                var polled = await poller;
-                job.Polls = polled.Polls;
-                run = polled.Run;
+                job.Enter(JobPhase.StartingRun);
+                run = await context.CallActivityAsync<RunState>(
+                    nameof(AgentJobActivities.StartRun), new StartRunInput(agent!, threadId!, request.Prompt, Key(context, "run")), AgentJobRetry.ServiceCalls);
                 job.Saw(run);
+                run = await WaitForRunAsync(context, job, stopper, agent!, run, request.Polling!);
             }
-
-            outcome = Outcome(run, timedOut, cancelRequested.IsCompleted);
-            failure = outcome switch
-            {
-                JobOutcome.Completed => null,
-                JobOutcome.TimedOut => new JobFailure("timed_out", $"The job passed its maximum duration of {(deadline - job.StartedAt).TotalSeconds:0} s; the run was cancelled."),
-                JobOutcome.Cancelled when cancelRequested.IsCompleted => new JobFailure("cancelled", $"Cancelled on request: {cancelRequested.Result ?? "no reason given"}."),
-                _ => run.Error ?? new JobFailure(run.RawStatus, RunEndedMessage(run)),
-            };
-
-            job.Enter(JobPhase.CollectingResults);
-            messages = await context.CallActivityAsync<IReadOnlyList<JobMessage>>(
-                nameof(AgentJobActivities.ListMessages), threadId, AgentJobRetry.ServiceCalls);
-            steps = await context.CallActivityAsync<IReadOnlyList<JobRunStep>>(
-                nameof(AgentJobActivities.ListRunSteps), new ListRunStepsInput(threadId, job.RunIds), AgentJobRetry.ServiceCalls);
         }
-        catch (TaskFailedException ex)
+        catch (Exception ex)
         {
-            // A service call failed for good (not transient, or retries exhausted). Keep the service's message.
-            outcome = JobOutcome.Failed;
-            failure = new JobFailure("agent_service_error", ex.FailureDetails.ErrorMessage);
-            log.LogError("Job {JobId} failed in {Phase}: {Message}", context.InstanceId, job.Phase, ex.FailureDetails.ErrorMessage);
+            // Any failure (a service call that failed for good, a poller that failed, a bug) still ends in cleanup.
+            var (code, message) = ex is TaskFailedException failed
+                ? ("agent_service_error", failed.FailureDetails.ErrorMessage)
+                : ("workflow_error", $"{ex.GetType().Name}: {ex.Message}");
+            log.LogError("Job {JobId} failed in {Phase}: {Message}", context.InstanceId, job.Phase, message);
+            stopper.Fail(code, message);
             if (run is { IsTerminal: false })
             {
-                await TryAsync(context, nameof(AgentJobActivities.CancelRun), run.Ref);
+                run = await CancelRunAsync(context, job, run, stopper.Stop!.Message);
+            }
+        }
+
+        if (run is not null && stopper.Failure is null)
+        {
+            try
+            {
+                job.Enter(JobPhase.CollectingResults);
+                messages = await context.CallActivityAsync<IReadOnlyList<JobMessage>>(
+                    nameof(AgentJobActivities.ListMessages), threadId!, AgentJobRetry.ServiceCalls);
+                steps = await context.CallActivityAsync<IReadOnlyList<JobRunStep>>(
+                    nameof(AgentJobActivities.ListRunSteps), new ListRunStepsInput(threadId!, job.RunIds), AgentJobRetry.ServiceCalls);
+            }
+            catch (TaskFailedException ex)
+            {
+                stopper.Fail("agent_service_error", ex.FailureDetails.ErrorMessage);
             }
         }
 
         // Cleanup runs on every path. A thread the caller supplied is never deleted.
         job.Enter(JobPhase.CleaningUp);
         var agentDeleted = agent is null || await TryAsync(context, nameof(AgentJobActivities.DeleteAgent), agent);
-        var threadDeleted = createdThread && request.DeleteThread && threadId is not null &&
-                            await TryAsync(context, nameof(AgentJobActivities.DeleteThread), threadId);
+        var threadDeleted = createdThread && request.DeleteThread && await TryAsync(context, nameof(AgentJobActivities.DeleteThread), threadId!);
+
+        var outcome = Outcome(run, stopper);
+        var failure = Failure(outcome, run, stopper);
         if (!agentDeleted)
         {
             failure ??= new JobFailure("cleanup_failed", $"The agent {agent!.Id} could not be deleted; delete it by hand.");
@@ -186,23 +135,154 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
             failure,
             job.Polls,
             job.ToolCalls,
-            job.Elapsed);
+            job.Elapsed,
+            stopper.Recorded());
     }
 
-    static async Task<RunState> CancelRunAsync(TaskOrchestrationContext context, JobTracker job, RunState run, string? reason)
+    /// <summary>
+    /// Waits for the run to end, answering its tool calls, and stops it when the stopper says so. Once stopping,
+    /// the run is cancelled once (which also closes any tool calls it waits for) and waited for until the grace
+    /// period ends; a run that can no longer change by itself is not waited for at all.
+    /// </summary>
+    static async Task<RunState> WaitForRunAsync(
+        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, AgentRef agent, RunState run, PollingSettings polling)
+    {
+        var log = context.CreateReplaySafeLogger<AgentJobOrchestrator>();
+        var cancelSent = false;
+        while (!run.IsTerminal)
+        {
+            if (!cancelSent && stopper.ShouldStop())
+            {
+                run = await CancelRunAsync(context, job, run, stopper.Stop!.Message);
+                cancelSent = true;
+                continue;
+            }
+
+            if (run.Status == AgentRunStatus.RequiresAction)
+            {
+                if (cancelSent)
+                {
+                    // The service kept the calls open after the cancel; nothing will change them now.
+                    log.LogWarning("Run {RunId} still waits for tool outputs after it was cancelled; not waiting for it.", run.RunId);
+                    break;
+                }
+
+                run = await ToolRoundAsync(context, job, stopper, agent, run);
+                continue;
+            }
+
+            if (cancelSent && context.CurrentUtcDateTime >= stopper.WaitUntil)
+            {
+                log.LogWarning("Run {RunId} did not finish cancelling in time; cleaning up anyway.", run.RunId);
+                break;
+            }
+
+            (run, cancelSent) = await PollAsync(context, job, stopper, run, polling, cancelSent);
+        }
+
+        return run;
+    }
+
+    /// <summary>
+    /// One poller sub-orchestration. A cancel request that arrives while it waits is acted on at once: the run is
+    /// cancelled and the poller told to wait no longer than the grace period.
+    /// </summary>
+    static async Task<(RunState Run, bool CancelSent)> PollAsync(
+        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, RunState run, PollingSettings polling, bool cancelSent)
+    {
+        var pollerId = $"{context.InstanceId}:poll:{job.PollerCalls++}";
+        job.Enter(cancelSent ? JobPhase.Cancelling : JobPhase.Polling, pollerInstanceId: pollerId);
+        var poller = context.CallSubOrchestratorAsync<PollOutcome>(
+            RunPoller.Name, new PollRunInput(run, stopper.WaitUntil, polling, job.Polls), new SubOrchestrationOptions { InstanceId = pollerId });
+
+        RunState? cancelled = null;
+        if (!cancelSent && await Task.WhenAny(poller, stopper.CancelRequested) != poller && stopper.ShouldStop())
+        {
+            cancelled = await CancelRunAsync(context, job, run, stopper.Stop!.Message);
+            cancelSent = true;
+            context.SendEvent(pollerId, RunPoller.StopWaitingEventName, stopper.WaitUntil);
+            job.Enter(JobPhase.Cancelling, pollerInstanceId: pollerId);
+
+            // Backstop: an event sent to a poller that has not started yet can be lost on some backends.
+            using var backstopCancel = new CancellationTokenSource();
+            var backstop = context.CreateTimer(stopper.WaitUntil.AddSeconds(5), backstopCancel.Token);
+            if (await Task.WhenAny(poller, backstop) == backstop)
+            {
+                return (cancelled.IsTerminal ? cancelled : run, cancelSent);
+            }
+
+#pragma warning disable CA1849 // CancelAsync would run the timer's continuation off the orchestrator's thread.
+            backstopCancel.Cancel();
+#pragma warning restore CA1849
+        }
+
+        var polled = await poller;
+        job.Polls = polled.Polls;
+        job.Saw(polled.Run);
+
+        // The cancel's own answer wins when it ended the run (e.g. tool calls closed by it) and the poller did not
+        // see an end of its own.
+        return (cancelled is { IsTerminal: true } && !polled.Run.IsTerminal ? cancelled : polled.Run, cancelSent);
+    }
+
+    /// <summary>
+    /// Answers one batch of tool calls: each call its own activity, all in parallel, every output back in one call.
+    /// A batch that cannot be answered (duplicate or missing call ids) stops the job as failed.
+    /// </summary>
+    static async Task<RunState> ToolRoundAsync(TaskOrchestrationContext context, JobTracker job, JobStopper stopper, AgentRef agent, RunState run)
+    {
+        if (InvalidToolCalls(run.ToolCalls) is { } problem)
+        {
+            stopper.Fail("invalid_tool_calls", problem);
+            return run;
+        }
+
+        job.Enter(JobPhase.RunningTools, pendingTools: [.. run.ToolCalls.Select(c => c.Name)]);
+        var outputs = await Task.WhenAll(run.ToolCalls.Select(call =>
+            context.CallActivityAsync<ToolOutput>(nameof(AgentJobActivities.ExecuteTool), call, AgentJobRetry.ServiceCalls)));
+        job.ToolCalls += outputs.Length;
+
+        // A stop that arrived while the tools ran: the caller's wish wins over starting the model again.
+        if (stopper.ShouldStop())
+        {
+            return run;
+        }
+
+        var submitted = await context.CallActivityAsync<RunState>(
+            nameof(AgentJobActivities.SubmitToolOutputs),
+            new SubmitToolOutputsInput(agent, run.Ref, outputs, Key(context, $"tools:{job.ToolRounds++}")),
+            AgentJobRetry.ServiceCalls);
+        job.Saw(submitted);
+        return submitted;
+    }
+
+    static string? InvalidToolCalls(IReadOnlyList<ToolCallRequest> calls)
+    {
+        if (calls.FirstOrDefault(c => string.IsNullOrEmpty(c.Id)) is { } unnamed)
+        {
+            return $"The agent service asked for a call of tool '{unnamed.Name}' without a call id, so its output could not be matched to it.";
+        }
+
+        return calls.GroupBy(c => c.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice
+            ? $"The agent service asked for {twice.Count()} tool calls with the same call id '{twice.Key}', so their outputs could not be told apart."
+            : null;
+    }
+
+    static async Task<RunState> CancelRunAsync(TaskOrchestrationContext context, JobTracker job, RunState run, string reason)
     {
         var log = context.CreateReplaySafeLogger<AgentJobOrchestrator>();
         job.Enter(JobPhase.Cancelling);
         log.LogInformation("Cancelling run {RunId}: {Reason}", run.RunId, reason);
         try
         {
-            var cancelled = await context.CallActivityAsync<RunState>(nameof(AgentJobActivities.CancelRun), run.Ref, AgentJobRetry.Cleanup);
+            var cancelled = await context.CallActivityAsync<RunState>(
+                nameof(AgentJobActivities.CancelRun), new CancelRunInput(run, reason), AgentJobRetry.Cleanup);
             job.Saw(cancelled);
             return cancelled;
         }
         catch (TaskFailedException ex)
         {
-            // Typically the run ended in the meantime; the poller finds out which way.
+            // The poller finds out where the run went.
             log.LogWarning("Cancel of run {RunId} was refused: {Message}", run.RunId, ex.FailureDetails.ErrorMessage);
             return run;
         }
@@ -224,15 +304,32 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
         }
     }
 
-    static JobOutcome Outcome(RunState run, bool timedOut, bool cancelRequested) => run.Status switch
+    /// <summary>
+    /// The run's own ending speaks first (completed, failed, expired, incomplete); a run that was stopped, or never
+    /// started, ends as the stop says.
+    /// </summary>
+    static JobOutcome Outcome(RunState? run, JobStopper stopper) => (run?.Status, stopper.Stop?.Reason) switch
     {
-        AgentRunStatus.Completed => JobOutcome.Completed,
-        _ when timedOut => JobOutcome.TimedOut,
-        _ when cancelRequested => JobOutcome.Cancelled,
-        AgentRunStatus.Cancelled => JobOutcome.Cancelled,
-        AgentRunStatus.Expired => JobOutcome.Expired,
-        AgentRunStatus.Incomplete => JobOutcome.Incomplete,
+        (_, StopReason.Failed) => JobOutcome.Failed,
+        (AgentRunStatus.Completed, _) => JobOutcome.Completed,
+        (AgentRunStatus.Failed or AgentRunStatus.Unknown, _) => JobOutcome.Failed,
+        (AgentRunStatus.Expired, _) => JobOutcome.Expired,
+        (AgentRunStatus.Incomplete, _) => JobOutcome.Incomplete,
+        (_, StopReason.DeadlinePassed) => JobOutcome.TimedOut,
+        (_, StopReason.CancelRequested) => JobOutcome.Cancelled,
+        (AgentRunStatus.Cancelled, _) => JobOutcome.Cancelled,
         _ => JobOutcome.Failed,
+    };
+
+    static JobFailure? Failure(JobOutcome outcome, RunState? run, JobStopper stopper) => outcome switch
+    {
+        JobOutcome.Completed => null,
+        _ when stopper.Failure is { } failure => failure,
+        JobOutcome.TimedOut => new JobFailure("timed_out", $"The job passed its maximum duration of {stopper.MaxDurationSeconds} s; {(run is null ? "the run had not started." : "the run was cancelled.")}"),
+        JobOutcome.Cancelled when stopper.Stop is { Reason: StopReason.CancelRequested } stop =>
+            new JobFailure("cancelled", $"Cancelled on request: {stop.Message}.{(run is null ? " The run had not started; nothing more was created." : "")}"),
+        _ when run is null => new JobFailure("not_started", "The run was never started."),
+        _ => run.Error ?? new JobFailure(run.RawStatus, RunEndedMessage(run)),
     };
 
     static string RunEndedMessage(RunState run) => run.Status switch
@@ -258,5 +355,4 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
     }
 
     static string Key(TaskOrchestrationContext context, string step) => $"{context.InstanceId}:{step}";
-
 }

@@ -19,7 +19,6 @@ public static class AgentJobTasks
     [
         nameof(AgentJobActivities.CreateAgent),
         nameof(AgentJobActivities.CreateThread),
-        nameof(AgentJobActivities.AddMessage),
         nameof(AgentJobActivities.StartRun),
         nameof(AgentJobActivities.GetRun),
         nameof(AgentJobActivities.SubmitToolOutputs),
@@ -40,11 +39,10 @@ public static class AgentJobTasks
 
         Add<CreateAgentInput, AgentRef>(registry, nameof(AgentJobActivities.CreateAgent), (a, i) => a.CreateAgent(i));
         Add<CreateThreadInput, string>(registry, nameof(AgentJobActivities.CreateThread), (a, i) => a.CreateThread(i));
-        Add<AddMessageInput, string>(registry, nameof(AgentJobActivities.AddMessage), (a, i) => a.AddMessage(i));
         Add<StartRunInput, RunState>(registry, nameof(AgentJobActivities.StartRun), (a, i) => a.StartRun(i));
         Add<RunRef, RunState>(registry, nameof(AgentJobActivities.GetRun), (a, i) => a.GetRun(i));
         Add<SubmitToolOutputsInput, RunState>(registry, nameof(AgentJobActivities.SubmitToolOutputs), (a, i) => a.SubmitToolOutputs(i));
-        Add<RunRef, RunState>(registry, nameof(AgentJobActivities.CancelRun), (a, i) => a.CancelRun(i));
+        Add<CancelRunInput, RunState>(registry, nameof(AgentJobActivities.CancelRun), (a, i) => a.CancelRun(i));
         Add<string, IReadOnlyList<JobMessage>>(registry, nameof(AgentJobActivities.ListMessages), (a, i) => a.ListMessages(i));
         Add<ListRunStepsInput, IReadOnlyList<JobRunStep>>(registry, nameof(AgentJobActivities.ListRunSteps), (a, i) => a.ListRunSteps(i));
         Add<AgentRef, bool>(registry, nameof(AgentJobActivities.DeleteAgent), (a, i) => a.DeleteAgent(i));

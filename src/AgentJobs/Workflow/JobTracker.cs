@@ -31,6 +31,9 @@ internal sealed class JobTracker(TaskOrchestrationContext context)
 
     public int ToolCalls { get; set; }
 
+    /// <summary>Tool-output submissions so far (each gets its own idempotency key).</summary>
+    public int ToolRounds { get; set; }
+
     public IReadOnlyList<string> RunIds => runIds;
 
     public TokenUsage? Usage => usageByRun.Values.Aggregate((TokenUsage?)null, TokenUsage.Add);

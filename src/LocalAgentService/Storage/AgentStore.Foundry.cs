@@ -225,6 +225,21 @@ internal sealed partial class AgentStore
         }
     }
 
+    /// <summary>
+    /// Stored responses, optionally of one conversation or agent name (Foundry's list-responses filters), in creation
+    /// order. A response belongs to a conversation when it was created with <c>conversation</c>.
+    /// </summary>
+    public Page<T> ListResponses<T>(string? conversationId, string? agentName, PageQuery query, Func<RunRecord, T> project)
+    {
+        var matching = responses.Values
+            .Where(r => r.Response!.Store)
+            .Where(r => conversationId is null || string.Equals(r.Response!.Conversation?.Id, conversationId, StringComparison.Ordinal))
+            .Where(r => agentName is null || string.Equals(r.Response!.Agent?.Name, agentName, StringComparison.Ordinal))
+            .OrderBy(r => r.Seq)
+            .ToList();
+        return Paging.Apply(matching, r => r.Id, query, r => ReadResponse(r, project));
+    }
+
     public Page<T> ListResponseInputItems<T>(string id, PageQuery query, Func<ItemRecord, T> project) =>
         WithResponse(id, run => Paging.Apply(run.Response!.Input, i => i.Id, query, project));
 

@@ -107,31 +107,17 @@ public sealed class ScriptedAgentService : IAgentService
         return Task.FromResult(threads.TryRemove(threadId, out _));
     }
 
-    public Task<string> AddUserMessageAsync(string threadId, string text, string idempotencyKey, CancellationToken cancellationToken)
-    {
-        Record("AddMessage", threadId);
-        var list = threads.GetOrAdd(threadId, _ => []);
-        var id = $"msg_{Interlocked.Increment(ref counter)}";
-        lock (list)
-        {
-            list.Add(new JobMessage(id, "user", text, null, DateTimeOffset.UnixEpoch.AddSeconds(list.Count)));
-        }
-
-        return Task.FromResult(id);
-    }
-
-    public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string idempotencyKey, CancellationToken cancellationToken)
+    public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, CancellationToken cancellationToken)
     {
         Record("StartRun", threadId);
         var list = threads.GetOrAdd(threadId, _ => []);
-        string prompt;
         lock (list)
         {
-            prompt = list.Last(m => m.Role == "user").Text;
+            list.Add(new JobMessage($"msg_{Interlocked.Increment(ref counter)}", "user", userMessage, null, DateTimeOffset.UnixEpoch.AddSeconds(list.Count)));
         }
 
         var id = $"run_{Interlocked.Increment(ref counter)}";
-        runs[id] = new RunScript(threadId, Script(prompt));
+        runs[id] = new RunScript(threadId, Script(userMessage));
         return Task.FromResult(State(id, "queued"));
     }
 
@@ -156,7 +142,7 @@ public sealed class ScriptedAgentService : IAgentService
         }
     }
 
-    public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken)
+    public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, CancellationToken cancellationToken)
     {
         Record("SubmitToolOutputs", run.RunId);
         Submissions.GetOrAdd(run.RunId, _ => []).Add(outputs);
@@ -170,9 +156,13 @@ public sealed class ScriptedAgentService : IAgentService
         return Task.FromResult(State(run.RunId, "in_progress"));
     }
 
-    public Task<RunState> CancelRunAsync(RunRef run, CancellationToken cancellationToken)
+    /// <summary>The reasons cancels were asked with, in order.</summary>
+    public ConcurrentQueue<string> CancelReasons { get; } = new();
+
+    public Task<RunState> CancelRunAsync(RunState run, string reason, CancellationToken cancellationToken)
     {
         Record("CancelRun", run.RunId);
+        CancelReasons.Enqueue(reason);
         var script = runs[run.RunId];
         lock (script)
         {

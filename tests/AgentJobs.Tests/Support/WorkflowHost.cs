@@ -1,6 +1,7 @@
 using AgentJobs.AgentService;
 using AgentJobs.Contracts;
 using AgentJobs.Hosting;
+using AgentJobs.Http;
 using AgentJobs.Workflow;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Testing.Sidecar;
@@ -59,8 +60,10 @@ public sealed class WorkflowHost : IAsyncDisposable
     /// <summary>A job with fast polling; tests adjust it with <c>with</c>.</summary>
     public static AgentJobRequest Job(string prompt = "Hello, tell me a joke") => new(prompt, Polling: FastPolling);
 
+    /// <summary>Schedules a job as the API does: settled by the host's <see cref="AgentJobPolicy"/> first.</summary>
     public Task<string> StartJobAsync(AgentJobRequest request) =>
-        Client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, request, TestContext.Current.CancellationToken);
+        Client.ScheduleNewOrchestrationInstanceAsync(
+            AgentJobOrchestrator.Name, host.Services.GetRequiredService<AgentJobPolicy>().Settle(request), TestContext.Current.CancellationToken);
 
     /// <summary>Waits (bounded) for the instance to reach a terminal runtime status.</summary>
     public async Task<OrchestrationMetadata> WaitForEndAsync(string instanceId, int timeoutSeconds = 60)

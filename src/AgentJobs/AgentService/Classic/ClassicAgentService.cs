@@ -96,29 +96,14 @@ public sealed class ClassicAgentService : IAgentService
         });
 
     /// <inheritdoc />
-    public Task<string> AddUserMessageAsync(string threadId, string text, string idempotencyKey, CancellationToken cancellationToken) =>
-        ServiceCall.RunAsync("add message", async () =>
-        {
-            await foreach (var recent in client.GetMessagesAsync(
-                threadId, new MessageCollectionOptions { Order = MessageCollectionOrder.Descending, PageSizeLimit = 10 }, cancellationToken))
-            {
-                if (recent.Metadata.TryGetValue(IdempotencyMetadataKey, out var key) && key == idempotencyKey)
-                {
-                    return recent.Id;
-                }
-            }
-
-            var options = new MessageCreationOptions();
-            options.Metadata[IdempotencyMetadataKey] = idempotencyKey;
-            ThreadMessage message = await client.CreateMessageAsync(threadId, MessageRole.User, [MessageContent.FromText(text)], options, cancellationToken);
-            return message.Id;
-        });
-
-    /// <inheritdoc />
-    public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string idempotencyKey, CancellationToken cancellationToken) =>
+    /// <remarks>The message and the run each carry a key derived from <paramref name="idempotencyKey"/> in their
+    /// metadata; a retry looks for them among the thread's newest messages and runs before creating either.</remarks>
+    public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, CancellationToken cancellationToken) =>
         ServiceCall.RunAsync("start run", async () =>
         {
             ArgumentNullException.ThrowIfNull(agent);
+            await AddUserMessageAsync(threadId, userMessage, $"{idempotencyKey}:message", cancellationToken);
+
             await foreach (var latest in client.GetRunsAsync(
                 threadId, new RunCollectionOptions { Order = RunCollectionOrder.Descending, PageSizeLimit = 1 }, cancellationToken))
             {
@@ -136,6 +121,22 @@ public sealed class ClassicAgentService : IAgentService
             return ClassicMapping.ToRunState(result);
         });
 
+    async Task AddUserMessageAsync(string threadId, string text, string key, CancellationToken cancellationToken)
+    {
+        await foreach (var recent in client.GetMessagesAsync(
+            threadId, new MessageCollectionOptions { Order = MessageCollectionOrder.Descending, PageSizeLimit = 10 }, cancellationToken))
+        {
+            if (recent.Metadata.TryGetValue(IdempotencyMetadataKey, out var existing) && existing == key)
+            {
+                return;
+            }
+        }
+
+        var options = new MessageCreationOptions();
+        options.Metadata[IdempotencyMetadataKey] = key;
+        await client.CreateMessageAsync(threadId, MessageRole.User, [MessageContent.FromText(text)], options, cancellationToken);
+    }
+
     /// <inheritdoc />
     public Task<RunState> GetRunAsync(RunRef run, CancellationToken cancellationToken) =>
         ServiceCall.RunAsync("get run", async () =>
@@ -146,7 +147,8 @@ public sealed class ClassicAgentService : IAgentService
         });
 
     /// <inheritdoc />
-    public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken) =>
+    /// <remarks>The run keeps its id, and the service refuses a second submission for the same step, so no key is needed.</remarks>
+    public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, CancellationToken cancellationToken) =>
         ServiceCall.RunAsync("submit tool outputs", async () =>
         {
             ArgumentNullException.ThrowIfNull(run);
@@ -157,12 +159,27 @@ public sealed class ClassicAgentService : IAgentService
         });
 
     /// <inheritdoc />
-    public Task<RunState> CancelRunAsync(RunRef run, CancellationToken cancellationToken) =>
+    /// <remarks>A run waiting for tool outputs can be cancelled in this protocol, which closes its calls; a run
+    /// that already ended cannot (the service answers 400), and is read and returned as it is.</remarks>
+    public Task<RunState> CancelRunAsync(RunState run, string reason, CancellationToken cancellationToken) =>
         ServiceCall.RunAsync("cancel run", async () =>
         {
             ArgumentNullException.ThrowIfNull(run);
-            var result = await client.CancelRunAsync(run.ThreadId, run.RunId, cancellationToken);
-            return ClassicMapping.ToRunState(result);
+            try
+            {
+                var result = await client.CancelRunAsync(run.ThreadId, run.RunId, cancellationToken);
+                return ClassicMapping.ToRunState(result);
+            }
+            catch (ClientResultException ex) when (ex.Status is 400 or 409)
+            {
+                var current = ClassicMapping.ToRunState(await client.GetRunAsync(run.ThreadId, run.RunId, cancellationToken));
+                if (!current.IsTerminal)
+                {
+                    throw;
+                }
+
+                return current;
+            }
         });
 
     /// <inheritdoc />

@@ -101,36 +101,17 @@ public sealed class FoundryAgentService : IAgentService
         });
 
     /// <inheritdoc />
-    public Task<string> AddUserMessageAsync(string threadId, string text, string idempotencyKey, CancellationToken cancellationToken) =>
-        ServiceCall.RunAsync("add conversation item", async () =>
-        {
-            // Items carry no metadata: a retry recognises its message as the newest item with the same text.
-            var latest = await ListItemsAsync(threadId, "desc", 1, cancellationToken);
-            if (latest.FirstOrDefault() is { } last && Str(last, "type") == "message" && Str(last, "role") == "user" && Text(last) == text)
-            {
-                return Str(last, "id")!;
-            }
-
-            var body = new JsonObject
-            {
-                ["items"] = new JsonArray(new JsonObject { ["type"] = "message", ["role"] = "user", ["content"] = text }),
-            };
-            var result = await conversations.CreateConversationItemsAsync(threadId, Content(body), include: null, Options(cancellationToken));
-            using var doc = Parse(result);
-            return doc.RootElement.TryGetProperty("data", out var data) && data.GetArrayLength() > 0 && Str(data[0], "id") is { } id
-                ? id
-                : throw new AgentServiceException("add conversation item: the answer lists no item.");
-        });
-
-    /// <inheritdoc />
-    public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string idempotencyKey, CancellationToken cancellationToken) =>
+    /// <remarks>
+    /// The user's message is the response's input: the service appends it to the conversation together with the
+    /// response's output. A retry finds the response it created by the key in its metadata (listing the
+    /// conversation's newest responses) instead of starting a second one.
+    /// </remarks>
+    public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, CancellationToken cancellationToken) =>
         ServiceCall.RunAsync("create response", async () =>
         {
             ArgumentNullException.ThrowIfNull(agent);
-
-            // The user's message is already an item of the conversation, which the response reads.
-            var body = ResponseBody(agent, threadId, new JsonArray(), idempotencyKey);
-            return await CreateResponseAsync(body, threadId, cancellationToken);
+            var input = new JsonArray(new JsonObject { ["type"] = "message", ["role"] = "user", ["content"] = userMessage });
+            return await CreateResponseOnceAsync(ResponseBody(agent, threadId, input, idempotencyKey), threadId, idempotencyKey, cancellationToken);
         });
 
     /// <inheritdoc />
@@ -145,9 +126,10 @@ public sealed class FoundryAgentService : IAgentService
     /// <inheritdoc />
     /// <remarks>
     /// The outputs go into a new background response on the same conversation, so the conversation keeps the
-    /// whole exchange (calls, outputs, answer) for a caller who continues it later.
+    /// whole exchange (calls, outputs, answer) for a caller who continues it later. Idempotent like
+    /// <see cref="StartRunAsync"/>.
     /// </remarks>
-    public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, CancellationToken cancellationToken) =>
+    public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, CancellationToken cancellationToken) =>
         ServiceCall.RunAsync("create response with tool outputs", async () =>
         {
             ArgumentNullException.ThrowIfNull(agent);
@@ -159,17 +141,62 @@ public sealed class FoundryAgentService : IAgentService
                 input.Add(new JsonObject { ["type"] = "function_call_output", ["call_id"] = output.ToolCallId, ["output"] = output.Output });
             }
 
-            return await CreateResponseAsync(ResponseBody(agent, run.ThreadId, input, idempotencyKey: null), run.ThreadId, cancellationToken);
+            return await CreateResponseOnceAsync(ResponseBody(agent, run.ThreadId, input, idempotencyKey), run.ThreadId, idempotencyKey, cancellationToken);
         });
 
     /// <inheritdoc />
-    public Task<RunState> CancelRunAsync(RunRef run, CancellationToken cancellationToken) =>
+    /// <remarks>
+    /// A response that finished with <c>function_call</c> items cannot be cancelled (it has completed) and has
+    /// already put those calls into the conversation, where a later response would fail on them ("No tool output
+    /// found"). Its calls are closed instead: each gets a <see cref="ToolOutput.NotRun"/> output item added to the
+    /// conversation (once: outputs already there are not added again), and the run is reported
+    /// <see cref="AgentRunStatus.Cancelled"/> with the service's own status word kept in <see cref="RunState.RawStatus"/>.
+    /// </remarks>
+    public Task<RunState> CancelRunAsync(RunState run, string reason, CancellationToken cancellationToken) =>
         ServiceCall.RunAsync("cancel response", async () =>
         {
             ArgumentNullException.ThrowIfNull(run);
-            var result = await responses.CancelResponseAsync(run.RunId, Options(cancellationToken));
-            return ToRunState(result, run.ThreadId);
+            if (run.Status == AgentRunStatus.RequiresAction)
+            {
+                return await CloseToolCallsAsync(run, reason, cancellationToken);
+            }
+
+            try
+            {
+                return ToRunState(await responses.CancelResponseAsync(run.RunId, Options(cancellationToken)), run.ThreadId);
+            }
+            catch (ClientResultException ex) when (ex.Status is 400 or 409)
+            {
+                // Refused: the response ended meanwhile. Read how, and close its calls if it ended with some.
+                var current = ToRunState(
+                    await responses.GetResponseAsync(run.RunId, include: null, stream: null, startingAfter: null, includeObfuscation: null, Options(cancellationToken)),
+                    run.ThreadId);
+                return current.Status == AgentRunStatus.RequiresAction ? await CloseToolCallsAsync(current, reason, cancellationToken)
+                    : current.IsTerminal ? current
+                    : throw ServiceCall.Translate("cancel response", ex);
+            }
         });
+
+    async Task<RunState> CloseToolCallsAsync(RunState run, string reason, CancellationToken cancellationToken)
+    {
+        var answered = (await ListItemsAsync(run.ThreadId, "desc", 100, cancellationToken))
+            .Where(i => Str(i, "type") == "function_call_output")
+            .Select(i => Str(i, "call_id"))
+            .ToHashSet(StringComparer.Ordinal);
+        var items = new JsonArray();
+        foreach (var call in run.ToolCalls.Where(c => !answered.Contains(c.Id)))
+        {
+            var output = ToolOutput.NotRun(call.Id, reason);
+            items.Add(new JsonObject { ["type"] = "function_call_output", ["call_id"] = call.Id, ["output"] = output.Output });
+        }
+
+        if (items.Count > 0)
+        {
+            await conversations.CreateConversationItemsAsync(run.ThreadId, Content(new JsonObject { ["items"] = items }), include: null, Options(cancellationToken));
+        }
+
+        return run with { Status = AgentRunStatus.Cancelled, ToolCalls = [] };
+    }
 
     /// <inheritdoc />
     public Task<IReadOnlyList<JobMessage>> ListMessagesAsync(string threadId, CancellationToken cancellationToken) =>
@@ -244,8 +271,14 @@ public sealed class FoundryAgentService : IAgentService
         return body;
     }
 
-    async Task<RunState> CreateResponseAsync(JsonObject body, string conversationId, CancellationToken cancellationToken)
+    async Task<RunState> CreateResponseOnceAsync(JsonObject body, string conversationId, string idempotencyKey, CancellationToken cancellationToken)
     {
+        if (await agents.FindResponseAsync(conversationId, Classic.ClassicAgentService.IdempotencyMetadataKey, idempotencyKey, cancellationToken) is { } existing)
+        {
+            using var found = existing;
+            return ToRunState(found.RootElement, conversationId, pollAfterMs: null);
+        }
+
         var result = await responses.CreateResponseAsync(Content(body), Options(cancellationToken));
         return ToRunState(result, conversationId);
     }
@@ -274,7 +307,11 @@ public sealed class FoundryAgentService : IAgentService
     internal static RunState ToRunState(ClientResult result, string conversationId)
     {
         using var doc = Parse(result);
-        var root = doc.RootElement;
+        return ToRunState(doc.RootElement, conversationId, ServiceCall.PollAfterMs(result.GetRawResponse()));
+    }
+
+    static RunState ToRunState(JsonElement root, string conversationId, int? pollAfterMs)
+    {
         var raw = Str(root, "status") ?? "unknown";
         var status = AgentRunStatusExtensions.Parse(raw);
         var calls = new List<ToolCallRequest>();
@@ -309,7 +346,7 @@ public sealed class FoundryAgentService : IAgentService
             error,
             incomplete,
             usage,
-            ServiceCall.PollAfterMs(result.GetRawResponse()));
+            pollAfterMs);
     }
 
     static JobMessage ToJobMessage(JsonElement item)

@@ -42,6 +42,50 @@ public sealed class FoundryAgentsClient
         using var response = await SendAsync("DELETE", $"agents/{Uri.EscapeDataString(name)}", null, cancellationToken);
     }
 
+    /// <summary>
+    /// Finds the conversation's response whose metadata has <paramref name="key"/> = <paramref name="value"/> among
+    /// its newest <see cref="RecentResponses"/> (<c>GET {project}/openai/v1/responses?conversation_id=…&amp;order=desc</c>,
+    /// Foundry's list-responses operation). Null when there is none, or when the service does not offer the
+    /// listing (400/404/405): the caller then creates, as it would have without the look-up.
+    /// </summary>
+    /// <returns>The response object as JSON; the caller disposes it.</returns>
+    public async Task<JsonDocument?> FindResponseAsync(string conversationId, string key, string value, CancellationToken cancellationToken)
+    {
+        PipelineResponse response;
+        try
+        {
+            response = await SendAsync(
+                "GET", $"openai/v1/responses?conversation_id={Uri.EscapeDataString(conversationId)}&order=desc&limit={RecentResponses}", null, cancellationToken);
+        }
+        catch (ClientResultException ex) when (ex.Status is 400 or 404 or 405)
+        {
+            return null;
+        }
+
+        using (response)
+        {
+            using var doc = JsonDocument.Parse(response.Content.ToMemory());
+            if (!doc.RootElement.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
+            {
+                return null;
+            }
+
+            foreach (var item in data.EnumerateArray())
+            {
+                if (item.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object &&
+                    metadata.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String && v.GetString() == value)
+                {
+                    return JsonDocument.Parse(item.GetRawText());
+                }
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>How many of a conversation's newest responses a look-up reads (a job makes one per tool round).</summary>
+    public const int RecentResponses = 20;
+
     async Task<PipelineResponse> SendAsync(string method, string path, BinaryData? body, CancellationToken cancellationToken)
     {
         using var message = pipeline.CreateMessage();

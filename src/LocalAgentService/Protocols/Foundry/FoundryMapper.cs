@@ -34,6 +34,8 @@ internal static class FoundryMapper
 
     public static ListDto<T> List<T>(Page<T> page, Func<T, string> id) => ClassicMapper.List(page, id);
 
+    public static ListDto<ResponseDto> Responses(Page<ResponseDto> page) => List(page, r => r.Id);
+
     public static ResponseDto Response(RunRecord r)
     {
         var state = r.Response!;

@@ -56,6 +56,9 @@ internal static class FoundryRoutes
             ProtocolJson.Ok(s.GetConversationItem(conversationId, itemId, FoundryMapper.Item))), "get-conversation-item");
 
         Op(g.MapPost("/responses", CreateResponse), "create-response");
+        Op(g.MapGet("/responses", (AgentStore s, HttpRequest req) =>
+            ProtocolJson.Ok(FoundryMapper.Responses(s.ListResponses(
+                req.Query["conversation_id"].FirstOrDefault(), req.Query["agent_name"].FirstOrDefault(), ClassicRequests.Page(req), FoundryMapper.Response)))), "list-responses");
         Op(g.MapGet("/responses/{responseId}", (AgentStore s, HttpResponse res, string responseId) =>
             PollHinted(res, s.GetResponse(responseId, r => WithHint(s, r)))), "get-response");
         Op(g.MapPost("/responses/{responseId}/cancel", (AgentStore s, HttpResponse res, string responseId) =>

@@ -1,0 +1,38 @@
+using AgentJobs.Contracts;
+
+namespace AgentJobs.Http;
+
+/// <summary>
+/// A job's server-side policy, settled once at the edge — the API's start handler and the local <c>run</c> verb —
+/// from options validated at startup: the configured model deployment (<c>AgentService__Model</c>) and the
+/// quickstart's defaults fill whatever the request leaves out. The settled request is the orchestration input, so
+/// replays, restarts and other workers see exactly the values the job was accepted with, whatever the
+/// configuration says later.
+/// </summary>
+/// <param name="defaultModel">The model deployment for jobs that name none.</param>
+public sealed class AgentJobPolicy(string defaultModel)
+{
+    /// <summary>The model deployment for jobs that name none.</summary>
+    public string DefaultModel { get; } = string.IsNullOrWhiteSpace(defaultModel)
+        ? throw new ArgumentException("A default model deployment is required.", nameof(defaultModel))
+        : defaultModel;
+
+    /// <summary>The request with every optional setting filled in.</summary>
+    public AgentJobRequest Settle(AgentJobRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return request with
+        {
+            Model = request.Model ?? DefaultModel,
+            AgentName = request.AgentName ?? AgentJobDefaults.AgentName,
+            Instructions = request.Instructions ?? AgentJobDefaults.Instructions,
+            Tools = request.Tools ?? [],
+            MaxDurationSeconds = request.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds,
+            Polling = request.Polling ?? PollingSettings.Default,
+        };
+    }
+
+    /// <summary>Whether <paramref name="request"/> went through <see cref="Settle"/> (the orchestrator refuses one that did not).</summary>
+    public static bool IsSettled(AgentJobRequest request) =>
+        request is { Model: not null, AgentName: not null, Instructions: not null, Tools: not null, MaxDurationSeconds: not null, Polling: not null };
+}

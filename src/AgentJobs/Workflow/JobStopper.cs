@@ -1,0 +1,87 @@
+using AgentJobs.Contracts;
+using Microsoft.DurableTask;
+
+namespace AgentJobs.Workflow;
+
+/// <summary>
+/// The one place that decides whether, and why, a job stops before its run ends on its own: a cancel request
+/// (the <see cref="AgentJobOrchestrator.CancelEventName"/> event), the deadline, or a failure. The first to happen
+/// wins and is kept; from then on the job waits for its run only until the cancel grace period ends
+/// (<see cref="WaitUntil"/>). Everything here is derived from orchestration time and history, so it replays
+/// identically.
+/// </summary>
+internal sealed class JobStopper
+{
+    readonly TaskOrchestrationContext context;
+    readonly JobTracker job;
+    DateTime? graceEnds;
+
+    public JobStopper(TaskOrchestrationContext context, JobTracker job, int maxDurationSeconds)
+    {
+        this.context = context;
+        this.job = job;
+        MaxDurationSeconds = maxDurationSeconds;
+        Deadline = job.StartedAt.AddSeconds(maxDurationSeconds);
+        CancelRequested = context.WaitForExternalEvent<string?>(AgentJobOrchestrator.CancelEventName);
+    }
+
+    /// <summary>The job's maximum duration, in seconds.</summary>
+    public int MaxDurationSeconds { get; }
+
+    /// <summary>Start time plus the maximum duration.</summary>
+    public DateTime Deadline { get; }
+
+    /// <summary>Completes with the caller's reason when a cancel request arrives.</summary>
+    public Task<string?> CancelRequested { get; }
+
+    /// <summary>The decided stop, once there is one.</summary>
+    public JobStop? Stop { get; private set; }
+
+    /// <summary>Set when the stop is a failure: what the result reports.</summary>
+    public JobFailure? Failure { get; private set; }
+
+    /// <summary>Until when the job waits for its run: the deadline, or the end of the cancel grace period once stopping.</summary>
+    public DateTime WaitUntil => graceEnds ?? Deadline;
+
+    /// <summary>Decides now whether the job stops (a cancel request first, then the deadline); true once stopping.</summary>
+    public bool ShouldStop()
+    {
+        if (Stop is null && CancelRequested.IsCompleted)
+        {
+            Decide(StopReason.CancelRequested, CancelRequested.Result ?? "no reason given");
+        }
+        else if (Stop is null && context.CurrentUtcDateTime >= Deadline)
+        {
+            Decide(StopReason.DeadlinePassed, $"the job passed its maximum duration of {MaxDurationSeconds} s");
+        }
+
+        return Stop is not null;
+    }
+
+    /// <summary>Stops the job because it cannot go on; the first failure is the one reported.</summary>
+    public void Fail(string code, string message)
+    {
+        Failure ??= new JobFailure(code, message);
+        Decide(StopReason.Failed, message);
+    }
+
+    /// <summary>
+    /// The stop as the result records it: the decided one, or a cancel request that arrived after the run had
+    /// ended, marked not honoured.
+    /// </summary>
+    public JobStop? Recorded() =>
+        Stop ?? (CancelRequested.IsCompleted
+            ? new JobStop(StopReason.CancelRequested, CancelRequested.Result ?? "no reason given", job.Elapsed, Honoured: false)
+            : null);
+
+    void Decide(StopReason reason, string message)
+    {
+        if (Stop is not null)
+        {
+            return;
+        }
+
+        Stop = new JobStop(reason, message, job.Elapsed);
+        graceEnds = context.CurrentUtcDateTime.Add(AgentJobOrchestrator.CancelGracePeriod);
+    }
+}

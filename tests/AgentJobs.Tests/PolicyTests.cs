@@ -1,0 +1,53 @@
+using AgentJobs.Configuration;
+using AgentJobs.Contracts;
+using AgentJobs.Http;
+using AgentJobs.Tests.Support;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentJobs.Tests;
+
+/// <summary>A job's policy is settled once, at the edge, from configuration, and recorded in the orchestration input.</summary>
+public class PolicyTests
+{
+    [Fact]
+    public async Task A_job_that_names_no_model_creates_its_agent_with_the_configured_model()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AgentService:Endpoint"] = "http://127.0.0.1:9/v1",
+            ["AgentService:ApiKey"] = "not-a-secret",
+            ["AgentService:Model"] = "gpt-5-mini",
+        }).Build();
+
+        // The host's real registration path (AddAgentJobs with configuration), with the scripted fake behind the port.
+        await using var host = await WorkflowHost.StartAsync(services => services.AddAgentJobs(configuration));
+        var result = await host.RunJobAsync(WorkflowHost.Job());
+
+        Assert.Equal(JobOutcome.Completed, result.Outcome);
+        Assert.Equal("gpt-5-mini", Assert.Single(host.Service.CreatedAgents.Values).Model);
+    }
+
+    [Fact]
+    public async Task The_settled_request_is_the_orchestration_input()
+    {
+        await using var host = await WorkflowHost.StartAsync(services => services.AddSingleton(new AgentJobPolicy("deployment-a")));
+        var id = await host.StartJobAsync(WorkflowHost.Job() with { Tools = null });
+        var done = await host.WaitForEndAsync(id);
+
+        var input = done.ReadInputAs<AgentJobRequest>()!;
+        Assert.Equal("deployment-a", input.Model);
+        Assert.Equal(AgentJobDefaults.AgentName, input.AgentName);
+        Assert.Equal(AgentJobDefaults.Instructions, input.Instructions);
+        Assert.Equal(AgentJobDefaults.MaxDurationSeconds, input.MaxDurationSeconds);
+        Assert.NotNull(input.Tools);
+        Assert.True(AgentJobPolicy.IsSettled(input));
+    }
+
+    [Fact]
+    public void A_model_the_caller_names_is_kept()
+    {
+        var settled = new AgentJobPolicy("configured").Settle(new AgentJobRequest("hi", Model: "mine"));
+        Assert.Equal("mine", settled.Model);
+    }
+}
