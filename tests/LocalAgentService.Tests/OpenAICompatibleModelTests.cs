@@ -76,6 +76,75 @@ public sealed class OpenAICompatibleModelTests
         Assert.Contains("400", run.LastError.Message);
     }
 
+    /// <summary>The calls of one upstream answer as the client sees them: the same id twice and an empty id.</summary>
+    private static readonly object[] ClashingCalls =
+        [FakeChatEndpoint.Call("call_dup", "Oslo"), FakeChatEndpoint.Call("call_dup", "Paris"), FakeChatEndpoint.Call("", "Rome")];
+
+    [Fact]
+    public async Task Duplicate_and_empty_upstream_call_ids_become_unique_run_call_ids_and_outputs_map_back()
+    {
+        await using var upstream = await FakeChatEndpoint.StartAsync(toolCalls: ClashingCalls);
+        await using var server = await Support.StartFastAsync(o => o.Models["gpt-real"] = new ModelEndpointOptions { Kind = ModelKinds.OpenAICompatible, Endpoint = upstream.Endpoint });
+        var client = Support.Client(server, Shape.OpenAI);
+        var agent = (await client.CreateAssistantAsync("gpt-real", new AssistantCreationOptions { Tools = { Support.Function("get_weather") } })).Value;
+        var run = await Support.WaitAsync(client, (await client.CreateThreadAndRunAsync(agent.Id, new ThreadCreationOptions { InitialMessages = { "Weather in three cities?" } })).Value);
+
+        Assert.Equal(RunStatus.RequiresAction, run.Status);
+        var calls = run.RequiredActions.ToList();
+        Assert.Equal(3, calls.Count);
+        Assert.Equal(3, calls.Select(c => c.ToolCallId).Distinct(StringComparer.Ordinal).Count());
+        Assert.All(calls, c => Assert.False(string.IsNullOrWhiteSpace(c.ToolCallId)));
+        Assert.Equal("call_dup", calls[0].ToolCallId); // a model's id is kept while it is unique
+        Assert.Equal(["Oslo", "Paris", "Rome"], calls.Select(c => City(c.FunctionArguments)));
+
+        run = (await client.SubmitToolOutputsToRunAsync(run.ThreadId, run.Id,
+            calls.Select(c => new ToolOutput(c.ToolCallId, "weather in " + City(c.FunctionArguments))))).Value;
+        run = await Support.WaitAsync(client, run);
+        Assert.Equal(RunStatus.Completed, run.Status);
+        AssertUpstreamSawOutputsPerCall(upstream, calls.Select(c => c.ToolCallId).ToList());
+    }
+
+    [Fact]
+    public async Task Duplicate_and_empty_upstream_call_ids_become_unique_function_call_ids_on_the_foundry_protocol()
+    {
+        await using var upstream = await FakeChatEndpoint.StartAsync(toolCalls: ClashingCalls);
+        await using var server = await Support.StartFastAsync(o => o.Models["gpt-real"] = new ModelEndpointOptions { Kind = ModelKinds.OpenAICompatible, Endpoint = upstream.Endpoint });
+        await FoundrySupport.CreateAgentAsync(server, "dup-ids", "gpt-real", """[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]""");
+        var responses = FoundrySupport.Responses(server);
+
+        var first = await FoundrySupport.RunAsync(responses, FoundrySupport.AgentOptions("dup-ids", OpenAI.Responses.ResponseItem.CreateUserMessageItem("Weather in three cities?")));
+        Assert.Equal(OpenAI.Responses.ResponseStatus.Completed, first.Status);
+        var calls = first.OutputItems.OfType<OpenAI.Responses.FunctionCallResponseItem>().ToList();
+        Assert.Equal(3, calls.Count);
+        Assert.Equal(3, calls.Select(c => c.CallId).Distinct(StringComparer.Ordinal).Count());
+        Assert.All(calls, c => Assert.False(string.IsNullOrWhiteSpace(c.CallId)));
+        Assert.Equal(["Oslo", "Paris", "Rome"], calls.Select(c => City(c.FunctionArguments.ToString())));
+
+        var follow = FoundrySupport.AgentOptions("dup-ids",
+            [.. calls.Select(c => OpenAI.Responses.ResponseItem.CreateFunctionCallOutputItem(c.CallId, "weather in " + City(c.FunctionArguments.ToString())))]);
+        follow.PreviousResponseId = first.Id;
+        var second = await FoundrySupport.RunAsync(responses, follow);
+        Assert.Equal(OpenAI.Responses.ResponseStatus.Completed, second.Status);
+        Assert.Equal("It rains in Oslo.", second.GetOutputText());
+        AssertUpstreamSawOutputsPerCall(upstream, calls.Select(c => c.CallId).ToList());
+    }
+
+    /// <summary>The follow-up chat request carries the service's ids on both the assistant's calls and the tool messages, each output with its own call.</summary>
+    private static void AssertUpstreamSawOutputsPerCall(FakeChatEndpoint upstream, IReadOnlyList<string> ids)
+    {
+        Assert.Equal(2, upstream.Requests.Count);
+        var messages = upstream.Requests[1].Body.GetProperty("messages").EnumerateArray().ToList();
+        var assistant = messages.Single(m => m.GetProperty("role").GetString() == "assistant");
+        var sent = assistant.GetProperty("tool_calls").EnumerateArray()
+            .ToDictionary(c => c.GetProperty("id").GetString()!, c => City(c.GetProperty("function").GetProperty("arguments").GetString()!));
+        Assert.Equal(ids.Order(StringComparer.Ordinal), sent.Keys.Order(StringComparer.Ordinal));
+        var tools = messages.Where(m => m.GetProperty("role").GetString() == "tool").ToList();
+        Assert.Equal(3, tools.Count);
+        Assert.All(tools, t => Assert.Equal("weather in " + sent[t.GetProperty("tool_call_id").GetString()!], Text(t)));
+    }
+
+    private static string City(string arguments) => JsonDocument.Parse(arguments).RootElement.GetProperty("city").GetString()!;
+
     private static string Text(JsonElement message)
     {
         var content = message.GetProperty("content");
@@ -99,8 +168,10 @@ public sealed class OpenAICompatibleModelTests
 
         private readonly ConcurrentQueue<(string?, JsonElement)> requests = new();
 
-        public static async Task<FakeChatEndpoint> StartAsync(int? failWith = null)
+        /// <summary>Starts the endpoint; <paramref name="toolCalls"/> replaces the first answer's tool calls (default: one <c>call_up1</c>).</summary>
+        public static async Task<FakeChatEndpoint> StartAsync(int? failWith = null, object[]? toolCalls = null)
         {
+            toolCalls ??= [Call("call_up1", "Oslo")];
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
@@ -118,7 +189,7 @@ public sealed class OpenAICompatibleModelTests
                 bool answered = body.GetProperty("messages").EnumerateArray().Any(m => m.GetProperty("role").GetString() == "tool");
                 object message = answered
                     ? new { role = "assistant", content = "It rains in Oslo." }
-                    : new { role = "assistant", content = (string?)null, tool_calls = new[] { new { id = "call_up1", type = "function", function = new { name = "get_weather", arguments = """{"city":"Oslo"}""" } } } };
+                    : new { role = "assistant", content = (string?)null, tool_calls = toolCalls };
                 return Results.Json(new
                 {
                     id = "chatcmpl-1", @object = "chat.completion", created = 1, model = "llama3",
@@ -131,6 +202,10 @@ public sealed class OpenAICompatibleModelTests
             self = new FakeChatEndpoint(app, new Uri(address, "v1"));
             return self;
         }
+
+        /// <summary>A get_weather tool call as a chat-completions server sends it.</summary>
+        public static object Call(string id, string city) =>
+            new { id, type = "function", function = new { name = "get_weather", arguments = $$"""{"city":"{{city}}"}""" } };
 
         public async ValueTask DisposeAsync() => await app.DisposeAsync();
     }

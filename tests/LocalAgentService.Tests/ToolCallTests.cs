@@ -99,9 +99,22 @@ public sealed class ToolCallTests(FastServer fixture) : IClassFixture<FastServer
         var agent = (await client.CreateAssistantAsync("gpt-4o-mini", new AssistantCreationOptions { Tools = { Support.Function("lookup") } })).Value;
         var run = await Support.WaitAsync(client, (await client.CreateThreadAndRunAsync(agent.Id, new ThreadCreationOptions { InitialMessages = { "lookup" } })).Value);
         Assert.Equal(RunStatus.RequiresAction, run.Status);
+        string pending = Assert.Single(run.RequiredActions).ToolCallId;
         var ex = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() =>
-            client.SubmitToolOutputsToRunAsync(run.ThreadId, run.Id, [new ToolOutput("call_unknown", "x")]));
+            client.SubmitToolOutputsToRunAsync(run.ThreadId, run.Id, [new ToolOutput(pending, "x"), new ToolOutput("call_unknown", "x")]));
         Assert.Equal(400, ex.Status);
+        Assert.Contains("Unknown tool call id 'call_unknown'", ex.Message);
+        Assert.Contains($"Expected tool outputs for call_ids [{pending}], got [{pending}, call_unknown]", ex.Message);
+
+        ex = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() =>
+            client.SubmitToolOutputsToRunAsync(run.ThreadId, run.Id, [new ToolOutput(pending, "x"), new ToolOutput(pending, "y")]));
+        Assert.Equal(400, ex.Status);
+        Assert.Contains($"Tool output for call_id '{pending}' was given more than once", ex.Message);
+
+        ex = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() =>
+            client.SubmitToolOutputsToRunAsync(run.ThreadId, run.Id, []));
+        Assert.Equal(400, ex.Status);
+        Assert.Contains($"Missing tool output for call_id '{pending}'", ex.Message);
         Assert.Equal(RunStatus.RequiresAction, (await client.GetRunAsync(run.ThreadId, run.Id)).Value.Status);
         await client.DeleteAssistantAsync(agent.Id);
     }

@@ -8,11 +8,13 @@ namespace LocalAgentService.Engine;
 
 /// <summary>
 /// The deterministic model (no network). Rules, in order (documented in README.md):
-/// 1. the latest turns are tool outputs → an answer quoting each output;
+/// 1. the latest turns are tool outputs → an answer built from them (<see cref="SimulatedToolAnswer"/>);
 /// 2. the latest user message names function tools (exact name, word boundary) → one call per named tool
-///    (only the first when parallel tool calls are off), arguments = first JSON object in the message,
-///    else minimal arguments from the tool's JSON schema;
-/// 3. otherwise a reply derived from the message: a joke picked by a stable hash when it asks for one, else an echo.
+///    in order of mention, arguments = first JSON object in the message, else minimal arguments from the tool's JSON schema;
+/// 3. otherwise the offered tools the message is about (<see cref="SimulatedToolChoice"/>: time questions → clock
+///    tools, arithmetic → calculator tools, keywords → other tools), in offered order;
+/// 4. otherwise a reply derived from the message: a joke picked by a stable hash when it asks for one, else an echo.
+/// Tool calls go out in one batch (only the first when parallel tool calls are off).
 /// Every reply starts with <c>[simulated {model}]</c>.
 /// </summary>
 internal sealed class SimulatedModel
@@ -36,15 +38,20 @@ internal sealed class SimulatedModel
         int prompt = EstimateTokens(request);
         if (request.Turns.Count > 0 && request.Turns[^1].Role == "tool")
         {
-            return Reply(QuoteToolOutputs(label, request.Turns), prompt);
+            return Reply(SimulatedToolAnswer.Compose(label, request), prompt);
         }
 
         var user = request.Turns.LastOrDefault(t => t.Role == "user")?.Text ?? "";
-        var named = NamedTools(request.Tools, user).Take(request.ParallelToolCalls ? int.MaxValue : 1).ToList();
-        if (named.Count > 0)
+        var named = NamedTools(request.Tools, user).ToList();
+        var chosen = named.Count > 0
+            ? named.Select(tool => (Tool: tool, Arguments: FirstJsonObject(user) ?? MinimalArguments(tool.Parameters))).ToList()
+            : SimulatedToolChoice.Choose(request.Tools, user).ToList();
+        if (chosen.Count > 0)
         {
-            string? given = FirstJsonObject(user);
-            var calls = named.Select(tool => new ModelToolCall(Ids.New(Ids.Call), tool.Name, given ?? MinimalArguments(tool.Parameters))).ToList();
+            var calls = chosen
+                .Take(request.ParallelToolCalls ? int.MaxValue : 1)
+                .Select(c => new ModelToolCall(Ids.New(Ids.Call), c.Tool.Name, c.Arguments))
+                .ToList();
             int completion = Tokens(calls.Sum(c => c.Name.Length + c.Arguments.Length));
             return Task.FromResult(new ModelResponse(null, calls, prompt, completion));
         }
@@ -75,22 +82,6 @@ internal sealed class SimulatedModel
 
         string echo = user.Length > 200 ? user[..200] + "…" : user;
         return $"{label} You said: \"{echo}\"";
-    }
-
-    private static string QuoteToolOutputs(string label, IReadOnlyList<ModelTurn> turns)
-    {
-        // The latest batch = trailing tool turns; names come from the assistant turn that asked for them.
-        int first = turns.Count;
-        while (first > 0 && turns[first - 1].Role == "tool")
-        {
-            first--;
-        }
-
-        var names = turns.Take(first).LastOrDefault(t => t.ToolCalls is not null)?.ToolCalls?
-            .ToDictionary(c => c.Id, c => c.Name, StringComparer.Ordinal) ?? [];
-        var parts = turns.Skip(first).Select(t =>
-            $"{(t.ToolCallId is not null && names.TryGetValue(t.ToolCallId, out var n) ? n : "tool")} returned \"{t.Text}\"");
-        return $"{label} Based on the tool results: {string.Join("; ", parts)}.";
     }
 
     private static IEnumerable<ModelTool> NamedTools(IReadOnlyList<ModelTool> tools, string text) =>

@@ -60,14 +60,7 @@ internal sealed partial class AgentStore
                 throw ServiceException.Invalid($"Runs in status \"{run.Status}\" do not accept tool outputs.");
             }
 
-            var expected = run.PendingToolCalls.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
-            var given = outputs.Select(o => o.CallId).ToHashSet(StringComparer.Ordinal);
-            if (!given.SetEquals(expected) || given.Count != outputs.Count)
-            {
-                throw ServiceException.Invalid(
-                    $"Expected tool outputs for call_ids [{string.Join(", ", expected)}], got [{string.Join(", ", outputs.Select(o => o.CallId))}].",
-                    "tool_outputs");
-            }
+            CheckSubmittedOutputs(run, outputs.Select(o => o.CallId).ToList());
 
             var step = run.Steps.Last(s => s.Type == "tool_calls");
             foreach (var (callId, output) in outputs)
@@ -84,6 +77,39 @@ internal sealed partial class AgentStore
             work.Enqueue(run, RunWorkKind.Drive);
             return project(run);
         });
+
+    /// <summary>
+    /// Exactly one output per pending call: an unknown id, a repeated id or a missing one is a 400 that names it,
+    /// followed by the service's own wording (<c>Expected tool outputs for call_ids […], got […]</c>).
+    /// </summary>
+    private static void CheckSubmittedOutputs(RunRecord run, IReadOnlyList<string> given)
+    {
+        var pending = run.PendingToolCalls.Select(c => c.Id).ToList();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        string? problem = null;
+        foreach (var id in given)
+        {
+            if (!pending.Contains(id, StringComparer.Ordinal))
+            {
+                problem = $"Unknown tool call id '{id}': run {run.Id} has no pending tool call with that id.";
+                break;
+            }
+
+            if (!seen.Add(id))
+            {
+                problem = $"Tool output for call_id '{id}' was given more than once.";
+                break;
+            }
+        }
+
+        problem ??= pending.FirstOrDefault(id => !seen.Contains(id)) is { } missing ? $"Missing tool output for call_id '{missing}'." : null;
+        if (problem is not null)
+        {
+            throw ServiceException.Invalid(
+                $"{problem} Expected tool outputs for call_ids [{string.Join(", ", pending)}], got [{string.Join(", ", given)}].",
+                "tool_outputs");
+        }
+    }
 
     public T GetRunStep<T>(string threadId, string runId, string stepId, Func<RunStepRecord, T> project) =>
         WithThread(threadId, thread => project(
@@ -216,6 +242,7 @@ internal sealed partial class AgentStore
 
             run.PromptTokens += response.PromptTokens;
             run.CompletionTokens += response.CompletionTokens;
+            response = response with { ToolCalls = ToolCallIds.MakeUnique(response.ToolCalls, ToolCallIdsInContext(run)) };
             if (run.Response is not null)
             {
                 ApplyResponseOutput(run, response);
@@ -244,6 +271,12 @@ internal sealed partial class AgentStore
             Finish(run, truncated ? RunStatus.Incomplete : RunStatus.Completed);
         }
     }
+
+    /// <summary>Call ids the model's context already holds (lock held): this run's earlier rounds, or a response's history and input.</summary>
+    private static IEnumerable<string> ToolCallIdsInContext(RunRecord run) =>
+        run.Response is { } state
+            ? state.History.Concat(state.Input).Where(i => i.Spec.Type == "function_call" && i.Spec.CallId is not null).Select(i => i.Spec.CallId!)
+            : run.ToolTurns.SelectMany(t => t.ToolCalls ?? []).Select(c => c.Id);
 
     /// <summary>Simulates the token cap: keeps ~4 chars per allowed token and records why the run ends incomplete.</summary>
     private static string CapText(RunRecord run, ModelResponse response, string reason, out bool truncated)
