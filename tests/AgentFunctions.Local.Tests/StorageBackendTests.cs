@@ -108,6 +108,61 @@ public sealed class StorageBackendTests(AzuriteFixture azurite) : IClassFixture<
         Assert.Equal(stats.AssistantsCreated, stats.AssistantsDeleted);
     }
 
+    [Fact]
+    public async Task Polls_wait_their_whole_delay_although_this_provider_fires_short_timers_early()
+    {
+        var storage = azurite.ConnectionString;
+
+        // A 6 s run; the service hints 1 s between polls (its hint is capped at 4 x 250 ms), so about 7 polls are
+        // intended. Before timers that fired early were re-armed, this provider polled every 150-250 ms (~30 polls).
+        var output = await LocalCli.RunAsync(TimeSpan.FromSeconds(90), null,
+            "run", "Hello", "--storage", storage, "--task-hub", TaskHub("polls"), "--simulated-run-ms", "6000", "--json");
+
+        Assert.True(output.ExitCode == 0, $"exit {output.ExitCode}; stderr: {output.StdErr}; stdout: {output.StdOut}");
+        using var json = JsonDocument.Parse(output.StdOut);
+        var polls = json.RootElement.GetProperty("polls").GetInt32();
+        Assert.InRange(polls, 4, 10);
+    }
+
+    [Fact]
+    public async Task Cancels_sent_right_after_each_start_all_end_their_jobs_cancelled()
+    {
+        var storage = azurite.ConnectionString;
+        await using var service = await LocalAgentServer.StartAsync(new LocalAgentServerOptions
+        {
+            ApiKey = "cancel-key",
+            Simulation = { QueuedMs = 0, InProgressMs = 400 },
+        });
+        await using var serve = await ServeProcess.StartAsync(StartTimeout,
+            "--storage", storage, "--task-hub", TaskHub("cancel"), "--endpoint", service.OpenAIEndpoint.ToString(), "--api-key", "cancel-key");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+
+        // 20 short jobs, each cancelled the moment its 202 arrives. On this provider every step is a queue hop of
+        // hundreds of milliseconds, so before the workflow checked for a cancel ahead of each create step (and the
+        // API waited for the instance to leave Pending before raising it), these jobs ran to completion.
+        var ids = await Task.WhenAll(Enumerable.Range(0, 20).Select(async i =>
+        {
+            using var posted = await http.PostAsJsonAsync(new Uri(serve.BaseAddress, "api/agent-jobs"), new { prompt = $"Hello {i}" });
+            Assert.True(posted.IsSuccessStatusCode, $"POST answered {posted.StatusCode}: {await posted.Content.ReadAsStringAsync()}");
+            var id = (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            using var cancel = await http.PostAsJsonAsync(new Uri(serve.BaseAddress, $"api/agent-jobs/{id}/cancel"), new { reason = "at once" });
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, cancel.StatusCode);
+            return id;
+        }));
+
+        var outcomes = await Task.WhenAll(ids.Select(async id =>
+        {
+            var done = await WaitForAsync(http, serve, id, TimeSpan.FromSeconds(120), status =>
+                status.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed" or "Terminated");
+            return done.GetProperty("result").GetProperty("outcome").GetString();
+        }));
+
+        Assert.All(outcomes, o => Assert.Equal("Cancelled", o));
+        var stats = await service.GetStatsAsync();
+        Assert.Equal(0, stats.Assistants);
+        Assert.Equal(stats.AssistantsCreated, stats.AssistantsDeleted);
+    }
+
     static string TaskHub(string prefix) => prefix + Guid.NewGuid().ToString("N")[..12];
 
     static async Task<JsonElement> WaitForAsync(HttpClient http, ServeProcess serve, string id, TimeSpan timeout, Func<JsonElement, bool> condition)

@@ -10,35 +10,98 @@ public class CleanupTests
 {
     static ToolCallRequest UnknownTool => new("call_1", "no_such_tool", "{}");
 
-    public static TheoryData<string> Paths => ["success", "failed run", "tool errors", "timeout", "non-transient start failure"];
+    /// <summary>Every way a job can end; each must delete its agent exactly once.</summary>
+    public enum Ending
+    {
+        Success,
+        FailedRun,
+        ToolErrors,
+        Timeout,
+        NonTransientStartFailure,
+        DuplicateToolCallIds,
+        UnexpectedServiceData,
+    }
+
+    public static TheoryData<Ending, JobOutcome> Endings => new()
+    {
+        { Ending.Success, JobOutcome.Completed },
+        { Ending.FailedRun, JobOutcome.Failed },
+        { Ending.ToolErrors, JobOutcome.Completed },
+        { Ending.Timeout, JobOutcome.TimedOut },
+        { Ending.NonTransientStartFailure, JobOutcome.Failed },
+        { Ending.DuplicateToolCallIds, JobOutcome.Failed },
+        { Ending.UnexpectedServiceData, JobOutcome.Failed },
+    };
 
     [Theory]
-    [MemberData(nameof(Paths))]
-    public async Task The_agent_is_deleted_exactly_once(string path)
+    [MemberData(nameof(Endings))]
+    public async Task The_agent_is_deleted_exactly_once(Ending ending, JobOutcome outcome)
     {
         await using var host = await WorkflowHost.StartAsync();
         var request = WorkflowHost.Job();
-        switch (path)
+        switch (ending)
         {
-            case "failed run":
+            case Ending.Success:
+                break;
+            case Ending.FailedRun:
                 host.Service.Script = _ => [ScriptStep.Failed("server_error", "boom")];
                 break;
-            case "tool errors":
+            case Ending.ToolErrors:
                 host.Service.Script = _ => [ScriptStep.Tools(UnknownTool), ScriptStep.Of("completed")];
                 break;
-            case "timeout":
+            case Ending.Timeout:
                 host.Service.Script = _ => ScriptStep.InProgressThen(100_000);
                 request = request with { MaxDurationSeconds = 1 };
                 break;
-            case "non-transient start failure":
+            case Ending.NonTransientStartFailure:
                 host.Service.Fail("StartRun", 1, () => new AgentServiceException("Model deployment 'nope' not found.", 400, "invalid_request"));
                 break;
+            case Ending.DuplicateToolCallIds:
+                host.Service.Script = _ => [ScriptStep.Tools(new("call_same", "calculate", "{}"), new("call_same", "calculate", "{}")), ScriptStep.Of("completed")];
+                break;
+            case Ending.UnexpectedServiceData:
+                // Not a TaskFailedException: the orchestrator itself trips over what the service sent.
+                host.Service.Script = _ => [new ScriptStep("requires_action", null!), ScriptStep.Of("completed")];
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(ending), ending, "no setup for this ending");
         }
 
         var result = await host.RunJobAsync(request);
 
-        Assert.Equal(path is "success" or "tool errors", result.Outcome == JobOutcome.Completed);
+        Assert.Equal(outcome, result.Outcome);
         host.AssertAgentCleanedUp(result);
+    }
+
+    [Fact]
+    public async Task Duplicate_tool_call_ids_fail_the_job_with_a_message_naming_the_id()
+    {
+        await using var host = await WorkflowHost.StartAsync();
+        host.Service.Script = _ => [ScriptStep.Tools(new("call_same", "calculate", """{"expression":"1"}"""), new("call_same", "calculate", """{"expression":"2"}""")), ScriptStep.Of("completed")];
+
+        var result = await host.RunJobAsync(WorkflowHost.Job() with { Tools = ["calculate"] });
+
+        Assert.Equal(JobOutcome.Failed, result.Outcome);
+        Assert.Equal("invalid_tool_calls", result.Failure!.Code);
+        Assert.Contains("'call_same'", result.Failure.Message, StringComparison.Ordinal);
+        Assert.Equal(0, host.Service.Count("SubmitToolOutputs"));
+        Assert.Equal(1, host.Service.Count("CancelRun"));
+        host.AssertAgentCleanedUp(result);
+    }
+
+    [Fact]
+    public async Task Run_step_tool_texts_are_capped_in_the_result()
+    {
+        await using var host = await WorkflowHost.StartAsync();
+        var huge = new string('x', 120_000);
+        host.Service.StepToolCalls = [new JobToolCall("call_1", "calculate", huge, huge)];
+
+        var result = await host.RunJobAsync(WorkflowHost.Job());
+
+        var call = Assert.Single(result.RunSteps.SelectMany(s => s.ToolCalls));
+        Assert.True(call.Arguments.Length < ResultText.MaxToolTextLength + 100, $"{call.Arguments.Length} characters kept");
+        Assert.EndsWith("[cut 115,904 of 120,000 characters]", call.Arguments, StringComparison.Ordinal);
+        Assert.EndsWith("[cut 115,904 of 120,000 characters]", call.Output, StringComparison.Ordinal);
     }
 
     [Fact]

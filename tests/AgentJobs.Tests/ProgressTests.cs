@@ -22,19 +22,20 @@ public class ProgressTests
         Assert.NotNull(progress.ThreadId);
         Assert.NotNull(progress.RunId);
 
+        // Every read is kept: the count must never go back (e.g. across continue-as-new) and must move.
         var seen = new List<int>();
         await WorkflowHost.WaitUntilAsync(
             async () =>
             {
-                if (await host.CustomStatusAsync<PollerProgress>(progress.PollerInstanceId!) is { } poller && (seen.Count == 0 || poller.Polls > seen[^1]))
+                if (await host.CustomStatusAsync<PollerProgress>(progress.PollerInstanceId!) is { } poller)
                 {
                     seen.Add(poller.Polls);
                 }
 
-                return seen.Count >= 3;
+                return seen.Distinct().Count() >= 3;
             },
-            "three growing poll counts");
-        Assert.Equal([.. seen.Order()], seen);
+            "three different poll counts");
+        Assert.All(seen.Zip(seen.Skip(1)), pair => Assert.True(pair.Second >= pair.First, $"the poll count went back: {string.Join(", ", seen)}"));
         Assert.True(seen[0] >= 1);
 
         host.Service.Paused = false;

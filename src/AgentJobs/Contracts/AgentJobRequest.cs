@@ -16,6 +16,8 @@ namespace AgentJobs.Contracts;
 /// <param name="DeleteThread">Delete the thread at the end; never applies to a thread the caller supplied.</param>
 /// <param name="MaxDurationSeconds">After this long the run is cancelled and the job ends as timed out.</param>
 /// <param name="Polling">How often the run is polled.</param>
+/// <param name="CancelGraceSeconds">Once the job stops its run (cancel, deadline, failure), how long it waits for
+/// the run to reach a terminal status before cleaning up anyway (default 60).</param>
 public sealed record AgentJobRequest(
     string Prompt,
     string? Instructions = null,
@@ -25,7 +27,8 @@ public sealed record AgentJobRequest(
     string? ThreadId = null,
     bool DeleteThread = false,
     int? MaxDurationSeconds = null,
-    PollingSettings? Polling = null);
+    PollingSettings? Polling = null,
+    int? CancelGraceSeconds = null);
 
 /// <summary>
 /// How the run is polled: exponential backoff from <see cref="InitialDelayMs"/> to <see cref="MaxDelayMs"/>;
@@ -72,6 +75,9 @@ public static class AgentJobDefaults
 
     /// <summary>Default maximum duration of a job: 10 minutes, the classic service's run expiry.</summary>
     public const int MaxDurationSeconds = 600;
+
+    /// <summary>Default wait for a stopped run to end before cleanup goes ahead anyway, in seconds.</summary>
+    public const int CancelGraceSeconds = 60;
 }
 
 /// <summary>How a job ended.</summary>

@@ -29,10 +29,11 @@ public sealed class AgentJobPolicy(string defaultModel)
             Tools = request.Tools ?? [],
             MaxDurationSeconds = request.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds,
             Polling = request.Polling ?? PollingSettings.Default,
+            CancelGraceSeconds = request.CancelGraceSeconds ?? AgentJobDefaults.CancelGraceSeconds,
         };
     }
 
     /// <summary>Whether <paramref name="request"/> went through <see cref="Settle"/> (the orchestrator refuses one that did not).</summary>
     public static bool IsSettled(AgentJobRequest request) =>
-        request is { Model: not null, AgentName: not null, Instructions: not null, Tools: not null, MaxDurationSeconds: not null, Polling: not null };
+        request is { Model: not null, AgentName: not null, Instructions: not null, Tools: not null, MaxDurationSeconds: not null, Polling: not null, CancelGraceSeconds: not null };
 }

@@ -105,6 +105,11 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
             return new("maxDurationSeconds", $"'maxDurationSeconds' must be between 1 and {options.MaxDurationSecondsLimit}; got {max}.");
         }
 
+        if (request.CancelGraceSeconds is { } grace && grace is < 1 or > 3600)
+        {
+            return new("cancelGraceSeconds", $"'cancelGraceSeconds' must be between 1 and 3600; got {grace}.");
+        }
+
         if (request.Polling is { } p)
         {
             if (p.InitialDelayMs is < 10 or > 600_000)

@@ -20,9 +20,6 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
     /// <summary>The external event that asks a job to cancel its run gracefully (payload: a reason).</summary>
     public const string CancelEventName = "CancelJob";
 
-    /// <summary>How long a stopped run may take to reach a terminal status before cleanup goes ahead anyway.</summary>
-    public static readonly TimeSpan CancelGracePeriod = TimeSpan.FromSeconds(60);
-
     /// <summary>The orchestration.</summary>
     public override async Task<AgentJobResult> RunAsync(TaskOrchestrationContext context, AgentJobRequest request)
     {
@@ -31,7 +28,8 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
 
         var log = context.CreateReplaySafeLogger<AgentJobOrchestrator>();
         var job = new JobTracker(context);
-        var stopper = new JobStopper(context, job, request.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds);
+        var stopper = new JobStopper(
+            context, job, request.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds, request.CancelGraceSeconds ?? AgentJobDefaults.CancelGraceSeconds);
 
         AgentRef? agent = null;
         var threadId = request.ThreadId;

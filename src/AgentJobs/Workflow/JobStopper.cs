@@ -16,17 +16,21 @@ internal sealed class JobStopper
     readonly JobTracker job;
     DateTime? graceEnds;
 
-    public JobStopper(TaskOrchestrationContext context, JobTracker job, int maxDurationSeconds)
+    public JobStopper(TaskOrchestrationContext context, JobTracker job, int maxDurationSeconds, int cancelGraceSeconds)
     {
         this.context = context;
         this.job = job;
         MaxDurationSeconds = maxDurationSeconds;
+        CancelGracePeriod = TimeSpan.FromSeconds(cancelGraceSeconds);
         Deadline = job.StartedAt.AddSeconds(maxDurationSeconds);
         CancelRequested = context.WaitForExternalEvent<string?>(AgentJobOrchestrator.CancelEventName);
     }
 
     /// <summary>The job's maximum duration, in seconds.</summary>
     public int MaxDurationSeconds { get; }
+
+    /// <summary>How long a stopped run may take to reach a terminal status before cleanup goes ahead anyway.</summary>
+    public TimeSpan CancelGracePeriod { get; }
 
     /// <summary>Start time plus the maximum duration.</summary>
     public DateTime Deadline { get; }
@@ -82,6 +86,6 @@ internal sealed class JobStopper
         }
 
         Stop = new JobStop(reason, message, job.Elapsed);
-        graceEnds = context.CurrentUtcDateTime.Add(AgentJobOrchestrator.CancelGracePeriod);
+        graceEnds = context.CurrentUtcDateTime.Add(CancelGracePeriod);
     }
 }

@@ -156,6 +156,9 @@ public sealed class ScriptedAgentService : IAgentService
         return Task.FromResult(State(run.RunId, "in_progress"));
     }
 
+    /// <summary>When true, a cancelled run stays <c>cancelling</c> for ever (a service that never finishes cancelling).</summary>
+    public bool CancelSticks { get; set; }
+
     /// <summary>The reasons cancels were asked with, in order.</summary>
     public ConcurrentQueue<string> CancelReasons { get; } = new();
 
@@ -171,8 +174,10 @@ public sealed class ScriptedAgentService : IAgentService
                 throw new AgentServiceException($"Cannot cancel run with status '{script.Current.Status}'.", 400);
             }
 
-            // Cancelling for one poll, then cancelled.
-            script.Steps = [.. script.Steps.Take(script.Position), ScriptStep.Of("cancelled")];
+            // Cancelling for one poll, then cancelled (or cancelling for good, when the service is made to stick).
+            script.Steps = CancelSticks
+                ? [.. script.Steps.Take(script.Position), .. Enumerable.Repeat(ScriptStep.Of("cancelling"), 100_000)]
+                : [.. script.Steps.Take(script.Position), ScriptStep.Of("cancelled")];
             script.WaitingForOutputs = false;
             script.Current = ScriptStep.Of("cancelling");
             return Task.FromResult(State(run.RunId, "cancelling"));
@@ -189,10 +194,15 @@ public sealed class ScriptedAgentService : IAgentService
         }
     }
 
+    /// <summary>Tool calls every listed run step reports (default none: message creations only).</summary>
+    public IReadOnlyList<JobToolCall> StepToolCalls { get; set; } = [];
+
     public Task<IReadOnlyList<JobRunStep>> ListRunStepsAsync(string threadId, IReadOnlyList<string> runIds, CancellationToken cancellationToken)
     {
         Record("ListRunSteps", threadId);
-        var steps = runIds.Select(r => new JobRunStep($"step_{r}", "message_creation", "completed", r, null, [])).ToList();
+        var steps = runIds.Select(r => StepToolCalls.Count == 0
+            ? new JobRunStep($"step_{r}", "message_creation", "completed", r, null, [])
+            : new JobRunStep($"step_{r}", "tool_calls", "completed", r, null, StepToolCalls)).ToList();
         return Task.FromResult<IReadOnlyList<JobRunStep>>(steps);
     }
 
