@@ -128,6 +128,44 @@ public class AgentServiceEndToEndTests
         await AssertNoAgentLeftAsync(server, result);
     }
 
+    public static TheoryData<string, bool> ProtocolsAndStops => new()
+    {
+        { AgentProtocols.Classic, true }, { AgentProtocols.Classic, false }, { AgentProtocols.Foundry, true }, { AgentProtocols.Foundry, false },
+    };
+
+    /// <summary>
+    /// The field report: a tool job whose first poll meets a 429 with a 5 s retry-after reaches its tool round
+    /// meanwhile; a cancel 2 s in (or a 2 s deadline) used to hold a foundry job for the whole 60 s grace period
+    /// (the service cannot cancel a completed response) and left a function call without output in the conversation.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ProtocolsAndStops))]
+    public async Task A_job_stopped_during_a_tool_round_ends_promptly_and_the_next_job_can_continue_its_thread(string protocol, bool byCancel)
+    {
+        await using var server = await StartServerAsync();
+        server.AddFault(new FaultRule { Operation = GetRunOperation(protocol), Mode = "429", Count = 1, RetryAfterMs = 5000 });
+        using var host = await StartWorkflowAsync(server, protocol);
+        var client = host.Services.GetRequiredService<DurableTaskClient>();
+        var request = new AgentJobRequest("Please use calculate with {\"expression\": \"6 * 7\"}", Tools: ["calculate"], Polling: FastPolling);
+
+        var id = await ScheduleAsync(host, byCancel ? request : request with { MaxDurationSeconds = 2 });
+        if (byCancel)
+        {
+            await Task.Delay(2000, TestContext.Current.CancellationToken);
+            await client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, "changed my mind", TestContext.Current.CancellationToken);
+        }
+
+        var result = await CompletionAsync(client, id);
+
+        Assert.Equal(byCancel ? JobOutcome.Cancelled : JobOutcome.TimedOut, result.Outcome);
+        Assert.True(result.ElapsedSeconds < 20, $"the job took {result.ElapsedSeconds:0.0} s to stop");
+        Assert.Equal(0, result.ToolCalls);
+
+        var next = await RunAsync(host, new AgentJobRequest("Hello again", ThreadId: result.ThreadId, Polling: FastPolling));
+        Assert.True(next.Outcome == JobOutcome.Completed, $"{next.Outcome}: {next.Failure?.Message}");
+        await AssertNoAgentLeftAsync(server, next);
+    }
+
     [Theory]
     [MemberData(nameof(Protocols))]
     public async Task Transient_429s_on_polls_are_retried_and_the_job_completes(string protocol)
