@@ -92,7 +92,7 @@ static class FunctionsDurableTasks
     sealed class MethodActivity<TInput, TOutput>(object? target, MethodInfo method) : TaskActivity<TInput, TOutput>
     {
         public override async Task<TOutput> RunAsync(TaskActivityContext context, TInput input) =>
-            (TOutput)(await InvokeAsync(method, target, [.. method.GetParameters().Select(p =>
+            (TOutput)(await InvokeAsync(method, target, [.. method.GetParameters().Select<ParameterInfo, object?>(p =>
                 p.GetCustomAttribute<ActivityTriggerAttribute>() is not null ? input
                 : p.Name == "instanceId" && p.ParameterType == typeof(string) ? context.InstanceId
                 : throw new InvalidOperationException($"No binding for {method.Name}'s parameter {p.Name}."))]))!;
