@@ -43,12 +43,6 @@ public sealed class TestMcpServer : IAsyncDisposable
     /// <summary>When set, requests without this header value get 401.</summary>
     public (string Name, string Value)? RequiredHeader { get; set; }
 
-    /// <summary>The longest <c>slow</c> call that has overlapped another, to show calls run in parallel.</summary>
-    public int MaxConcurrentSlowCalls => maxConcurrent;
-
-    int concurrent;
-    int maxConcurrent;
-
     public static async Task<TestMcpServer> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -104,25 +98,16 @@ public sealed class TestMcpServer : IAsyncDisposable
 
     /// <summary>The tools.</summary>
     [McpServerToolType]
-    public sealed class Tools(TestMcpServer server)
+    public sealed class Tools
     {
         [McpServerTool(Name = "echo"), Description("Echoes the text back.")]
         public static string Echo([Description("Text to echo")] string text) => $"echo: {text}";
 
         [McpServerTool(Name = "slow"), Description("Waits, then says how long.")]
-        public async Task<string> Slow([Description("Milliseconds to wait")] int ms, CancellationToken cancellationToken)
+        public static async Task<string> Slow([Description("Milliseconds to wait")] int ms, CancellationToken cancellationToken)
         {
-            var now = Interlocked.Increment(ref server.concurrent);
-            InterlockedMax(ref server.maxConcurrent, now);
-            try
-            {
-                await Task.Delay(ms, cancellationToken);
-                return $"waited {ms} ms";
-            }
-            finally
-            {
-                Interlocked.Decrement(ref server.concurrent);
-            }
+            await Task.Delay(ms, cancellationToken);
+            return $"waited {ms} ms";
         }
 
         [McpServerTool(Name = "fail"), Description("Always fails with isError.")]
@@ -138,14 +123,6 @@ public sealed class TestMcpServer : IAsyncDisposable
         [McpServerTool(Name = "flaky"), Description("Succeeds unless a fault is injected.")]
         public static string Flaky(RequestContext<CallToolRequestParams> context) =>
             $"ok with key {context.Params?.Meta?[AgentJobs.Tools.ToolCallContext.MetaKey]}";
-
-        static void InterlockedMax(ref int target, int value)
-        {
-            int seen;
-            while (value > (seen = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, seen) != seen)
-            {
-            }
-        }
     }
 
     public sealed record WeatherReport(string City, double TemperatureC, string Sky);
