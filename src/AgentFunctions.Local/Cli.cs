@@ -38,6 +38,12 @@ public static class Cli
 
     static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Log at Information level (to standard error)." };
 
+    static readonly Option<string[]> McpServers = new("--mcp-server")
+    {
+        Description = "An MCP server jobs may take tools from, as <name>=<Streamable HTTP URL> (repeatable; same as " +
+            "AgentJobs__McpServers__<name>__Url). Jobs then name its tools <name>/<tool> or <name>/*.",
+    };
+
     /// <summary>Parses and runs the command line.</summary>
     public static Task<int> InvokeAsync(string[] args) =>
         Build().Parse(args).InvokeAsync(new InvocationConfiguration
@@ -62,7 +68,11 @@ public static class Cli
         var model = new Option<string?>("--model") { Description = $"Model deployment (default {AgentJobDefaults.Model})." };
         var instructions = new Option<string?>("--instructions") { Description = $"Agent instructions (default \"{AgentJobDefaults.Instructions}\")." };
         var agentName = new Option<string?>("--agent-name") { Description = $"Agent name (default {AgentJobDefaults.AgentName})." };
-        var tools = new Option<string[]>("--tool") { Description = "A function tool the agent may call (repeatable): get_utc_now, calculate." };
+        var tools = new Option<string[]>("--tool")
+        {
+            Description = "A function tool the agent may call (repeatable): get_utc_now, calculate, or <server>/<tool> and <server>/* " +
+                "of a configured MCP server (the agent sees <server>__<tool>).",
+        };
         var maxDuration = new Option<int?>("--max-duration") { Description = $"Seconds before the run is cancelled and the job times out (default {AgentJobDefaults.MaxDurationSeconds})." };
         var thread = new Option<string?>("--thread") { Description = "Continue an existing thread instead of creating one." };
         var json = new Option<bool>("--json") { Description = "Print the job result as JSON on standard output, nothing else." };
@@ -131,15 +141,28 @@ public static class Cli
         command.Options.Add(Protocol);
         command.Options.Add(SimulatedRunMs);
         command.Options.Add(Verbose);
+        command.Options.Add(McpServers);
     }
 
-    static LocalHostOptions HostOptions(ParseResult parse) => new()
+    static LocalHostOptions HostOptions(ParseResult parse)
     {
-        Storage = parse.GetValue(Storage),
-        TaskHub = parse.GetValue(TaskHub),
-        Endpoint = parse.GetValue(Endpoint),
-        ApiKey = parse.GetValue(ApiKey),
-        Protocol = parse.GetValue(Protocol),
-        SimulatedRunMs = parse.GetValue(SimulatedRunMs),
-    };
+        var options = new LocalHostOptions
+        {
+            Storage = parse.GetValue(Storage),
+            TaskHub = parse.GetValue(TaskHub),
+            Endpoint = parse.GetValue(Endpoint),
+            ApiKey = parse.GetValue(ApiKey),
+            Protocol = parse.GetValue(Protocol),
+            SimulatedRunMs = parse.GetValue(SimulatedRunMs),
+        };
+
+        // name=url → AgentJobs:McpServers:<name>:Url; the host validates both when it starts.
+        foreach (var server in parse.GetValue(McpServers) ?? [])
+        {
+            var at = server.IndexOf('=', StringComparison.Ordinal);
+            options.Settings[$"AgentJobs:McpServers:{(at > 0 ? server[..at] : server)}:Url"] = at > 0 ? server[(at + 1)..] : "";
+        }
+
+        return options;
+    }
 }

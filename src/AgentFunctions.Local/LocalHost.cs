@@ -4,6 +4,7 @@ using AgentJobs.AgentService;
 using AgentJobs.Configuration;
 using AgentJobs.Hosting;
 using AgentJobs.Http;
+using AgentJobs.Mcp;
 using AgentJobs.Workflow;
 using LocalAgentService;
 using Microsoft.AspNetCore.Builder;
@@ -36,6 +37,9 @@ public sealed class LocalHost : IAsyncDisposable
 
     /// <summary>Configuration section of the embedded agent service (<see cref="LocalAgentServerOptions"/>, e.g. <c>LocalAgentService__Simulation__InProgressMs</c>).</summary>
     public const string EmbeddedServiceSection = "LocalAgentService";
+
+    /// <summary>Where <c>serve</c> serves the agent-jobs MCP server (Streamable HTTP).</summary>
+    public const string McpPath = "mcp";
 
     readonly IHost host;
 
@@ -125,8 +129,10 @@ public sealed class LocalHost : IAsyncDisposable
             if (builder is WebApplicationBuilder web)
             {
                 web.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                web.Services.AddAgentJobsMcpServer();
                 var app = web.Build();
                 MapAgentJobsApi(app);
+                app.MapMcp("/" + McpPath); // the same jobs as MCP tools (AgentJobs.Mcp), stateless Streamable HTTP
                 host = app;
             }
             else

@@ -17,6 +17,7 @@ internal static class ServeVerb
             foreach (var url in host.Urls)
             {
                 Console.Out.WriteLine($"Agent jobs API:  {new Uri(url, AgentJobsApi.RoutePrefix)}");
+                Console.Out.WriteLine($"MCP endpoint:    {new Uri(url, LocalHost.McpPath)} (Streamable HTTP: start_agent_job, get_agent_job, cancel_agent_job)");
             }
 
             Console.Out.WriteLine($"Durable backend: {host.Backend.Describe()}");

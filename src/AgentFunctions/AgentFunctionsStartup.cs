@@ -1,4 +1,5 @@
 using AgentJobs;
+using AgentJobs.Mcp;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,6 +29,7 @@ public static class AgentFunctionsStartup
 
         // Validate first, so a bad setting is the first thing a failed start reports.
         services.AddAgentJobs(configuration);
+        services.AddAgentJobsMcpServer(); // served by McpFunctions at /api/mcp
 
         // Worker-side telemetry (the host sends its own request telemetry). Reads APPLICATIONINSIGHTS_CONNECTION_STRING;
         // with APPLICATIONINSIGHTS_AUTHENTICATION_STRING set by infra it authenticates with the managed identity.

@@ -3,12 +3,14 @@ using AgentJobs.AgentService.Classic;
 using AgentJobs.Configuration;
 using AgentJobs.Http;
 using AgentJobs.Tools;
+using AgentJobs.Tools.Mcp;
 using AgentJobs.Workflow;
 using Azure.Core;
 using Azure.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace AgentJobs;
 
@@ -16,8 +18,8 @@ namespace AgentJobs;
 public static class AgentJobsServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the agent-service adapter chosen by configuration, the activities, the built-in tools and the
-    /// HTTP API. Validates the agent-service settings now, so a bad or missing one stops the host at startup with
+    /// Registers the agent-service adapter chosen by configuration, the activities, the built-in tools, the MCP
+    /// servers jobs may take tools from (<c>AgentJobs:McpServers</c>) and the HTTP API. Validates the agent-service settings now, so a bad or missing one stops the host at startup with
     /// a message naming it.
     /// </summary>
     /// <exception cref="AgentServiceConfigurationException">A setting is missing or malformed.</exception>
@@ -33,6 +35,7 @@ public static class AgentJobsServiceCollectionExtensions
 
         var apiOptions = new AgentJobsApiOptions();
         configuration.GetSection(AgentJobsApiOptions.SectionName).Bind(apiOptions);
+        services.TryAddSingleton(McpToolServers.FromConfiguration(configuration));
         return services.AddAgentJobs(endpoint, apiOptions);
     }
 
@@ -62,6 +65,8 @@ public static class AgentJobsServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(apiOptions ?? new AgentJobsApiOptions());
         services.AddBuiltInAgentTools();
+        services.TryAddSingleton(McpToolServers.None);
+        services.TryAddSingleton(sp => new McpToolSource(sp.GetRequiredService<McpToolServers>(), sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton<AgentJobActivities>();
         services.TryAddSingleton<AgentJobRequestValidator>();
         services.TryAddSingleton(sp => new AgentJobPolicy(sp.GetService<AgentServiceEndpoint>()?.DefaultModel ?? Contracts.AgentJobDefaults.Model));

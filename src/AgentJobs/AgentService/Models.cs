@@ -67,7 +67,9 @@ public sealed record RunState(
 /// <param name="Id">Call id to answer.</param>
 /// <param name="Name">Function name.</param>
 /// <param name="Arguments">Arguments as JSON text.</param>
-public sealed record ToolCallRequest(string Id, string Name, string Arguments);
+/// <param name="JobId">The job the call belongs to; set by the ExecuteTool activity from its orchestration instance id
+/// (services never send it), it makes the call's <see cref="Tools.ToolCallContext.IdempotencyKey"/>.</param>
+public sealed record ToolCallRequest(string Id, string Name, string Arguments, string? JobId = null);
 
 /// <summary>The answer to one tool call.</summary>
 /// <param name="ToolCallId">The call answered.</param>

@@ -88,9 +88,9 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
         {
             foreach (var name in names)
             {
-                if (string.IsNullOrWhiteSpace(name) || !tools.Contains(name))
+                if (tools.FindProblem(name) is { } unknown)
                 {
-                    return new("tools", $"Unknown tool '{name}'. Available tools: {string.Join(", ", tools.Names)}.");
+                    return new("tools", unknown);
                 }
             }
 

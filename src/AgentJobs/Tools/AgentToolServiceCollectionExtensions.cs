@@ -9,14 +9,33 @@ public static class AgentToolServiceCollectionExtensions
 {
     /// <summary>
     /// Registers a plain C# method as a tool. Parameter names, types and <c>[Description]</c> attributes become
-    /// the tool's JSON schema.
+    /// the tool's JSON schema. A parameter of type <see cref="ToolCallContext"/> receives the call's job id, call id
+    /// and idempotency key and is left out of the schema.
     /// </summary>
     public static IServiceCollection AddAgentTool(this IServiceCollection services, string name, string description, Delegate method)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(method);
-        return services.AddAgentTool(_ => AIFunctionFactory.Create(method, name, description));
+        return services.AddAgentTool(_ => AIFunctionFactory.Create(method, CreateOptions(name, description)));
     }
+
+    /// <summary>
+    /// <see cref="AIFunctionFactory"/> options for an agent tool: the name, the description, and the binding of
+    /// <see cref="ToolCallContext"/> parameters (from the call, excluded from the JSON schema).
+    /// </summary>
+    public static AIFunctionFactoryOptions CreateOptions(string name, string description) => new()
+    {
+        Name = name,
+        Description = description,
+        ConfigureParameterBinding = parameter => parameter.ParameterType == typeof(ToolCallContext)
+            ? new AIFunctionFactoryOptions.ParameterBindingOptions
+            {
+                ExcludeFromSchema = true,
+                BindParameter = (_, arguments) =>
+                    arguments.Context is { } context && context.TryGetValue(typeof(ToolCallContext), out var call) ? call : ToolCallContext.Current,
+            }
+            : default,
+    };
 
     /// <summary>Registers a tool built from the service provider (for tools that need other services).</summary>
     public static IServiceCollection AddAgentTool(this IServiceCollection services, Func<IServiceProvider, AIFunction> factory)

@@ -12,17 +12,20 @@ namespace AgentJobs.Workflow;
 /// </summary>
 public sealed class AgentJobActivities(IAgentService service, AgentToolRegistry tools, ILogger<AgentJobActivities> logger)
 {
-    /// <summary>Creates the job's agent with its function tools.</summary>
-    public Task<AgentRef> CreateAgent(CreateAgentInput input)
+    /// <summary>
+    /// Creates the job's agent with its function tools; MCP tools (<c>server/tool</c>) are read from their servers'
+    /// <c>tools/list</c> first, so an unreachable server or an unknown tool fails here, before an agent exists.
+    /// </summary>
+    public async Task<AgentRef> CreateAgent(CreateAgentInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var definition = new AgentDefinition(
             input.Name,
             input.Model,
             input.Instructions,
-            [.. input.ToolNames.Select(tools.GetSpec)],
+            await tools.GetSpecsAsync(input.ToolNames, CancellationToken.None),
             new Dictionary<string, string>(StringComparer.Ordinal) { ["agentfunctions_job"] = input.JobId });
-        return service.CreateAgentAsync(definition, input.IdempotencyKey, CancellationToken.None);
+        return await service.CreateAgentAsync(definition, input.IdempotencyKey, CancellationToken.None);
     }
 
     /// <summary>Creates the thread.</summary>
@@ -85,7 +88,11 @@ public sealed class AgentJobActivities(IAgentService service, AgentToolRegistry 
     /// <summary>Deletes a thread the job created.</summary>
     public Task<bool> DeleteThread(string threadId) => service.DeleteThreadAsync(threadId, CancellationToken.None);
 
-    /// <summary>Runs one function tool; failures become an error output, not a failed activity.</summary>
+    /// <summary>
+    /// Runs one function tool; failures become an error output, not a failed activity, except transient failures
+    /// of an MCP server, which throw <see cref="TransientAgentServiceException"/> so the call is retried. Hosts set
+    /// <see cref="ToolCallRequest.JobId"/> from the orchestration instance id, making the call's idempotency key.
+    /// </summary>
     public async Task<ToolOutput> ExecuteTool(ToolCallRequest call)
     {
         ArgumentNullException.ThrowIfNull(call);

@@ -11,7 +11,7 @@ namespace AgentFunctions.Local.Tests.Support;
 /// embedded agent service whose model is <see cref="FakeChatModel"/> (so one prompt completes and another keeps
 /// its run in progress until cancelled).
 /// </summary>
-public sealed class ServeApiHost : IAgentJobsApiHost, IAsyncLifetime
+public sealed class ServeApiHost : IAgentJobsMcpHost, IAsyncLifetime
 {
     FakeChatModel? model;
     LocalHost? host;
@@ -19,6 +19,8 @@ public sealed class ServeApiHost : IAgentJobsApiHost, IAsyncLifetime
     HttpClient? agentService;
 
     public int MaxPromptLength { get; private set; }
+
+    public string McpPath => LocalHost.McpPath;
 
     public string CompletingPrompt => "Hello, tell me a joke";
 

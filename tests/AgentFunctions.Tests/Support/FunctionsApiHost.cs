@@ -17,7 +17,7 @@ namespace AgentFunctions.Tests.Support;
 /// scripted fake behind <see cref="IAgentService"/>, the in-memory Durable backend running the app's own
 /// orchestrator and activity wrappers, and the HTTP triggers invoked through <see cref="InProcessHttp"/>.
 /// </summary>
-public sealed class FunctionsApiHost : IAgentJobsApiHost, IAsyncLifetime
+public sealed class FunctionsApiHost : IAgentJobsMcpHost, IAsyncLifetime
 {
     /// <summary>Prompts starting with this marker get a run that stays in progress (until cancelled).</summary>
     public const string LongRunningMarker = "[long-running]";
@@ -33,6 +33,8 @@ public sealed class FunctionsApiHost : IAgentJobsApiHost, IAsyncLifetime
     };
 
     public int MaxPromptLength { get; private set; }
+
+    public string McpPath => "api/mcp";
 
     public string CompletingPrompt => "Hello, tell me a joke";
 

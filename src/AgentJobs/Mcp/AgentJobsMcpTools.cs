@@ -1,0 +1,173 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using AgentJobs.Contracts;
+using AgentJobs.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace AgentJobs.Mcp;
+
+/// <summary>
+/// Agent jobs as MCP tools: <c>start_agent_job</c>, <c>get_agent_job</c> and <c>cancel_agent_job</c>, handled by
+/// the HTTP API's own handlers (<see cref="AgentJobsApi"/>): each call becomes the equivalent API request, run
+/// in-process, and the API's response becomes the tool result, so validation, limits and links are the API's.
+/// <list type="bullet">
+/// <item>Schemas are generated from the contracts: the input of <c>start_agent_job</c> is
+/// <see cref="AgentJobRequest"/>; outputs are <see cref="AgentJobLinks"/> and <see cref="AgentJobStatus"/>.</item>
+/// <item>A 2xx response is the tool's structured content (and the same JSON as text); anything else is an
+/// <c>isError</c> result whose text is the status, title and detail of the API's problem details.</item>
+/// </list>
+/// </summary>
+public static class AgentJobsMcpTools
+{
+    /// <summary>Starts a job (POST /api/agent-jobs).</summary>
+    public const string StartName = "start_agent_job";
+
+    /// <summary>Reads a job (GET /api/agent-jobs/{id}).</summary>
+    public const string GetName = "get_agent_job";
+
+    /// <summary>Cancels a job (POST /api/agent-jobs/{id}/cancel).</summary>
+    public const string CancelName = "cancel_agent_job";
+
+    /// <summary>
+    /// <see cref="HttpContext.Items"/> key under which a host puts the <see cref="DurableTaskClient"/> for the
+    /// request (the Functions app, whose client comes from the [DurableClient] binding); without it the client is
+    /// taken from DI.
+    /// </summary>
+    public const string DurableClientItem = "AgentJobs.Mcp.DurableTaskClient";
+
+    static readonly JsonSerializerOptions SchemaOptions = new(AgentJobRequestValidator.JsonOptions) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
+
+    /// <summary>The three tools.</summary>
+    public static IReadOnlyList<McpServerTool> Create() =>
+    [
+        new ApiTool(
+            Tool(StartName, "Start an agent job: a fresh agent answers the prompt (optionally with tools), durably, and is deleted afterwards. " +
+                "Returns the job id; follow it with get_agent_job.", typeof(AgentJobRequest), typeof(AgentJobLinks), readOnly: false, idempotent: false),
+            (api, request, client, arguments, ct) =>
+            {
+                SetJsonBody(request, JsonSerializer.SerializeToUtf8Bytes(arguments));
+                return api.StartAsync(request, client, ct);
+            }),
+        new ApiTool(
+            Tool(GetName, "Read an agent job: runtime status, live progress and, once finished, the result (reply, outcome, tool calls, cleanup).",
+                typeof(GetAgentJobArguments), typeof(AgentJobStatus), readOnly: true, idempotent: true),
+            (api, request, client, arguments, ct) => api.GetAsync(request, RequiredId(arguments), client, ct)),
+        new ApiTool(
+            Tool(CancelName, "Cancel a running agent job gracefully: its run is cancelled and its agent still deleted.",
+                typeof(CancelAgentJobArguments), typeof(AgentJobLinks), readOnly: false, idempotent: true),
+            (api, request, client, arguments, ct) =>
+            {
+                var id = RequiredId(arguments);
+                if (arguments.TryGetValue("reason", out var reason) && reason.ValueKind != JsonValueKind.Null)
+                {
+                    SetJsonBody(request, JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, JsonElement> { ["reason"] = reason }));
+                }
+
+                return api.CancelAsync(request, id, client, ct);
+            }),
+    ];
+
+    static Tool Tool(string name, string description, Type input, Type output, bool readOnly, bool idempotent) => new()
+    {
+        Name = name,
+        Description = description,
+        InputSchema = AIJsonUtilities.CreateJsonSchema(input, serializerOptions: SchemaOptions),
+        OutputSchema = AIJsonUtilities.CreateJsonSchema(output, serializerOptions: AgentJobsApiSchemaOptions),
+        Annotations = new ToolAnnotations { ReadOnlyHint = readOnly, IdempotentHint = idempotent, DestructiveHint = false, OpenWorldHint = true },
+    };
+
+    static readonly JsonSerializerOptions AgentJobsApiSchemaOptions = new(AgentJobsApi.JsonOptions) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
+
+    static string RequiredId(IReadOnlyDictionary<string, JsonElement> arguments) =>
+        arguments.TryGetValue("id", out var id) && id.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(id.GetString())
+            ? id.GetString()!
+            : throw new McpException("'id' is required: the job id that start_agent_job returned.");
+
+    static void SetJsonBody(HttpRequest request, byte[] body)
+    {
+        request.ContentType = "application/json";
+        request.ContentLength = body.Length;
+        request.Body = new MemoryStream(body, writable: false);
+    }
+
+    delegate Task<IResult> Handler(AgentJobsApi api, HttpRequest request, DurableTaskClient client, IReadOnlyDictionary<string, JsonElement> arguments, CancellationToken cancellationToken);
+
+    sealed class ApiTool(Tool tool, Handler handler) : McpServerTool
+    {
+        public override Tool ProtocolTool => tool;
+
+        public override IReadOnlyList<object> Metadata => [];
+
+        public override async ValueTask<CallToolResult> InvokeAsync(RequestContext<CallToolRequestParams> request, CancellationToken cancellationToken = default)
+        {
+            ArgumentNullException.ThrowIfNull(request);
+            var services = request.Services ?? throw new InvalidOperationException("The MCP request has no services.");
+            var outer = services.GetRequiredService<AgentJobsMcpRequest>().HttpContext
+                ?? throw new InvalidOperationException("The MCP endpoint must be served by AddAgentJobsMcpServer (stateless Streamable HTTP).");
+            var client = outer.Items[DurableClientItem] as DurableTaskClient ?? services.GetRequiredService<DurableTaskClient>();
+            var arguments = (IReadOnlyDictionary<string, JsonElement>?)request.Params?.Arguments?.ToDictionary() ?? new Dictionary<string, JsonElement>();
+
+            // The equivalent API request: same scheme, host and base path, so the links in the answer point at the API.
+            var inner = new DefaultHttpContext { RequestServices = outer.RequestServices };
+            inner.Request.Scheme = outer.Request.Scheme;
+            inner.Request.Host = outer.Request.Host;
+            inner.Request.PathBase = outer.Request.PathBase;
+            inner.Request.Body = Stream.Null;
+            var response = new MemoryStream();
+            inner.Response.Body = response;
+
+            var result = await handler(services.GetRequiredService<AgentJobsApi>(), inner.Request, client, arguments, cancellationToken).ConfigureAwait(false);
+            await result.ExecuteAsync(inner).ConfigureAwait(false);
+
+            var json = Encoding.UTF8.GetString(response.ToArray());
+            if (inner.Response.StatusCode is >= 200 and < 300)
+            {
+                using var document = JsonDocument.Parse(json);
+                return new CallToolResult { Content = [new TextContentBlock { Text = json }], StructuredContent = document.RootElement.Clone() };
+            }
+
+            return new CallToolResult { IsError = true, Content = [new TextContentBlock { Text = DescribeProblem(inner.Response.StatusCode, json) }] };
+        }
+
+        static string DescribeProblem(int status, string json)
+        {
+            try
+            {
+                using var problem = JsonDocument.Parse(json);
+                var root = problem.RootElement;
+                string? Read(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+                var field = Read("field");
+                return $"{status} {Read("title")}: {Read("detail")}{(field is null ? "" : $" (field: {field})")}";
+            }
+            catch (JsonException)
+            {
+                return $"{status}: {json}";
+            }
+        }
+    }
+}
+
+/// <summary>Arguments of <c>get_agent_job</c>.</summary>
+/// <param name="Id">The job id <c>start_agent_job</c> returned.</param>
+public sealed record GetAgentJobArguments([property: System.ComponentModel.Description("The job id start_agent_job returned.")] string Id);
+
+/// <summary>Arguments of <c>cancel_agent_job</c>.</summary>
+/// <param name="Id">The job id <c>start_agent_job</c> returned.</param>
+/// <param name="Reason">Why; recorded in the job's result (at most 1000 characters).</param>
+public sealed record CancelAgentJobArguments(
+    [property: System.ComponentModel.Description("The job id start_agent_job returned.")] string Id,
+    [property: System.ComponentModel.Description("Why; recorded in the job's result.")] string? Reason = null);
+
+/// <summary>The HTTP request an MCP call arrived with (scoped to the request; set by the Streamable HTTP transport setup).</summary>
+public sealed class AgentJobsMcpRequest
+{
+    /// <summary>The request, once the MCP transport has started handling it.</summary>
+    public HttpContext? HttpContext { get; set; }
+}
