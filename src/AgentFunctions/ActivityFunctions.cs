@@ -48,11 +48,7 @@ public sealed class ActivityFunctions(AgentJobActivities activities)
     [Function(nameof(AgentJobActivities.DeleteThread))]
     public Task<bool> DeleteThread([ActivityTrigger] string threadId) => activities.DeleteThread(threadId);
 
-    /// <summary>
-    /// <see cref="AgentJobActivities.ExecuteTool"/>; <paramref name="instanceId"/> (the activity trigger's binding
-    /// data: the orchestration instance id) becomes the call's job id, so its idempotency key is the same on every retry.
-    /// </summary>
+    /// <summary><see cref="AgentJobActivities.ExecuteTool"/>.</summary>
     [Function(nameof(AgentJobActivities.ExecuteTool))]
-    public Task<ToolOutput> ExecuteTool([ActivityTrigger] ToolCallRequest call, string instanceId) =>
-        activities.ExecuteTool(call with { JobId = instanceId });
+    public Task<ToolOutput> ExecuteTool([ActivityTrigger] ToolCallRequest call) => activities.ExecuteTool(call);
 }

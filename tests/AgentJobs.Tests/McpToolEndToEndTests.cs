@@ -37,7 +37,7 @@ public class McpToolEndToEndTests
         using var host = await StartWorkflowAsync(server, protocol, Demo(mcp));
         var client = host.Services.GetRequiredService<DurableTaskClient>();
 
-        var id = await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, new AgentJobRequest(
+        var id = await ScheduleAsync(host, new AgentJobRequest(
             "Please use demo__echo and demo__slow with {\"text\": \"hi\", \"ms\": 300}", Tools: ["demo/echo", "demo/slow"], Polling: FastPolling));
         var result = await CompletionAsync(client, id);
 
@@ -92,9 +92,12 @@ public class McpToolEndToEndTests
         var result = await RunAsync(host, new AgentJobRequest("Please use demo__big", Tools: ["demo/big"], Polling: FastPolling));
 
         Assert.True(result.Outcome == JobOutcome.Completed, result.Failure?.Message);
+        // What the agent got is capped at 32 KiB with the MCP marker (the simulated model quotes it in its reply);
+        // the job's result keeps only the first 4 KiB of it, with its own marker.
+        Assert.Contains($"of {100 * 1024} bytes cut]", result.Reply, StringComparison.Ordinal);
         var output = Assert.Single(result.RunSteps.SelectMany(s => s.ToolCalls)).Output!;
-        Assert.True(output.Length <= McpToolSource.MaxOutputBytes, $"{output.Length} characters");
-        Assert.EndsWith($"of {100 * 1024} bytes cut]", output);
+        Assert.True(output.Length <= ResultText.MaxToolTextLength + 100, $"{output.Length} characters");
+        Assert.Matches(@"…\[cut [\d,]+ of [\d,]+ characters\]$", output);
         await AssertNoAgentLeftAsync(server, result);
     }
 
@@ -191,7 +194,7 @@ public class McpToolEndToEndTests
             services.AddAgentTool("whoami", "Says which call this is.", (ToolCallContext call) => new { key = call.IdempotencyKey, ambient = ToolCallContext.Current?.IdempotencyKey }));
         var client = host.Services.GetRequiredService<DurableTaskClient>();
 
-        var id = await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, new AgentJobRequest("Please use whoami", Tools: ["whoami"], Polling: FastPolling));
+        var id = await ScheduleAsync(host, new AgentJobRequest("Please use whoami", Tools: ["whoami"], Polling: FastPolling));
         var result = await CompletionAsync(client, id);
 
         Assert.True(result.Outcome == JobOutcome.Completed, result.Failure?.Message);
@@ -243,9 +246,13 @@ public class McpToolEndToEndTests
     static async Task<AgentJobResult> RunAsync(IHost host, AgentJobRequest request)
     {
         var client = host.Services.GetRequiredService<DurableTaskClient>();
-        var id = await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, request, TestContext.Current.CancellationToken);
-        return await CompletionAsync(client, id);
+        return await CompletionAsync(client, await ScheduleAsync(host, request));
     }
+
+    /// <summary>Schedules a job as the API does: settled by the host's policy first.</summary>
+    static Task<string> ScheduleAsync(IHost host, AgentJobRequest request) =>
+        host.Services.GetRequiredService<DurableTaskClient>().ScheduleNewOrchestrationInstanceAsync(
+            AgentJobOrchestrator.Name, host.Services.GetRequiredService<AgentJobs.Http.AgentJobPolicy>().Settle(request), TestContext.Current.CancellationToken);
 
     static async Task<AgentJobResult> CompletionAsync(DurableTaskClient client, string id)
     {

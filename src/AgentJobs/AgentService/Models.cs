@@ -67,8 +67,8 @@ public sealed record RunState(
 /// <param name="Id">Call id to answer.</param>
 /// <param name="Name">Function name.</param>
 /// <param name="Arguments">Arguments as JSON text.</param>
-/// <param name="JobId">The job the call belongs to; set by the ExecuteTool activity from its orchestration instance id
-/// (services never send it), it makes the call's <see cref="Tools.ToolCallContext.IdempotencyKey"/>.</param>
+/// <param name="JobId">The job the call belongs to; set by the orchestrator from its instance id (services never send
+/// it), it makes the call's <see cref="Tools.ToolCallContext.IdempotencyKey"/>.</param>
 public sealed record ToolCallRequest(string Id, string Name, string Arguments, string? JobId = null);
 
 /// <summary>The answer to one tool call.</summary>

@@ -90,8 +90,8 @@ public sealed class AgentJobActivities(IAgentService service, AgentToolRegistry 
 
     /// <summary>
     /// Runs one function tool; failures become an error output, not a failed activity, except transient failures
-    /// of an MCP server, which throw <see cref="TransientAgentServiceException"/> so the call is retried. Hosts set
-    /// <see cref="ToolCallRequest.JobId"/> from the orchestration instance id, making the call's idempotency key.
+    /// of an MCP server, which throw <see cref="TransientAgentServiceException"/> so the call is retried. The
+    /// orchestrator sets <see cref="ToolCallRequest.JobId"/> to its instance id, making the call's idempotency key.
     /// </summary>
     public async Task<ToolOutput> ExecuteTool(ToolCallRequest call)
     {

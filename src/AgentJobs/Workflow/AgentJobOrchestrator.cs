@@ -236,8 +236,9 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
         }
 
         job.Enter(JobPhase.RunningTools, pendingTools: [.. run.ToolCalls.Select(c => c.Name)]);
+        // The job id travels with each call: job id + call id is the call's idempotency key, the same on every retry.
         var outputs = await Task.WhenAll(run.ToolCalls.Select(call =>
-            context.CallActivityAsync<ToolOutput>(nameof(AgentJobActivities.ExecuteTool), call, AgentJobRetry.ServiceCalls)));
+            context.CallActivityAsync<ToolOutput>(nameof(AgentJobActivities.ExecuteTool), call with { JobId = context.InstanceId }, AgentJobRetry.ServiceCalls)));
         job.ToolCalls += outputs.Length;
 
         // A stop that arrived while the tools ran: the caller's wish wins over starting the model again.

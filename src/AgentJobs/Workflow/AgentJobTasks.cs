@@ -47,20 +47,12 @@ public static class AgentJobTasks
         Add<ListRunStepsInput, IReadOnlyList<JobRunStep>>(registry, nameof(AgentJobActivities.ListRunSteps), (a, i) => a.ListRunSteps(i));
         Add<AgentRef, bool>(registry, nameof(AgentJobActivities.DeleteAgent), (a, i) => a.DeleteAgent(i));
         Add<string, bool>(registry, nameof(AgentJobActivities.DeleteThread), (a, i) => a.DeleteThread(i));
-        registry.AddActivity(nameof(AgentJobActivities.ExecuteTool), services => new ExecuteToolActivity(services.GetRequiredService<AgentJobActivities>()));
+        Add<ToolCallRequest, ToolOutput>(registry, nameof(AgentJobActivities.ExecuteTool), (a, i) => a.ExecuteTool(i));
         return registry;
     }
 
     static void Add<TInput, TOutput>(DurableTaskRegistry registry, string name, Func<AgentJobActivities, TInput, Task<TOutput>> run) =>
         registry.AddActivity(name, services => new ServiceActivity<TInput, TOutput>(services.GetRequiredService<AgentJobActivities>(), run));
-
-    // The call's idempotency key is job id + call id; the job id is the orchestration instance id, the same on
-    // every retry of the activity.
-    sealed class ExecuteToolActivity(AgentJobActivities activities) : TaskActivity<ToolCallRequest, ToolOutput>
-    {
-        public override Task<ToolOutput> RunAsync(TaskActivityContext context, ToolCallRequest input) =>
-            activities.ExecuteTool(input with { JobId = context.InstanceId });
-    }
 
     sealed class ServiceActivity<TInput, TOutput>(AgentJobActivities activities, Func<AgentJobActivities, TInput, Task<TOutput>> run)
         : TaskActivity<TInput, TOutput>

@@ -10,12 +10,14 @@ namespace AgentJobs.Workflow;
 /// <param name="Polling">Backoff settings.</param>
 /// <param name="Polls">Polls so far in the job.</param>
 /// <param name="NextDelayMs">The delay carried over from the previous generation.</param>
+/// <param name="NextPollAtUtc">When the previous generation meant to poll next (it continued as new while waiting).</param>
 public sealed record PollRunInput(
     RunState Run,
     DateTime DeadlineUtc,
     PollingSettings Polling,
     int Polls,
-    double NextDelayMs = 0);
+    double NextDelayMs = 0,
+    DateTime? NextPollAtUtc = null);
 
 /// <summary>Why the poller returned, with the run as last seen.</summary>
 /// <param name="Run">The run.</param>
@@ -33,9 +35,10 @@ public sealed record PollOutcome(RunState Run, int Polls, bool DeadlineReached);
 /// cancel grace period when the job starts stopping, so a run stuck in <c>cancelling</c> holds the job for the
 /// grace period, not until the job's own deadline.</item>
 /// </list>
-/// It continues as new every <see cref="PollingSettings.PollsPerGeneration"/> timer wake-ups (polls and re-armed
-/// timers alike), so its history stays bounded however long the run takes; its custom status carries the live poll
-/// count.
+/// It continues as new every <see cref="PollingSettings.PollsPerGeneration"/> steps (a poll, or a timer re-armed after
+/// firing early), so its history stays bounded however long the run takes; a generation that ends while waiting
+/// hands the time it was waiting for to the next, so the wait is never started over. Its custom status carries the
+/// live poll count.
 /// </summary>
 public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
 {
@@ -54,7 +57,8 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
         var stopWaiting = context.WaitForExternalEvent<DateTime>(StopWaitingEventName);
         var run = input.Run;
         var polls = input.Polls;
-        var wakeUps = 0;
+        var nextPollAt = input.NextPollAtUtc;
+        var steps = 0;
         var delay = TimeSpan.FromMilliseconds(input.NextDelayMs);
         if (delay <= TimeSpan.Zero)
         {
@@ -71,24 +75,24 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
             }
 
             var now = context.CurrentUtcDateTime;
-            var deadline = Deadline();
-            if (now >= deadline)
+            if (now >= Deadline())
             {
                 return new PollOutcome(run, polls, DeadlineReached: true);
             }
 
-            if (wakeUps >= input.Polling.PollsPerGeneration)
+            // Wait out the whole delay on orchestration time, re-arming a timer that fired early; the stop event can
+            // only bring the end of the wait forward.
+            var due = nextPollAt ?? now + delay;
+            due = due < Deadline() ? due : Deadline();
+            for (var timers = 0; context.CurrentUtcDateTime < due; timers++)
             {
-                context.ContinueAsNew(input with { Run = run, Polls = polls, NextDelayMs = delay.TotalMilliseconds, DeadlineUtc = deadline });
-                return new PollOutcome(run, polls, DeadlineReached: false); // ignored: the next generation answers
-            }
+                if (steps >= input.Polling.PollsPerGeneration)
+                {
+                    context.ContinueAsNew(input with { Run = run, Polls = polls, NextDelayMs = delay.TotalMilliseconds, DeadlineUtc = Deadline(), NextPollAtUtc = due });
+                    return new PollOutcome(run, polls, DeadlineReached: false); // ignored: the next generation answers
+                }
 
-            // Wait out the whole delay on orchestration time, re-arming a timer that fired early. The stop event
-            // can only bring the end of the wait forward.
-            var due = now + delay < deadline ? now + delay : deadline;
-            while (context.CurrentUtcDateTime < due)
-            {
-                wakeUps++;
+                steps += timers > 0 ? 1 : 0; // the first timer of a wait belongs to its poll
                 if (stopWaiting.IsCompleted)
                 {
                     await context.CreateTimer(due, CancellationToken.None);
@@ -107,9 +111,17 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
                 }
             }
 
+            nextPollAt = null;
+            if (steps >= input.Polling.PollsPerGeneration)
+            {
+                context.ContinueAsNew(input with { Run = run, Polls = polls, NextDelayMs = delay.TotalMilliseconds, DeadlineUtc = Deadline(), NextPollAtUtc = due });
+                return new PollOutcome(run, polls, DeadlineReached: false); // ignored: the next generation answers
+            }
+
             var previous = run.Status;
             run = await context.CallActivityAsync<RunState>(nameof(AgentJobActivities.GetRun), run.Ref, AgentJobRetry.ServiceCalls);
             polls++;
+            steps++;
             context.SetCustomStatus(new PollerProgress(run.RawStatus, polls));
             delay = PollDelay.Next(input.Polling, delay, run.Status != previous, run.PollAfterMs);
         }

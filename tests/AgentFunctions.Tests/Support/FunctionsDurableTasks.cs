@@ -87,14 +87,12 @@ static class FunctionsDurableTasks
             (TOutput)(await InvokeAsync(method, null, [context]))!;
     }
 
-    // The trigger parameter gets the input; a string parameter named instanceId gets the activity trigger's
-    // binding data of that name (the orchestration instance id), as the Functions worker binds it.
+    // The activity trigger parameter gets the input; the wrappers take nothing else.
     sealed class MethodActivity<TInput, TOutput>(object? target, MethodInfo method) : TaskActivity<TInput, TOutput>
     {
         public override async Task<TOutput> RunAsync(TaskActivityContext context, TInput input) =>
             (TOutput)(await InvokeAsync(method, target, [.. method.GetParameters().Select<ParameterInfo, object?>(p =>
                 p.GetCustomAttribute<ActivityTriggerAttribute>() is not null ? input
-                : p.Name == "instanceId" && p.ParameterType == typeof(string) ? context.InstanceId
                 : throw new InvalidOperationException($"No binding for {method.Name}'s parameter {p.Name}."))]))!;
     }
 }
