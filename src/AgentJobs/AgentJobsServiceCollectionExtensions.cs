@@ -69,7 +69,8 @@ public static class AgentJobsServiceCollectionExtensions
         services.TryAddSingleton(sp => new McpToolSource(sp.GetRequiredService<McpToolServers>(), sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton<AgentJobActivities>();
         services.TryAddSingleton<AgentJobRequestValidator>();
-        services.TryAddSingleton(sp => new AgentJobPolicy(sp.GetService<AgentServiceEndpoint>()?.DefaultModel ?? Contracts.AgentJobDefaults.Model));
+        services.TryAddSingleton(sp => new AgentJobPolicy(
+            sp.GetService<AgentServiceEndpoint>()?.DefaultModel ?? Contracts.AgentJobDefaults.Model, sp.GetRequiredService<AgentJobsApiOptions>()));
         services.TryAddSingleton<AgentJobsApi>();
         return services;
     }

@@ -18,6 +18,11 @@ namespace AgentJobs.Contracts;
 /// <param name="Polling">How often the run is polled.</param>
 /// <param name="CancelGraceSeconds">Once the job stops its run (cancel, deadline, failure), how long it waits for
 /// the run to reach a terminal status before cleaning up anyway (default 60).</param>
+/// <param name="MaxToolRounds">Budget: tool rounds (batches of tool calls answered) the run may ask for; one more
+/// stops the job with <see cref="JobOutcome.BudgetExceeded"/> (default 16, at most <c>AgentJobs__MaxToolRoundsLimit</c>).</param>
+/// <param name="MaxTotalTokens">Budget: total tokens (input + output, as the service reports them) the job's runs may
+/// use; more stops the job with <see cref="JobOutcome.BudgetExceeded"/> (default none, or <c>AgentJobs__MaxTotalTokensLimit</c>
+/// when that is set).</param>
 public sealed record AgentJobRequest(
     string Prompt,
     string? Instructions = null,
@@ -28,7 +33,9 @@ public sealed record AgentJobRequest(
     bool DeleteThread = false,
     int? MaxDurationSeconds = null,
     PollingSettings? Polling = null,
-    int? CancelGraceSeconds = null);
+    int? CancelGraceSeconds = null,
+    int? MaxToolRounds = null,
+    long? MaxTotalTokens = null);
 
 /// <summary>
 /// How the run is polled: exponential backoff from <see cref="InitialDelayMs"/> to <see cref="MaxDelayMs"/>;
@@ -78,6 +85,9 @@ public static class AgentJobDefaults
 
     /// <summary>Default wait for a stopped run to end before cleanup goes ahead anyway, in seconds.</summary>
     public const int CancelGraceSeconds = 60;
+
+    /// <summary>Default tool-round budget: enough for real multi-step tool use, few enough to stop a looping agent.</summary>
+    public const int MaxToolRounds = 16;
 }
 
 /// <summary>How a job ended.</summary>
@@ -101,4 +111,7 @@ public enum JobOutcome
 
     /// <summary>The job passed its maximum duration; the run was cancelled.</summary>
     TimedOut,
+
+    /// <summary>The job went over a budget (<c>maxToolRounds</c>, <c>maxTotalTokens</c>); the run was cancelled.</summary>
+    BudgetExceeded,
 }

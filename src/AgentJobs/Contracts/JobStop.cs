@@ -27,4 +27,7 @@ public enum StopReason
 
     /// <summary>The workflow could not go on: a service call failed for good, or the service sent something unusable.</summary>
     Failed,
+
+    /// <summary>The job went over one of its budgets (<c>maxToolRounds</c>, <c>maxTotalTokens</c>).</summary>
+    BudgetExceeded,
 }

@@ -10,8 +10,11 @@ namespace AgentJobs.Http;
 /// configuration says later.
 /// </summary>
 /// <param name="defaultModel">The model deployment for jobs that name none.</param>
-public sealed class AgentJobPolicy(string defaultModel)
+/// <param name="limits">Server-side limits; <c>MaxTotalTokensLimit</c> is also the token budget of jobs that set none.</param>
+public sealed class AgentJobPolicy(string defaultModel, AgentJobsApiOptions? limits = null)
 {
+    readonly AgentJobsApiOptions limits = limits ?? new AgentJobsApiOptions();
+
     /// <summary>The model deployment for jobs that name none.</summary>
     public string DefaultModel { get; } = string.IsNullOrWhiteSpace(defaultModel)
         ? throw new ArgumentException("A default model deployment is required.", nameof(defaultModel))
@@ -30,10 +33,12 @@ public sealed class AgentJobPolicy(string defaultModel)
             MaxDurationSeconds = request.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds,
             Polling = request.Polling ?? PollingSettings.Default,
             CancelGraceSeconds = request.CancelGraceSeconds ?? AgentJobDefaults.CancelGraceSeconds,
+            MaxToolRounds = request.MaxToolRounds ?? Math.Min(AgentJobDefaults.MaxToolRounds, limits.MaxToolRoundsLimit),
+            MaxTotalTokens = request.MaxTotalTokens ?? limits.MaxTotalTokensLimit,
         };
     }
 
     /// <summary>Whether <paramref name="request"/> went through <see cref="Settle"/> (the orchestrator refuses one that did not).</summary>
     public static bool IsSettled(AgentJobRequest request) =>
-        request is { Model: not null, AgentName: not null, Instructions: not null, Tools: not null, MaxDurationSeconds: not null, Polling: not null, CancelGraceSeconds: not null };
+        request is { Model: not null, AgentName: not null, Instructions: not null, Tools: not null, MaxDurationSeconds: not null, Polling: not null, CancelGraceSeconds: not null, MaxToolRounds: not null };
 }

@@ -105,6 +105,18 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
             return new("maxDurationSeconds", $"'maxDurationSeconds' must be between 1 and {options.MaxDurationSecondsLimit}; got {max}.");
         }
 
+        if (request.MaxToolRounds is { } rounds && (rounds < 0 || rounds > options.MaxToolRoundsLimit))
+        {
+            return new("maxToolRounds", $"'maxToolRounds' must be between 0 and {options.MaxToolRoundsLimit}; got {rounds}.");
+        }
+
+        if (request.MaxTotalTokens is { } tokens && (tokens < 1 || tokens > (options.MaxTotalTokensLimit ?? long.MaxValue)))
+        {
+            return new("maxTotalTokens", options.MaxTotalTokensLimit is { } limit
+                ? $"'maxTotalTokens' must be between 1 and {limit}; got {tokens}."
+                : $"'maxTotalTokens' must be at least 1; got {tokens}.");
+        }
+
         if (request.CancelGraceSeconds is { } grace && grace is < 1 or > 3600)
         {
             return new("cancelGraceSeconds", $"'cancelGraceSeconds' must be between 1 and 3600; got {grace}.");

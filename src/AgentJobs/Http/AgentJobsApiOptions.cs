@@ -14,4 +14,13 @@ public sealed class AgentJobsApiOptions
 
     /// <summary>Longest max duration a job may ask for, in seconds (default 24 h).</summary>
     public int MaxDurationSecondsLimit { get; set; } = 86_400;
+
+    /// <summary>Largest <c>maxToolRounds</c> a job may ask for (default 256).</summary>
+    public int MaxToolRoundsLimit { get; set; } = 256;
+
+    /// <summary>
+    /// Largest <c>maxTotalTokens</c> a job may ask for, and the budget of jobs that ask for none; null (the default)
+    /// leaves token use unbounded unless a job sets a budget.
+    /// </summary>
+    public long? MaxTotalTokensLimit { get; set; }
 }

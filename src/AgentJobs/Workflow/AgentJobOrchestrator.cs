@@ -72,7 +72,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
                 run = await context.CallActivityAsync<RunState>(
                     nameof(AgentJobActivities.StartRun), new StartRunInput(agent!, threadId!, request.Prompt, Key(context, "run")), AgentJobRetry.ServiceCalls);
                 job.Saw(run);
-                run = await WaitForRunAsync(context, job, stopper, agent!, run, request.Polling!);
+                run = await WaitForRunAsync(context, job, stopper, agent!, run, request);
             }
         }
         catch (Exception ex)
@@ -143,12 +143,17 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
     /// period ends; a run that can no longer change by itself is not waited for at all.
     /// </summary>
     static async Task<RunState> WaitForRunAsync(
-        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, AgentRef agent, RunState run, PollingSettings polling)
+        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, AgentRef agent, RunState run, AgentJobRequest request)
     {
         var log = context.CreateReplaySafeLogger<AgentJobOrchestrator>();
         var cancelSent = false;
         while (!run.IsTerminal)
         {
+            if (job.Usage?.TotalTokens is { } used && used > request.MaxTotalTokens)
+            {
+                stopper.ExceedBudget($"maxTotalTokens: the job's runs have used {used:N0} tokens; its budget is {request.MaxTotalTokens:N0}");
+            }
+
             if (!cancelSent && stopper.ShouldStop())
             {
                 run = await CancelRunAsync(context, job, run, stopper.Stop!.Message);
@@ -165,6 +170,12 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
                     break;
                 }
 
+                if (job.ToolRounds >= request.MaxToolRounds)
+                {
+                    stopper.ExceedBudget($"maxToolRounds: the agent asked for tool round {job.ToolRounds + 1}; its budget is {request.MaxToolRounds}");
+                    continue;
+                }
+
                 run = await ToolRoundAsync(context, job, stopper, agent, run);
                 continue;
             }
@@ -175,7 +186,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
                 break;
             }
 
-            (run, cancelSent) = await PollAsync(context, job, stopper, run, polling, cancelSent);
+            (run, cancelSent) = await PollAsync(context, job, stopper, run, request.Polling!, cancelSent);
         }
 
         return run;
@@ -315,6 +326,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
         (AgentRunStatus.Expired, _) => JobOutcome.Expired,
         (AgentRunStatus.Incomplete, _) => JobOutcome.Incomplete,
         (_, StopReason.DeadlinePassed) => JobOutcome.TimedOut,
+        (_, StopReason.BudgetExceeded) => JobOutcome.BudgetExceeded,
         (_, StopReason.CancelRequested) => JobOutcome.Cancelled,
         (AgentRunStatus.Cancelled, _) => JobOutcome.Cancelled,
         _ => JobOutcome.Failed,
@@ -325,6 +337,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
         JobOutcome.Completed => null,
         _ when stopper.Failure is { } failure => failure,
         JobOutcome.TimedOut => new JobFailure("timed_out", $"The job passed its maximum duration of {stopper.MaxDurationSeconds} s; {(run is null ? "the run had not started." : "the run was cancelled.")}"),
+        JobOutcome.BudgetExceeded => new JobFailure("budget_exceeded", $"The job went over a budget: {stopper.Stop!.Message}; the run was stopped."),
         JobOutcome.Cancelled when stopper.Stop is { Reason: StopReason.CancelRequested } stop =>
             new JobFailure("cancelled", $"Cancelled on request: {stop.Message}.{(run is null ? " The run had not started; nothing more was created." : "")}"),
         _ when run is null => new JobFailure("not_started", "The run was never started."),

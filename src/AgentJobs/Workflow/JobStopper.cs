@@ -62,6 +62,15 @@ internal sealed class JobStopper
         return Stop is not null;
     }
 
+    /// <summary>Stops the job because it went over a budget; <paramref name="message"/> names the budget and the figures.</summary>
+    public void ExceedBudget(string message)
+    {
+        if (Stop is null)
+        {
+            Decide(StopReason.BudgetExceeded, message);
+        }
+    }
+
     /// <summary>Stops the job because it cannot go on; the first failure is the one reported.</summary>
     public void Fail(string code, string message)
     {

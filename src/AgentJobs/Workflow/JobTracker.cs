@@ -31,7 +31,7 @@ internal sealed class JobTracker(TaskOrchestrationContext context)
 
     public int ToolCalls { get; set; }
 
-    /// <summary>Tool-output submissions so far (each gets its own idempotency key).</summary>
+    /// <summary>Tool rounds answered so far (each submission gets its own idempotency key; the tool-round budget counts them).</summary>
     public int ToolRounds { get; set; }
 
     public IReadOnlyList<string> RunIds => runIds;

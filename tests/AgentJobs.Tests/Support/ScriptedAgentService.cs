@@ -228,7 +228,7 @@ public sealed class ScriptedAgentService : IAgentService
             status == "requires_action" ? step.ToolCalls : [],
             step.Error,
             step.Status == "incomplete" ? "max_completion_tokens" : null,
-            AgentRunStatusExtensions.Parse(status).IsTerminal() ? new TokenUsage(10, 5, 15) : null,
+            step.Usage ?? (AgentRunStatusExtensions.Parse(status).IsTerminal() ? new TokenUsage(10, 5, 15) : null),
             PollAfterMs);
     }
 
@@ -267,7 +267,8 @@ public sealed class ScriptedAgentService : IAgentService
 /// <param name="Status">The run status.</param>
 /// <param name="ToolCalls">Tool calls when requires_action.</param>
 /// <param name="Error">The error when failed.</param>
-public sealed record ScriptStep(string Status, IReadOnlyList<ToolCallRequest> ToolCalls, JobFailure? Error = null)
+/// <param name="Usage">Token usage the run reports at this step (default: 10/5/15 once terminal, none before).</param>
+public sealed record ScriptStep(string Status, IReadOnlyList<ToolCallRequest> ToolCalls, JobFailure? Error = null, TokenUsage? Usage = null)
 {
     public static ScriptStep Of(string status) => new(status, []);
 
