@@ -74,10 +74,15 @@ public static class Cli
                 "of a configured MCP server (the agent sees <server>__<tool>).",
         };
         var maxDuration = new Option<int?>("--max-duration") { Description = $"Seconds before the run is cancelled and the job times out (default {AgentJobDefaults.MaxDurationSeconds})." };
+        var maxToolRounds = new Option<int?>("--max-tool-rounds") { Description = $"Budget: tool rounds the agent may ask for (default {AgentJobDefaults.MaxToolRounds})." };
+        var maxTotalTokens = new Option<long?>("--max-total-tokens") { Description = "Budget: total tokens the job's runs may use (default none)." };
         var thread = new Option<string?>("--thread") { Description = "Continue an existing thread instead of creating one." };
         var json = new Option<bool>("--json") { Description = "Print the job result as JSON on standard output, nothing else." };
 
-        var command = new Command("run", "Run one agent job and print its reply, run steps and cleanup.") { prompt, model, instructions, agentName, tools, maxDuration, thread, json };
+        var command = new Command("run", "Run one agent job and print its reply, run steps and cleanup.")
+        {
+            prompt, model, instructions, agentName, tools, maxDuration, maxToolRounds, maxTotalTokens, thread, json,
+        };
         AddHostOptions(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -88,7 +93,9 @@ public static class Cli
                 parse.GetValue(agentName),
                 parse.GetValue(tools) is { Length: > 0 } t ? t : null,
                 parse.GetValue(thread),
-                MaxDurationSeconds: parse.GetValue(maxDuration));
+                MaxDurationSeconds: parse.GetValue(maxDuration),
+                MaxToolRounds: parse.GetValue(maxToolRounds),
+                MaxTotalTokens: parse.GetValue(maxTotalTokens));
             var options = HostOptions(parse);
             options.LogLevel = parse.GetValue(Verbose) ? LogLevel.Information : LogLevel.Error;
             return await JobRunner.RunAsync(options, request, parse.GetValue(json), ct).ConfigureAwait(false);
