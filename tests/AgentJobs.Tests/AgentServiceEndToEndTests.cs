@@ -9,6 +9,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
+using AgentJobs.Tests.Support;
+using static AgentJobs.Tests.Support.LocalServiceJobs;
+
 namespace AgentJobs.Tests;
 
 /// <summary>
@@ -19,14 +22,11 @@ namespace AgentJobs.Tests;
 /// </summary>
 public class AgentServiceEndToEndTests
 {
-    const string Key = "e2e-test-key";
 
-    static readonly PollingSettings FastPolling = new(InitialDelayMs: 20, MaxDelayMs: 100);
 
-    public static TheoryData<string> Protocols => [AgentProtocols.Classic, AgentProtocols.Foundry];
 
     [Theory]
-    [MemberData(nameof(Protocols))]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
     public async Task Seed_flow_completes_with_a_reply_and_leaves_no_agent(string protocol)
     {
         await using var server = await StartServerAsync();
@@ -60,7 +60,7 @@ public class AgentServiceEndToEndTests
     }
 
     [Theory]
-    [MemberData(nameof(Protocols))]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
     public async Task Tool_round_trip_runs_calculate_and_the_reply_uses_its_output(string protocol)
     {
         await using var server = await StartServerAsync();
@@ -79,7 +79,7 @@ public class AgentServiceEndToEndTests
     }
 
     [Theory]
-    [MemberData(nameof(Protocols))]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
     public async Task A_run_the_service_fails_ends_failed_with_its_error(string protocol)
     {
         await using var server = await StartServerAsync();
@@ -95,7 +95,7 @@ public class AgentServiceEndToEndTests
     }
 
     [Theory]
-    [MemberData(nameof(Protocols))]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
     public async Task Past_the_deadline_the_run_is_cancelled_and_the_job_times_out(string protocol)
     {
         await using var server = await StartServerAsync(inProgressMs: 30_000);
@@ -110,7 +110,7 @@ public class AgentServiceEndToEndTests
     }
 
     [Theory]
-    [MemberData(nameof(Protocols))]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
     public async Task A_cancel_request_cancels_the_run_and_still_cleans_up(string protocol)
     {
         await using var server = await StartServerAsync(inProgressMs: 30_000);
@@ -167,7 +167,7 @@ public class AgentServiceEndToEndTests
     }
 
     [Theory]
-    [MemberData(nameof(Protocols))]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
     public async Task Transient_429s_on_polls_are_retried_and_the_job_completes(string protocol)
     {
         await using var server = await StartServerAsync();
@@ -181,7 +181,7 @@ public class AgentServiceEndToEndTests
     }
 
     [Theory]
-    [MemberData(nameof(Protocols))]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
     public async Task A_rejected_key_fails_fast_with_the_services_message_and_creates_nothing(string protocol)
     {
         await using var server = await StartServerAsync();
@@ -198,7 +198,7 @@ public class AgentServiceEndToEndTests
     }
 
     [Theory]
-    [MemberData(nameof(Protocols))]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
     public async Task Without_a_key_the_adapters_send_an_entra_token_for_the_ai_azure_com_scope(string protocol)
     {
         // Tokens are only sent over https, so the adapters talk to an https endpoint whose requests a handler
@@ -262,75 +262,7 @@ public class AgentServiceEndToEndTests
 
     static string GetRunOperation(string protocol) => protocol == AgentProtocols.Foundry ? "get-response" : "get-run";
 
-    static async Task AssertNoAgentLeftAsync(LocalAgentServer server, AgentJobResult result)
-    {
-        Assert.True(result.AgentDeleted);
-        var stats = await server.GetStatsAsync();
-        Assert.Equal(0, stats.Agents); // assistants and versioned agents alike
-        Assert.Equal(stats.AssistantsCreated, stats.AssistantsDeleted);
-        Assert.True(stats.AssistantsCreated + stats.AgentsDeleted >= 1, "the job created (and deleted) no agent at all");
-    }
 
-    static Task<LocalAgentServer> StartServerAsync(int inProgressMs = 60)
-    {
-        var options = new LocalAgentServerOptions { ApiKey = Key };
-        options.Simulation.QueuedMs = 20;
-        options.Simulation.InProgressMs = inProgressMs;
-        options.Simulation.CancellingMs = 20;
-        return LocalAgentServer.StartAsync(options, TestContext.Current.CancellationToken);
-    }
 
-    static async Task<IHost> StartWorkflowAsync(
-        LocalAgentServer server, string protocol, string apiKey = Key, Uri? endpoint = null, Action<IServiceCollection>? configure = null)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        configure?.Invoke(builder.Services); // registered first, so AddAgentJobs keeps it
 
-        var resolved = AgentServiceEndpoint.Resolve(new AgentServiceOptions
-        {
-            Protocol = protocol,
-            Endpoint = (endpoint ?? server.ProjectEndpoint).ToString(),
-            ApiKey = apiKey,
-        });
-        builder.Services.AddAgentJobs(resolved);
-        builder.Services.AddInMemoryDurableBackend(r => r.AddAgentJobTasks());
-        var host = builder.Build();
-        await host.StartAsync(TestContext.Current.CancellationToken);
-        return host;
-    }
-
-    static async Task<AgentJobResult> RunAsync(IHost host, AgentJobRequest request) =>
-        await CompletionAsync(host.Services.GetRequiredService<DurableTaskClient>(), await ScheduleAsync(host, request));
-
-    /// <summary>Schedules a job as the API does: settled by the host's policy (the configured model and defaults).</summary>
-    static Task<string> ScheduleAsync(IHost host, AgentJobRequest request) =>
-        host.Services.GetRequiredService<DurableTaskClient>().ScheduleNewOrchestrationInstanceAsync(
-            AgentJobOrchestrator.Name, host.Services.GetRequiredService<AgentJobPolicy>().Settle(request), TestContext.Current.CancellationToken);
-
-    static async Task<AgentJobResult> CompletionAsync(DurableTaskClient client, string id)
-    {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cts.CancelAfter(TimeSpan.FromSeconds(90));
-        var done = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
-        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
-        return done.ReadOutputAs<AgentJobResult>()!;
-    }
-
-    static async Task WaitForPhaseAsync(DurableTaskClient client, string id, JobPhase phase)
-    {
-        var until = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < until)
-        {
-            var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, TestContext.Current.CancellationToken);
-            if (instance?.ReadCustomStatusAs<JobProgress>()?.Phase == phase)
-            {
-                return;
-            }
-
-            await Task.Delay(20, TestContext.Current.CancellationToken);
-        }
-
-        Assert.Fail($"Job {id} never reached phase {phase}.");
-    }
 }

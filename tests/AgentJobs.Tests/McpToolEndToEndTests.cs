@@ -13,6 +13,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
+using static AgentJobs.Tests.Support.LocalServiceJobs;
+
 namespace AgentJobs.Tests;
 
 /// <summary>
@@ -22,14 +24,11 @@ namespace AgentJobs.Tests;
 /// </summary>
 public class McpToolEndToEndTests
 {
-    const string Key = "mcp-e2e-key";
 
-    static readonly PollingSettings FastPolling = new(InitialDelayMs: 20, MaxDelayMs: 100);
 
-    public static TheoryData<string> Protocols => [AgentProtocols.Classic, AgentProtocols.Foundry];
 
     [Theory]
-    [MemberData(nameof(Protocols))]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
     public async Task Mcp_tools_are_called_in_parallel_with_a_per_call_idempotency_key_and_the_reply_uses_their_outputs(string protocol)
     {
         await using var mcp = await TestMcpServer.StartAsync();
@@ -56,7 +55,7 @@ public class McpToolEndToEndTests
     }
 
     [Theory]
-    [MemberData(nameof(Protocols))]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
     public async Task An_isError_result_is_an_error_output_and_structured_content_is_passed_as_json(string protocol)
     {
         await using var mcp = await TestMcpServer.StartAsync();
@@ -102,7 +101,7 @@ public class McpToolEndToEndTests
     }
 
     [Theory]
-    [MemberData(nameof(Protocols))]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
     public async Task A_transient_failure_of_a_call_is_retried_with_the_same_idempotency_key(string protocol)
     {
         await using var mcp = await TestMcpServer.StartAsync();
@@ -124,7 +123,7 @@ public class McpToolEndToEndTests
     }
 
     [Theory]
-    [MemberData(nameof(Protocols))]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
     public async Task A_server_that_is_down_at_job_start_fails_the_job_fast_naming_it_and_leaves_no_agent(string protocol)
     {
         await using var server = await StartServerAsync();
@@ -186,7 +185,7 @@ public class McpToolEndToEndTests
     }
 
     [Theory]
-    [MemberData(nameof(Protocols))]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
     public async Task A_csharp_tool_receives_the_same_kind_of_idempotency_key_as_a_parameter(string protocol)
     {
         await using var server = await StartServerAsync();
@@ -208,58 +207,17 @@ public class McpToolEndToEndTests
     static McpServerSettings Demo(TestMcpServer mcp) =>
         new("demo", mcp.Url, new Dictionary<string, string>(), null, TimeSpan.FromSeconds(30));
 
-    static async Task AssertNoAgentLeftAsync(LocalAgentServer server, AgentJobResult result)
-    {
-        Assert.True(result.AgentDeleted);
-        var stats = await server.GetStatsAsync();
-        Assert.Equal(0, stats.Agents);
-        Assert.True(stats.AssistantsCreated + stats.AgentsDeleted >= 1, "the job created (and deleted) no agent at all");
-    }
 
-    static Task<LocalAgentServer> StartServerAsync()
-    {
-        var options = new LocalAgentServerOptions { ApiKey = Key };
-        options.Simulation.QueuedMs = 20;
-        options.Simulation.InProgressMs = 60;
-        options.Simulation.CancellingMs = 20;
-        return LocalAgentServer.StartAsync(options, TestContext.Current.CancellationToken);
-    }
 
-    static async Task<IHost> StartWorkflowAsync(LocalAgentServer server, string protocol, McpServerSettings? mcp = null, Action<IServiceCollection>? configure = null)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(new McpToolServers(mcp is null ? [] : [mcp]));
-        configure?.Invoke(builder.Services);
-        builder.Services.AddAgentJobs(AgentServiceEndpoint.Resolve(new AgentServiceOptions
+
+
+
+
+    static Task<IHost> StartWorkflowAsync(LocalAgentServer server, string protocol, McpServerSettings? mcp = null, Action<IServiceCollection>? configure = null) =>
+        LocalServiceJobs.StartWorkflowAsync(server, protocol, configure: services =>
         {
-            Protocol = protocol,
-            Endpoint = server.ProjectEndpoint.ToString(),
-            ApiKey = Key,
-        }));
-        builder.Services.AddInMemoryDurableBackend(r => r.AddAgentJobTasks());
-        var host = builder.Build();
-        await host.StartAsync(TestContext.Current.CancellationToken);
-        return host;
-    }
+            services.AddSingleton(new McpToolServers(mcp is null ? [] : [mcp]));
+            configure?.Invoke(services);
+        });
 
-    static async Task<AgentJobResult> RunAsync(IHost host, AgentJobRequest request)
-    {
-        var client = host.Services.GetRequiredService<DurableTaskClient>();
-        return await CompletionAsync(client, await ScheduleAsync(host, request));
-    }
-
-    /// <summary>Schedules a job as the API does: settled by the host's policy first.</summary>
-    static Task<string> ScheduleAsync(IHost host, AgentJobRequest request) =>
-        host.Services.GetRequiredService<DurableTaskClient>().ScheduleNewOrchestrationInstanceAsync(
-            AgentJobOrchestrator.Name, host.Services.GetRequiredService<AgentJobs.Http.AgentJobPolicy>().Settle(request), TestContext.Current.CancellationToken);
-
-    static async Task<AgentJobResult> CompletionAsync(DurableTaskClient client, string id)
-    {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cts.CancelAfter(TimeSpan.FromSeconds(90));
-        var done = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
-        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
-        return done.ReadOutputAs<AgentJobResult>()!;
-    }
 }
