@@ -59,6 +59,34 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
         { "{\"prompt\": \"hi\", \"threadId\": \"thread_1\", \"deleteThread\": true}", "deleteThread" },
     };
 
+    /// <summary>
+    /// Bodies the binder alone would accept or report vaguely: a field given twice (names compare ignoring case, as
+    /// the binder matches them, at any depth), text with no visible character, and text that is not valid Unicode.
+    /// Each must be refused with 400 naming the field, with a detail containing the phrase.
+    /// </summary>
+    public static TheoryData<string, string, string> StrictBodies { get; } = new()
+    {
+        { "{\"prompt\": \"x\", \"Prompt\": \"y\"}", "prompt", "more than once" },
+        { "{\"prompt\": \"x\", \"prompt\": \"x\"}", "prompt", "more than once" },
+        { "{\"PROMPT\": \"x\", \"tools\": [], \"Tools\": [\"calculate\"]}", "tools", "more than once" },
+        { "{\"prompt\": \"x\", \"polling\": {\"initialDelayMs\": 20, \"INITIALDELAYMS\": 30}}", "polling.initialDelayMs", "more than once" },
+        { "{\"prompt\": \"\\u0000\"}", "prompt", "no visible characters" },
+        { "{\"prompt\": \"\\u0000\\u0000\\u0000\"}", "prompt", "no visible characters" },
+        { "{\"prompt\": \"\\u200b\\u200c\\u200d\"}", "prompt", "no visible characters" },
+        { "{\"prompt\": \"\\u2060\\ufeff\"}", "prompt", "no visible characters" },
+        { "{\"prompt\": \"\\u00a0\\u3000\\u2028\\t\\r\\n\"}", "prompt", "no visible characters" },
+        { "{\"prompt\": \"\\u0007\\u001b\\u00ad\\u0301\"}", "prompt", "no visible characters" },
+        { "{\"prompt\": \"hi\", \"instructions\": \"\\u200b \"}", "instructions", "no visible characters" },
+        { "{\"prompt\": \"hi\", \"agentName\": \"\\ufeff\"}", "agentName", "no visible characters" },
+        { "{\"prompt\": \"hi\", \"model\": \"\\u0000\"}", "model", "no visible characters" },
+        { "{\"prompt\": \"hi\", \"threadId\": \"\\u2060\"}", "threadId", "no visible characters" },
+        { "{\"prompt\": \"\\ud800\"}", "prompt", "not valid Unicode" },
+        { "{\"prompt\": \"ok \\udc00 ok\"}", "prompt", "not valid Unicode" },
+        { "{\"prompt\": \"\\ud800\\ud800\\udc00\"}", "prompt", "not valid Unicode" },
+        { "{\"prompt\": \"hi\", \"instructions\": \"be \\udbff\"}", "instructions", "not valid Unicode" },
+        { "{\"prompt\": \"hi\", \"tools\": [\"calculate\", \"\\ud83d\"]}", "tools[1]", "not valid Unicode" },
+    };
+
     /// <summary>POST a valid request: 202, a Location to poll, and the links document.</summary>
     [Fact]
     public async Task Start_valid_request_returns_202_with_location_and_links()
@@ -89,6 +117,25 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
     {
         using var response = await PostAsync(JobsPath, body);
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
+    }
+
+    /// <summary>Duplicated fields, invisible text and invalid Unicode: 400 naming the field, with a detail that says which.</summary>
+    [Theory]
+    [MemberData(nameof(StrictBodies))]
+    public async Task Start_duplicate_invisible_or_invalid_unicode_text_returns_400_naming_the_field(string body, string field, string phrase)
+    {
+        using var response = await PostAsync(JobsPath, body);
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
+        Assert.Contains(phrase, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>Visible text keeps its invisible characters: a zero-width joiner inside an emoji and a trailing NUL do not make a prompt invalid.</summary>
+    [Fact]
+    public async Task Start_prompt_with_visible_text_among_invisible_characters_is_accepted()
+    {
+        using var response = await PostAsync(JobsPath, Job(Host.CompletingPrompt + " \U0001F469\u200D\U0001F4BB\u0000"));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        await WaitForAsync((await ReadJsonAsync(response)).GetProperty("id").GetString()!, IsFinished);
     }
 
     /// <summary>A prompt one character over the host's limit: 400 naming <c>prompt</c>; at the limit it is accepted.</summary>
@@ -204,6 +251,9 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
     [InlineData("[1, 2]", "body")]
     [InlineData("{\"why\": \"typo\"}", "why")]
     [InlineData("{\"reason\": 5}", "reason")]
+    [InlineData("{\"reason\": \"a\", \"Reason\": \"b\"}", "reason")]
+    [InlineData("{\"reason\": \"\\ud800\"}", "reason")]
+    [InlineData("{\"reason\": \"\\u200b\\u0000\"}", "reason")]
     public async Task Cancel_with_malformed_body_returns_400_problem(string body, string field)
     {
         var id = await StartAsync(Host.LongRunningPrompt);
@@ -313,8 +363,8 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
         return document.RootElement.Clone();
     }
 
-    /// <summary>Asserts an RFC 9457 problem response with the given status and <c>field</c> extension.</summary>
-    protected static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string? field)
+    /// <summary>Asserts an RFC 9457 problem response with the given status and <c>field</c> extension; returns the problem.</summary>
+    protected static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string? field)
     {
         ArgumentNullException.ThrowIfNull(response);
         var text = await response.Content.ReadAsStringAsync(Token);
@@ -330,6 +380,8 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
             Assert.True(problem.TryGetProperty("field", out var actual), $"No 'field' in {text}");
             Assert.True(field == actual.GetString(), $"Expected field '{field}', got '{actual}': {text}");
         }
+
+        return problem.Clone();
     }
 
     static bool IsNull(JsonElement element, string property) =>

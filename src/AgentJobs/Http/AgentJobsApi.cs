@@ -106,7 +106,13 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, ILogger<Age
                 $"Agent job '{id}' has already finished ({instance.RuntimeStatus}); there is nothing to cancel.", null);
         }
 
-        var reason = await ReadReasonAsync(request, cancellationToken);
+        var body = await ReadBodyAsync(request, cancellationToken);
+        if (body is null)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"The request body is larger than {MaxBodyBytes} bytes.", "body");
+        }
+
+        var reason = ReadReason(body);
         if (reason.Problem is { } problem)
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid cancel request", problem.Message, problem.Field);
@@ -140,31 +146,25 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, ILogger<Age
         return buffer.ToArray();
     }
 
-    static async Task<(string? Reason, ValidationProblem? Problem)> ReadReasonAsync(HttpRequest request, CancellationToken cancellationToken)
+    static (string? Reason, ValidationProblem? Problem) ReadReason(byte[] body)
     {
-        var body = await ReadBodyAsync(request, cancellationToken);
-        if (body is null)
-        {
-            return (null, new("body", $"The request body is larger than {MaxBodyBytes} bytes."));
-        }
-
         if (body.Length == 0)
         {
             return (null, null);
         }
 
-        try
+        var (cancel, problem) = AgentJobRequestValidator.ReadJson<CancelJobRequest>(body);
+        if (problem is not null)
         {
-            var cancel = JsonSerializer.Deserialize<CancelJobRequest>(body, AgentJobRequestValidator.JsonOptions);
-            return cancel?.Reason is { Length: > 1000 }
-                ? (null, new("reason", "'reason' must be at most 1000 characters."))
-                : (cancel?.Reason, null);
+            return (null, problem.Field == "body" ? problem with { Message = problem.Message + " The body must be empty or a JSON object like {\"reason\": \"...\"}." } : problem);
         }
-        catch (JsonException ex)
+
+        return cancel?.Reason switch
         {
-            return (null, new(string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.'),
-                "The body must be empty or a JSON object like {\"reason\": \"...\"}."));
-        }
+            null or "" => (null, null),
+            { Length: > 1000 } => (null, new("reason", "'reason' must be at most 1000 characters.")),
+            var reason => TextRules.Check("reason", reason) is { } invalid ? (null, invalid) : (reason, null),
+        };
     }
 
     static JobProgress? ReadProgress(OrchestrationMetadata instance) =>
