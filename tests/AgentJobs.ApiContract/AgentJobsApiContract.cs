@@ -138,6 +138,43 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
         await WaitForAsync((await ReadJsonAsync(response)).GetProperty("id").GetString()!, IsFinished);
     }
 
+    /// <summary>A JSON body declared as something else than JSON, or with a malformed media type: 415 problem details.</summary>
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("text/plain; charset=utf-8")]
+    [InlineData("text/html")]
+    [InlineData("application/octet-stream")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("multipart/form-data; boundary=x")]
+    [InlineData("text/json")]
+    [InlineData("application/json; charset=latin1")]
+    [InlineData("application/json garbage")]
+    [InlineData("json")]
+    [InlineData("application/")]
+    [InlineData("application/json, text/plain")]
+    public async Task Start_with_a_content_type_that_is_not_json_returns_415_problem(string contentType)
+    {
+        using var response = await SendAsync(HttpMethod.Post, JobsPath, Job(Host.CompletingPrompt), contentType);
+        await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, field: null);
+    }
+
+    /// <summary>JSON media types, with or without a UTF-8 charset, and no Content-Type at all: accepted.</summary>
+    [Theory]
+    [InlineData("application/json")]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("Application/JSON; charset=\"UTF-8\"")]
+    [InlineData("application/vnd.agent-job+json")]
+    [InlineData("application/merge-patch+json; charset=utf-8")]
+    [InlineData(null)]
+    public async Task Start_with_a_json_content_type_or_none_is_accepted(string? contentType)
+    {
+        using var response = await SendAsync(HttpMethod.Post, JobsPath, Job(Host.CompletingPrompt), contentType);
+        var text = await response.Content.ReadAsStringAsync(Token);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{contentType}: {(int)response.StatusCode} {text}");
+        using var links = JsonDocument.Parse(text);
+        await WaitForAsync(links.RootElement.GetProperty("id").GetString()!, IsFinished);
+    }
+
     /// <summary>A prompt one character over the host's limit: 400 naming <c>prompt</c>; at the limit it is accepted.</summary>
     [Fact]
     public async Task Start_prompt_over_the_limit_returns_400_and_at_the_limit_is_accepted()
@@ -245,6 +282,29 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
         await AssertProblemAsync(response, HttpStatusCode.Conflict, field: null);
     }
 
+    /// <summary>Cancel whose body is declared as something else than JSON: 415; the job keeps running. No body needs no Content-Type.</summary>
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/octet-stream")]
+    [InlineData("application/json;;; =")]
+    public async Task Cancel_with_a_body_that_is_not_json_returns_415_and_the_job_keeps_running(string contentType)
+    {
+        var id = await StartAsync(Host.LongRunningPrompt);
+        try
+        {
+            await WaitForAsync(id, IsPolling);
+            using var response = await SendAsync(HttpMethod.Post, $"{JobsPath}/{id}/cancel", "{\"reason\": \"wrong type\"}", contentType);
+            await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, field: null);
+
+            var status = await GetStatusAsync(id);
+            Assert.Equal("Running", status.GetProperty("runtimeStatus").GetString());
+        }
+        finally
+        {
+            await CancelAndWaitAsync(id);
+        }
+    }
+
     /// <summary>Cancel with a body that is not a cancel request: 400 problem details; the job keeps running.</summary>
     [Theory]
     [InlineData("not json", "body")]
@@ -284,6 +344,18 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
         {
             request.Content = new StringContent(body, Encoding.UTF8);
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+
+        return await Host.SendAsync(request, Token);
+    }
+
+    /// <summary>Sends a body with exactly this Content-Type header (null: none), valid or not.</summary>
+    protected async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string body, string? contentType)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body)) };
+        if (contentType is not null)
+        {
+            Assert.True(request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType));
         }
 
         return await Host.SendAsync(request, Token);

@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace AgentJobs.Http;
 
@@ -16,6 +18,8 @@ namespace AgentJobs.Http;
 /// <item><c>GET /api/agent-jobs/{id}</c> → 200 with runtime status, progress and (when done) the result; 404.</item>
 /// <item><c>POST /api/agent-jobs/{id}/cancel</c> → 202; 404 unknown; 409 already finished.</item>
 /// </list>
+/// A body must be JSON: a request whose Content-Type is not <c>application/json</c> or a <c>+json</c> type (charset
+/// UTF-8 if any), or is malformed, gets 415; a request without a Content-Type is read as JSON.
 /// </summary>
 public sealed class AgentJobsApi(AgentJobRequestValidator validator, ILogger<AgentJobsApi> logger)
 {
@@ -33,6 +37,11 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, ILogger<Age
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
+
+        if (UnsupportedContentType(request) is { } unsupported)
+        {
+            return unsupported;
+        }
 
         var body = await ReadBodyAsync(request, cancellationToken);
         if (body is null)
@@ -112,6 +121,12 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, ILogger<Age
             return Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"The request body is larger than {MaxBodyBytes} bytes.", "body");
         }
 
+        // The body is optional; when there is one, it is held to the same media-type rule as a job request's.
+        if (body.Length > 0 && UnsupportedContentType(request) is { } unsupported)
+        {
+            return unsupported;
+        }
+
         var reason = ReadReason(body);
         if (reason.Problem is { } problem)
         {
@@ -165,6 +180,40 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, ILogger<Age
             { Length: > 1000 } => (null, new("reason", "'reason' must be at most 1000 characters.")),
             var reason => TextRules.Check("reason", reason) is { } invalid ? (null, invalid) : (reason, null),
         };
+    }
+
+    /// <summary>
+    /// 415 unless the request declares a JSON body: <c>application/json</c> or any <c>+json</c> type, with no charset
+    /// or UTF-8. No Content-Type at all is accepted (the body is read as JSON).
+    /// </summary>
+    static IResult? UnsupportedContentType(HttpRequest request)
+    {
+        var header = request.Headers.ContentType;
+        if (StringValues.IsNullOrEmpty(header))
+        {
+            return null;
+        }
+
+        string? detail = null;
+        if (header.Count != 1 || !MediaTypeHeaderValue.TryParse(header.ToString(), out var media))
+        {
+            detail = $"The Content-Type '{header}' is not a valid media type.";
+        }
+        else if (!media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) && !media.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase))
+        {
+            detail = $"The Content-Type '{media.MediaType}' is not supported.";
+        }
+        else if (media.Charset.HasValue &&
+                 !HeaderUtilities.RemoveQuotes(media.Charset).Equals("utf-8", StringComparison.OrdinalIgnoreCase) &&
+                 !HeaderUtilities.RemoveQuotes(media.Charset).Equals("utf8", StringComparison.OrdinalIgnoreCase))
+        {
+            detail = $"The charset '{media.Charset}' is not supported; JSON bodies are read as UTF-8.";
+        }
+
+        return detail is null
+            ? null
+            : Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+                detail + " Send the body as application/json (or a +json type, charset utf-8 if any), or without a Content-Type.", null);
     }
 
     static JobProgress? ReadProgress(OrchestrationMetadata instance) =>
