@@ -125,7 +125,9 @@ public sealed class LocalHost : IAsyncDisposable
             if (builder is WebApplicationBuilder web)
             {
                 web.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                ServePipeline.Configure(web);
                 var app = web.Build();
+                ServePipeline.Use(app);
                 MapAgentJobsApi(app);
                 host = app;
             }

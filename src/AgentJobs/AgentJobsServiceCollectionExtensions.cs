@@ -65,6 +65,7 @@ public static class AgentJobsServiceCollectionExtensions
         services.TryAddSingleton<AgentJobActivities>();
         services.TryAddSingleton<AgentJobRequestValidator>();
         services.TryAddSingleton<AgentJobsApi>();
+        services.AddAgentJobsProblemDetails();
         return services;
     }
 }

@@ -447,6 +447,8 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
         Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
         Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("title").GetString()));
         Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
+        Assert.Equal($"https://httpstatuses.io/{(int)status}", problem.GetProperty("type").GetString());
+        Assert.True(problem.TryGetProperty("traceId", out _), $"No 'traceId' (written by ASP.NET Core's problem details service) in {text}");
         if (field is not null)
         {
             Assert.True(problem.TryGetProperty("field", out var actual), $"No 'field' in {text}");

@@ -247,7 +247,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, ILogger<Age
             Status = status,
             Title = title,
             Detail = detail,
-            Type = $"https://httpstatuses.io/{status}",
+            Type = ProblemDetailsSetup.TypeOf(status),
             Extensions = { ["field"] = field },
         });
 
