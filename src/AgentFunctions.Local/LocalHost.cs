@@ -37,15 +37,19 @@ public sealed class LocalHost : IAsyncDisposable
     /// <summary>Configuration section of the embedded agent service (<see cref="LocalAgentServerOptions"/>, e.g. <c>LocalAgentService__Simulation__InProgressMs</c>).</summary>
     public const string EmbeddedServiceSection = "LocalAgentService";
 
+    /// <summary>Configuration key of the key <c>serve</c> requires from callers (environment: <c>AgentJobs__ServeKey</c>).</summary>
+    public const string ServeKeySetting = ServeKey.Setting;
+
     readonly IHost host;
 
-    LocalHost(IHost host, LocalAgentServer? agentServer, AgentServiceEndpoint endpoint, DurableBackendOptions backend, IReadOnlyList<Uri> urls)
+    LocalHost(IHost host, LocalAgentServer? agentServer, AgentServiceEndpoint endpoint, DurableBackendOptions backend, IReadOnlyList<Uri> urls, bool keyRequired)
     {
         this.host = host;
         EmbeddedAgentService = agentServer;
         AgentService = endpoint;
         Backend = backend;
         Urls = urls;
+        KeyRequired = keyRequired;
     }
 
     /// <summary>The host's services.</summary>
@@ -66,13 +70,20 @@ public sealed class LocalHost : IAsyncDisposable
     /// <summary>The addresses the HTTP API listens on (empty unless serving).</summary>
     public IReadOnlyList<Uri> Urls { get; }
 
+    /// <summary>Whether the HTTP API asks every caller for the key set by <see cref="ServeKeySetting"/>.</summary>
+    public bool KeyRequired { get; }
+
     /// <summary>Starts the workflow host without HTTP (the <c>run</c> and <c>bench</c> verbs).</summary>
     /// <exception cref="LocalHostException">A setting is missing or malformed; the message names it.</exception>
     public static Task<LocalHost> StartAsync(LocalHostOptions options, CancellationToken cancellationToken = default) =>
         StartCoreAsync(options, serve: false, cancellationToken);
 
-    /// <summary>Starts the workflow host and serves the HTTP API on <see cref="LocalHostOptions.Urls"/> (the <c>serve</c> verb).</summary>
-    /// <exception cref="LocalHostException">A setting is missing or malformed; the message names it.</exception>
+    /// <summary>
+    /// Starts the workflow host and serves the HTTP API on <see cref="LocalHostOptions.Urls"/> (the <c>serve</c> verb).
+    /// With a key set (<see cref="ServeKeySetting"/>) every request must carry it; without one, only loopback
+    /// addresses are allowed.
+    /// </summary>
+    /// <exception cref="LocalHostException">A setting is missing or malformed, or the API would listen beyond loopback without a key; the message names the setting.</exception>
     public static Task<LocalHost> StartServeAsync(LocalHostOptions options, CancellationToken cancellationToken = default) =>
         StartCoreAsync(options, serve: true, cancellationToken);
 
@@ -84,6 +95,12 @@ public sealed class LocalHost : IAsyncDisposable
             : Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = Environment.CurrentDirectory });
         ConfigureLogging(builder.Logging, options);
         builder.Configuration.AddInMemoryCollection(Overrides(options));
+        var serveKey = new ServeKey(builder.Configuration[ServeKey.Setting]);
+        var urlList = options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (serve && !serveKey.IsSet && urlList.FirstOrDefault(url => !ServeKey.IsLoopback(url)) is { } exposed)
+        {
+            throw new LocalHostException(ServeKey.RefusalFor(exposed));
+        }
 
         LocalAgentServer? agentServer = null;
         try
@@ -124,8 +141,8 @@ public sealed class LocalHost : IAsyncDisposable
             IHost host;
             if (builder is WebApplicationBuilder web)
             {
-                web.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-                ServePipeline.Configure(web);
+                web.WebHost.UseUrls(urlList);
+                ServePipeline.Configure(web, serveKey);
                 var app = web.Build();
                 ServePipeline.Use(app);
                 MapAgentJobsApi(app);
@@ -136,28 +153,44 @@ public sealed class LocalHost : IAsyncDisposable
                 host = ((HostApplicationBuilder)builder).Build();
             }
 
+            IReadOnlyList<string> addresses = [];
+            var started = false;
             try
             {
                 // The adapter is chosen lazily by the workflow library; resolve it now so a protocol without an
                 // adapter stops the host at startup with the library's message, like a missing setting does.
                 host.Services.GetRequiredService<IAgentService>();
                 await host.StartAsync(cancellationToken).ConfigureAwait(false);
+                started = true;
+                if (serve)
+                {
+                    // Kestrel settings in appsettings.json can add endpoints --urls does not show: check what is bound.
+                    addresses = [.. host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses];
+                    if (!serveKey.IsSet && addresses.FirstOrDefault(a => !ServeKey.IsLoopback(a)) is { } bound)
+                    {
+                        throw new LocalHostException(ServeKey.RefusalFor(bound));
+                    }
+                }
             }
-            catch (AgentServiceConfigurationException ex)
+            catch (Exception ex)
             {
+                if (started)
+                {
+                    using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                    await host.StopAsync(stop.Token).ConfigureAwait(false);
+                }
+
                 host.Dispose();
-                throw new LocalHostException(ex.Message, ex);
-            }
-            catch
-            {
-                host.Dispose();
+                if (ex is AgentServiceConfigurationException)
+                {
+                    throw new LocalHostException(ex.Message, ex);
+                }
+
                 throw;
             }
 
-            var urls = serve
-                ? host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList()
-                : [];
-            return new LocalHost(host, agentServer, host.Services.GetRequiredService<AgentServiceEndpoint>(), backend, urls);
+            return new LocalHost(host, agentServer, host.Services.GetRequiredService<AgentServiceEndpoint>(), backend,
+                [.. addresses.Select(a => new Uri(a))], serveKey.IsSet);
         }
         catch
         {

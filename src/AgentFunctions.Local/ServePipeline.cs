@@ -1,3 +1,6 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -10,7 +13,8 @@ namespace AgentFunctions.Local;
 /// <summary>
 /// What <c>serve</c> puts in front of the API: every error the app answers is <c>application/problem+json</c>
 /// (ASP.NET Core's exception handler and status code pages over the problem details service, so an unknown route,
-/// a wrong method or a thrown exception answers like the API does), and request-size limits answered the same way.
+/// a wrong method or a thrown exception answers like the API does), request-size limits answered the same way,
+/// and the key check (<see cref="ServeKey"/>).
 /// </summary>
 internal static class ServePipeline
 {
@@ -36,7 +40,7 @@ internal static class ServePipeline
     /// <inheritdoc cref="KestrelRequestLineLimit"/>
     public const int KestrelRequestHeaderCountLimit = 2 * MaxRequestHeaderCount;
 
-    public static void Configure(WebApplicationBuilder builder)
+    public static void Configure(WebApplicationBuilder builder, ServeKey key)
     {
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -44,6 +48,7 @@ internal static class ServePipeline
             kestrel.Limits.MaxRequestHeadersTotalSize = KestrelRequestHeadersLimit;
             kestrel.Limits.MaxRequestHeaderCount = KestrelRequestHeaderCountLimit;
         });
+        builder.Services.AddSingleton(key);
     }
 
     public static void Use(WebApplication app)
@@ -55,6 +60,7 @@ internal static class ServePipeline
         });
         app.UseStatusCodePages();
         app.Use(RequestLimitsAsync);
+        app.Use(app.Services.GetRequiredService<ServeKey>().CheckAsync);
     }
 
     static Task RequestLimitsAsync(HttpContext context, RequestDelegate next)
@@ -98,5 +104,72 @@ internal static class ServePipeline
             HttpContext = context,
             ProblemDetails = new ProblemDetails { Status = status, Detail = detail },
         }).ConfigureAwait(false);
+    }
+}
+
+/// <summary>
+/// The key <c>serve</c> asks callers for, from the setting <see cref="Setting"/> (environment variable
+/// <c>AgentJobs__ServeKey</c>). Sent as the Functions app's function keys are: the <c>x-functions-key</c> header or
+/// the <c>code</c> query parameter. With a key set, every request needs it; without one, <c>serve</c> only starts
+/// on loopback addresses. The key is compared in constant time and never logged or echoed.
+/// </summary>
+internal sealed class ServeKey
+{
+    /// <summary>The configuration key (environment: <c>AgentJobs__ServeKey</c>).</summary>
+    public const string Setting = "AgentJobs:ServeKey";
+
+    /// <summary>The setting as users write it in the environment.</summary>
+    public const string EnvironmentName = "AgentJobs__ServeKey";
+
+    /// <summary>The request header that carries the key (as in Azure Functions).</summary>
+    public const string Header = "x-functions-key";
+
+    /// <summary>The query parameter that carries the key (as in Azure Functions).</summary>
+    public const string Query = "code";
+
+    readonly byte[]? hash;
+
+    public ServeKey(string? key)
+    {
+        hash = string.IsNullOrEmpty(key) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(key));
+    }
+
+    /// <summary>Whether a key is set (and so required on every request).</summary>
+    public bool IsSet => hash is not null;
+
+    /// <summary>Whether an address (<c>http://host:port</c>, as <c>--urls</c> or Kestrel list it) is on a loopback interface only.</summary>
+    public static bool IsLoopback(string address)
+    {
+        var host = BindingAddress.Parse(address).Host.Trim('[', ']');
+        return string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) ||
+               (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
+    }
+
+    /// <summary>The one-line reason <c>serve</c> refuses to listen on <paramref name="address"/> without a key.</summary>
+    public static string RefusalFor(string address) =>
+        $"serve would listen on {address}, beyond loopback, with no key: anyone who can reach it could run agent jobs. " +
+        $"Set {EnvironmentName} to a secret that callers send as the {Header} header or ?{Query}=, or listen on 127.0.0.1.";
+
+    /// <summary>Middleware: 401 problem details unless the request carries the key (when one is set).</summary>
+    public Task CheckAsync(HttpContext context, RequestDelegate next)
+    {
+        if (hash is null)
+        {
+            return next(context);
+        }
+
+        var header = context.Request.Headers[Header];
+        var given = header.Count > 0 ? header.ToString() : context.Request.Query[Query].ToString();
+        if (given.Length == 0)
+        {
+            return ServePipeline.WriteProblemAsync(context, StatusCodes.Status401Unauthorized,
+                $"This API requires a key: send it in the {Header} header or the {Query} query parameter.");
+        }
+
+        // Hashing first makes the comparison constant-time whatever the length of what was sent.
+        return CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(given)), hash)
+            ? next(context)
+            : ServePipeline.WriteProblemAsync(context, StatusCodes.Status401Unauthorized,
+                $"The key in the {Header} header or {Query} query parameter is not valid for this API.");
     }
 }

@@ -19,6 +19,9 @@ internal static class ServeVerb
                 Console.Out.WriteLine($"Agent jobs API:  {new Uri(url, AgentJobsApi.RoutePrefix)}");
             }
 
+            Console.Out.WriteLine(host.KeyRequired
+                ? $"Key:             required on every request ({ServeKey.Header} header or ?{ServeKey.Query}=, the value of {ServeKey.EnvironmentName})"
+                : $"Key:             none (loopback only; set {ServeKey.EnvironmentName} to require one)");
             Console.Out.WriteLine($"Durable backend: {host.Backend.Describe()}");
             Console.Out.WriteLine(host.EmbeddedAgentService is { } embedded
                 ? $"Agent service:   {host.AgentService.BaseUri} ({host.AgentService.Protocol}; embedded, simulated model; stats at {new Uri(embedded.BaseAddress, "admin/stats")}, key set by LocalAgentService__ApiKey or generated)"
