@@ -36,7 +36,10 @@ public static class Cli
         Description = "How long a run of the embedded service's simulated model stays in progress, in ms (default 400).",
     };
 
-    static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Log at Information level (to standard error)." };
+    static readonly Option<bool> Verbose = new("--verbose", "-v")
+    {
+        Description = "More logging (run: Information, to standard error; serve: Debug), and the full details (stack traces) of a failed start.",
+    };
 
     /// <summary>Parses and runs the command line.</summary>
     public static Task<int> InvokeAsync(string[] args) =>
@@ -135,6 +138,7 @@ public static class Cli
 
     static LocalHostOptions HostOptions(ParseResult parse) => new()
     {
+        Verbose = parse.GetValue(Verbose),
         Storage = parse.GetValue(Storage),
         TaskHub = parse.GetValue(TaskHub),
         Endpoint = parse.GetValue(Endpoint),

@@ -14,6 +14,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
@@ -93,7 +94,8 @@ public sealed class LocalHost : IAsyncDisposable
         IHostApplicationBuilder builder = serve
             ? WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = Environment.CurrentDirectory })
             : Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = Environment.CurrentDirectory });
-        ConfigureLogging(builder.Logging, options);
+        var logGate = new StartupLogGate();
+        ConfigureLogging(builder.Logging, options, logGate);
         builder.Configuration.AddInMemoryCollection(Overrides(options));
         var serveKey = new ServeKey(builder.Configuration[ServeKey.Setting]);
         var urlList = options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -171,9 +173,13 @@ public sealed class LocalHost : IAsyncDisposable
                         throw new LocalHostException(ServeKey.RefusalFor(bound));
                     }
                 }
+
+                logGate.Release(write: true);
             }
             catch (Exception ex)
             {
+                // Without --verbose, the one-line error the caller prints is the whole story of a failed start.
+                logGate.Release(write: options.Verbose);
                 if (started)
                 {
                     using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -184,6 +190,12 @@ public sealed class LocalHost : IAsyncDisposable
                 if (ex is AgentServiceConfigurationException)
                 {
                     throw new LocalHostException(ex.Message, ex);
+                }
+
+                if (backend.UsesStorage && FindInChain<Azure.RequestFailedException>(ex) is not null)
+                {
+                    throw new LocalHostException(
+                        $"the Azure Storage of --storage (or {StorageSetting.Replace(":", "__", StringComparison.Ordinal)}) cannot be used: {Terminal.Describe(ex)}", ex);
                 }
 
                 throw;
@@ -248,6 +260,25 @@ public sealed class LocalHost : IAsyncDisposable
         }
     }
 
+    static T? FindInChain<T>(Exception exception)
+        where T : Exception
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is T found)
+            {
+                return found;
+            }
+
+            if (e is AggregateException { InnerExceptions: [var first, ..] })
+            {
+                return FindInChain<T>(first);
+            }
+        }
+
+        return null;
+    }
+
     static bool RealServiceConfigured(IConfiguration configuration) =>
         !string.IsNullOrWhiteSpace(configuration[$"{AgentServiceOptions.SectionName}:{nameof(AgentServiceOptions.Endpoint)}"]) ||
         !string.IsNullOrWhiteSpace(configuration[AgentServiceOptions.ConnectionStringSetting]);
@@ -285,7 +316,7 @@ public sealed class LocalHost : IAsyncDisposable
         }
     }
 
-    static void ConfigureLogging(ILoggingBuilder logging, LocalHostOptions options)
+    static void ConfigureLogging(ILoggingBuilder logging, LocalHostOptions options, StartupLogGate gate)
     {
         logging.ClearProviders();
         logging.SetMinimumLevel(options.LogLevel);
@@ -294,6 +325,10 @@ public sealed class LocalHost : IAsyncDisposable
             console.SingleLine = true;
             console.TimestampFormat = "HH:mm:ss ";
         });
+
+        // The console provider, behind the gate that holds its output back until the host has started.
+        logging.Services.RemoveAll<ILoggerProvider>();
+        logging.Services.AddSingleton(sp => gate.Wrap(ActivatorUtilities.CreateInstance<ConsoleLoggerProvider>(sp)));
         if (options.LogToStandardError)
         {
             logging.Services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);

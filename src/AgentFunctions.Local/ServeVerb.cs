@@ -7,7 +7,7 @@ internal static class ServeVerb
 {
     public static async Task<int> RunAsync(LocalHostOptions options, CancellationToken cancellationToken)
     {
-        if (await Terminal.StartOrFailAsync(() => LocalHost.StartServeAsync(options, cancellationToken)).ConfigureAwait(false) is not { } host)
+        if (await Terminal.StartOrFailAsync(() => LocalHost.StartServeAsync(options, cancellationToken), options.Verbose).ConfigureAwait(false) is not { } host)
         {
             return Cli.ConfigurationError;
         }
