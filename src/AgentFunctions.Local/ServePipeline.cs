@@ -40,6 +40,7 @@ internal static class ServePipeline
     /// <inheritdoc cref="KestrelRequestLineLimit"/>
     public const int KestrelRequestHeaderCountLimit = 2 * MaxRequestHeaderCount;
 
+    /// <summary>Kestrel's limits and the key, before the app is built.</summary>
     public static void Configure(WebApplicationBuilder builder, ServeKey key)
     {
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -51,6 +52,7 @@ internal static class ServePipeline
         builder.Services.AddSingleton(key);
     }
 
+    /// <summary>The middleware, in order: exception handler, status code pages, size limits, key check (the API is mapped after).</summary>
     public static void Use(WebApplication app)
     {
         // A thrown BadHttpRequestException (e.g. a body over Kestrel's size limit) keeps its 4xx status.
@@ -129,6 +131,7 @@ internal sealed class ServeKey
 
     readonly byte[]? hash;
 
+    /// <summary>The key callers must send; null or empty means none.</summary>
     public ServeKey(string? key)
     {
         hash = string.IsNullOrEmpty(key) ? null : SHA256.HashData(Encoding.UTF8.GetBytes(key));
