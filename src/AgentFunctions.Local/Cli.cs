@@ -36,7 +36,10 @@ public static class Cli
         Description = "How long a run of the embedded service's simulated model stays in progress, in ms (default 400).",
     };
 
-    static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Log at Information level (to standard error)." };
+    static readonly Option<bool> Verbose = new("--verbose", "-v")
+    {
+        Description = "More logging (run: Information, to standard error; serve: Debug), and the full details (stack traces) of a failed start.",
+    };
 
     static readonly Option<string[]> McpServers = new("--mcp-server")
     {
@@ -155,6 +158,7 @@ public static class Cli
     {
         var options = new LocalHostOptions
         {
+            Verbose = parse.GetValue(Verbose),
             Storage = parse.GetValue(Storage),
             TaskHub = parse.GetValue(TaskHub),
             Endpoint = parse.GetValue(Endpoint),

@@ -23,7 +23,7 @@ internal static class JobRunner
     {
         // With --json, standard output carries the result only; progress goes to standard error.
         var display = json ? Terminal.Error : Terminal.Out;
-        if (await Terminal.StartOrFailAsync(() => LocalHost.StartAsync(options, cancellationToken)).ConfigureAwait(false) is not { } host)
+        if (await Terminal.StartOrFailAsync(() => LocalHost.StartAsync(options, cancellationToken), options.Verbose).ConfigureAwait(false) is not { } host)
         {
             return Cli.ConfigurationError;
         }

@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
@@ -41,15 +42,19 @@ public sealed class LocalHost : IAsyncDisposable
     /// <summary>Where <c>serve</c> serves the agent-jobs MCP server (Streamable HTTP).</summary>
     public const string McpPath = "mcp";
 
+    /// <summary>Configuration key of the key <c>serve</c> requires from callers (environment: <c>AgentJobs__ServeKey</c>).</summary>
+    public const string ServeKeySetting = ServeKey.Setting;
+
     readonly IHost host;
 
-    LocalHost(IHost host, LocalAgentServer? agentServer, AgentServiceEndpoint endpoint, DurableBackendOptions backend, IReadOnlyList<Uri> urls)
+    LocalHost(IHost host, LocalAgentServer? agentServer, AgentServiceEndpoint endpoint, DurableBackendOptions backend, IReadOnlyList<Uri> urls, bool keyRequired)
     {
         this.host = host;
         EmbeddedAgentService = agentServer;
         AgentService = endpoint;
         Backend = backend;
         Urls = urls;
+        KeyRequired = keyRequired;
     }
 
     /// <summary>The host's services.</summary>
@@ -70,13 +75,20 @@ public sealed class LocalHost : IAsyncDisposable
     /// <summary>The addresses the HTTP API listens on (empty unless serving).</summary>
     public IReadOnlyList<Uri> Urls { get; }
 
+    /// <summary>Whether the HTTP API asks every caller for the key set by <see cref="ServeKeySetting"/>.</summary>
+    public bool KeyRequired { get; }
+
     /// <summary>Starts the workflow host without HTTP (the <c>run</c> and <c>bench</c> verbs).</summary>
     /// <exception cref="LocalHostException">A setting is missing or malformed; the message names it.</exception>
     public static Task<LocalHost> StartAsync(LocalHostOptions options, CancellationToken cancellationToken = default) =>
         StartCoreAsync(options, serve: false, cancellationToken);
 
-    /// <summary>Starts the workflow host and serves the HTTP API on <see cref="LocalHostOptions.Urls"/> (the <c>serve</c> verb).</summary>
-    /// <exception cref="LocalHostException">A setting is missing or malformed; the message names it.</exception>
+    /// <summary>
+    /// Starts the workflow host and serves the HTTP API on <see cref="LocalHostOptions.Urls"/> (the <c>serve</c> verb).
+    /// With a key set (<see cref="ServeKeySetting"/>) every request must carry it; without one, only loopback
+    /// addresses are allowed.
+    /// </summary>
+    /// <exception cref="LocalHostException">A setting is missing or malformed, or the API would listen beyond loopback without a key; the message names the setting.</exception>
     public static Task<LocalHost> StartServeAsync(LocalHostOptions options, CancellationToken cancellationToken = default) =>
         StartCoreAsync(options, serve: true, cancellationToken);
 
@@ -86,8 +98,15 @@ public sealed class LocalHost : IAsyncDisposable
         IHostApplicationBuilder builder = serve
             ? WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = Environment.CurrentDirectory })
             : Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = Environment.CurrentDirectory });
-        ConfigureLogging(builder.Logging, options);
+        var logGate = new StartupLogGate();
+        ConfigureLogging(builder.Logging, options, logGate);
         builder.Configuration.AddInMemoryCollection(Overrides(options));
+        var serveKey = new ServeKey(builder.Configuration[ServeKey.Setting]);
+        var urlList = options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (serve && !serveKey.IsSet && urlList.FirstOrDefault(url => !ServeKey.IsLoopback(url)) is { } exposed)
+        {
+            throw new LocalHostException(ServeKey.RefusalFor(exposed));
+        }
 
         LocalAgentServer? agentServer = null;
         try
@@ -128,9 +147,11 @@ public sealed class LocalHost : IAsyncDisposable
             IHost host;
             if (builder is WebApplicationBuilder web)
             {
-                web.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                web.WebHost.UseUrls(urlList);
                 web.Services.AddAgentJobsMcpServer();
+                ServePipeline.Configure(web, serveKey);
                 var app = web.Build();
+                ServePipeline.Use(app);
                 MapAgentJobsApi(app);
                 app.MapMcp("/" + McpPath); // the same jobs as MCP tools (AgentJobs.Mcp), stateless Streamable HTTP
                 host = app;
@@ -140,28 +161,54 @@ public sealed class LocalHost : IAsyncDisposable
                 host = ((HostApplicationBuilder)builder).Build();
             }
 
+            IReadOnlyList<string> addresses = [];
+            var started = false;
             try
             {
                 // The adapter is chosen lazily by the workflow library; resolve it now so a protocol without an
                 // adapter stops the host at startup with the library's message, like a missing setting does.
                 host.Services.GetRequiredService<IAgentService>();
                 await host.StartAsync(cancellationToken).ConfigureAwait(false);
+                started = true;
+                if (serve)
+                {
+                    // Kestrel settings in appsettings.json can add endpoints --urls does not show: check what is bound.
+                    addresses = [.. host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses];
+                    if (!serveKey.IsSet && addresses.FirstOrDefault(a => !ServeKey.IsLoopback(a)) is { } bound)
+                    {
+                        throw new LocalHostException(ServeKey.RefusalFor(bound));
+                    }
+                }
+
+                logGate.Release(write: true);
             }
-            catch (AgentServiceConfigurationException ex)
+            catch (Exception ex)
             {
+                // Without --verbose, the one-line error the caller prints is the whole story of a failed start.
+                logGate.Release(write: options.Verbose);
+                if (started)
+                {
+                    using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                    await host.StopAsync(stop.Token).ConfigureAwait(false);
+                }
+
                 host.Dispose();
-                throw new LocalHostException(ex.Message, ex);
-            }
-            catch
-            {
-                host.Dispose();
+                if (ex is AgentServiceConfigurationException)
+                {
+                    throw new LocalHostException(ex.Message, ex);
+                }
+
+                if (backend.UsesStorage && FindInChain<Azure.RequestFailedException>(ex) is not null)
+                {
+                    throw new LocalHostException(
+                        $"the Azure Storage of --storage (or {StorageSetting.Replace(":", "__", StringComparison.Ordinal)}) cannot be used: {Terminal.Describe(ex)}", ex);
+                }
+
                 throw;
             }
 
-            var urls = serve
-                ? host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList()
-                : [];
-            return new LocalHost(host, agentServer, host.Services.GetRequiredService<AgentServiceEndpoint>(), backend, urls);
+            return new LocalHost(host, agentServer, host.Services.GetRequiredService<AgentServiceEndpoint>(), backend,
+                [.. addresses.Select(a => new Uri(a))], serveKey.IsSet);
         }
         catch
         {
@@ -219,6 +266,25 @@ public sealed class LocalHost : IAsyncDisposable
         }
     }
 
+    static T? FindInChain<T>(Exception exception)
+        where T : Exception
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is T found)
+            {
+                return found;
+            }
+
+            if (e is AggregateException { InnerExceptions: [var first, ..] })
+            {
+                return FindInChain<T>(first);
+            }
+        }
+
+        return null;
+    }
+
     static bool RealServiceConfigured(IConfiguration configuration) =>
         !string.IsNullOrWhiteSpace(configuration[$"{AgentServiceOptions.SectionName}:{nameof(AgentServiceOptions.Endpoint)}"]) ||
         !string.IsNullOrWhiteSpace(configuration[AgentServiceOptions.ConnectionStringSetting]);
@@ -256,7 +322,7 @@ public sealed class LocalHost : IAsyncDisposable
         }
     }
 
-    static void ConfigureLogging(ILoggingBuilder logging, LocalHostOptions options)
+    static void ConfigureLogging(ILoggingBuilder logging, LocalHostOptions options, StartupLogGate gate)
     {
         logging.ClearProviders();
         logging.SetMinimumLevel(options.LogLevel);
@@ -265,6 +331,10 @@ public sealed class LocalHost : IAsyncDisposable
             console.SingleLine = true;
             console.TimestampFormat = "HH:mm:ss ";
         });
+
+        // The console provider, behind the gate that holds its output back until the host has started.
+        logging.Services.RemoveAll<ILoggerProvider>();
+        logging.Services.AddSingleton(sp => gate.Wrap(ActivatorUtilities.CreateInstance<ConsoleLoggerProvider>(sp)));
         if (options.LogToStandardError)
         {
             logging.Services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);

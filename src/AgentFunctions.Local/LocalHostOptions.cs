@@ -35,6 +35,12 @@ public sealed class LocalHostOptions
     /// <summary>The least severe log level written (to standard error for <c>run</c>).</summary>
     public LogLevel LogLevel { get; set; } = LogLevel.Warning;
 
+    /// <summary>
+    /// Show everything about a failed start (<c>--verbose</c>): the log output held back while starting, and the
+    /// exception's stack trace after the one-line error. Without it, a failed start is one <c>error:</c> line.
+    /// </summary>
+    public bool Verbose { get; set; }
+
     /// <summary>Write logs to standard error (so standard output carries only the command's own output).</summary>
     public bool LogToStandardError { get; set; } = true;
 

@@ -30,8 +30,11 @@ internal static class Terminal
         return console;
     }
 
-    /// <summary>Starts the host, or reports why it cannot start in one line and returns null.</summary>
-    public static async Task<LocalHost?> StartOrFailAsync(Func<Task<LocalHost>> start)
+    /// <summary>
+    /// Starts the host, or reports why it cannot start in one line and returns null; with <paramref name="verbose"/>
+    /// the exception's full details (stack traces) follow the line.
+    /// </summary>
+    public static async Task<LocalHost?> StartOrFailAsync(Func<Task<LocalHost>> start, bool verbose)
     {
         try
         {
@@ -40,13 +43,35 @@ internal static class Terminal
         catch (LocalHostException ex)
         {
             Fail(ex.Message);
+            Details(ex.InnerException, verbose);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            Fail($"the local host could not start: {ex.Message}");
+            Fail($"the local host could not start: {Describe(ex)}");
+            Details(ex, verbose);
         }
 
         return null;
+    }
+
+    /// <summary>An exception's message; for an aggregate (such as a retry policy's), its distinct inner messages.</summary>
+    public static string Describe(Exception exception)
+    {
+        if (exception is AggregateException aggregate && aggregate.Flatten().InnerExceptions is { Count: > 0 } inner)
+        {
+            var messages = string.Join("; ", inner.Select(e => e.Message).Distinct(StringComparer.Ordinal));
+            return inner.Count > 1 ? $"{messages} ({inner.Count} attempts)" : messages;
+        }
+
+        return exception.Message;
+    }
+
+    static void Details(Exception? exception, bool verbose)
+    {
+        if (verbose && exception is not null)
+        {
+            Console.Error.WriteLine(exception.ToString());
+        }
     }
 
     /// <summary>One line for a one-line error: newlines folded, prefixed with "error: ".</summary>

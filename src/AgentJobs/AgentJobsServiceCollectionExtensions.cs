@@ -72,6 +72,7 @@ public static class AgentJobsServiceCollectionExtensions
         services.TryAddSingleton(sp => new AgentJobPolicy(
             sp.GetService<AgentServiceEndpoint>()?.DefaultModel ?? Contracts.AgentJobDefaults.Model, sp.GetRequiredService<AgentJobsApiOptions>()));
         services.TryAddSingleton<AgentJobsApi>();
+        services.AddAgentJobsProblemDetails();
         return services;
     }
 }

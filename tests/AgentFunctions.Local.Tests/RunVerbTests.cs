@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using AgentFunctions.Local.Tests.Support;
 using LocalAgentService;
@@ -96,5 +98,53 @@ public class RunVerbTests
         Assert.Equal(0, stats.Assistants);
         Assert.Equal(1, stats.AssistantsCreated);
         Assert.Equal(stats.AssistantsCreated, stats.AssistantsDeleted);
+    }
+
+    [Fact]
+    public async Task Ctrl_C_cancels_the_run_deletes_the_agent_and_exits_1()
+    {
+        // A run that stays in progress for two minutes unless cancelled.
+        await using var service = await LocalAgentServer.StartAsync(new LocalAgentServerOptions { ApiKey = "test-key", Simulation = { InProgressMs = 120_000 } });
+        using var process = LocalCli.Start(null, "run", "Hello", "--endpoint", service.OpenAIEndpoint.ToString(), "--api-key", "test-key");
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            var deadline = DateTime.UtcNow + Timeout;
+            while ((await service.GetStatsAsync()).ActiveRuns == 0)
+            {
+                Assert.False(process.HasExited, $"run exited early with {(process.HasExited ? process.ExitCode : 0)}");
+                Assert.True(DateTime.UtcNow < deadline, "The run never started.");
+                await Task.Delay(100, TestContext.Current.CancellationToken);
+            }
+
+            // Ctrl+C, as a terminal sends it: SIGINT to the process.
+            using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+                Assert.Equal(0, kill.ExitCode);
+            }
+
+            using var wait = new CancellationTokenSource(Timeout);
+            await process.WaitForExitAsync(wait.Token);
+        }
+        finally
+        {
+            await LocalCli.KillTreeAsync(process);
+        }
+
+        var (output, errors) = (await stdout, await stderr);
+        Assert.True(process.ExitCode == Cli.JobNotCompleted, $"exit {process.ExitCode}; stderr: {errors}; stdout: {output}");
+        Assert.Contains("cancel requested", output, StringComparison.Ordinal);
+        Assert.Contains("Cancelled (run cancelled)", output, StringComparison.Ordinal);
+        Assert.Contains("agent deleted", output, StringComparison.Ordinal);
+        Assert.Contains(errors.Split('\n', StringSplitOptions.TrimEntries), line => line.StartsWith("error: job Cancelled", StringComparison.Ordinal));
+
+        var stats = await service.GetStatsAsync();
+        Assert.Equal(0, stats.Assistants);
+        Assert.Equal(1, stats.AssistantsCreated);
+        Assert.Equal(1, stats.AssistantsDeleted);
+        Assert.Equal(0, stats.ActiveRuns);
+        Assert.Equal(1, stats.Runs.GetValueOrDefault("cancelled"));
     }
 }

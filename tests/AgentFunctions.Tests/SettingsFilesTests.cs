@@ -39,6 +39,19 @@ public class SettingsFilesTests
     }
 
     [Fact]
+    public void Host_json_turns_on_durable_distributed_tracing_v2()
+    {
+        // Set deliberately, so `func start` does not warn on every start that V2 is not configured. Host settings
+        // bind ignoring case (the Durable Functions docs spell them DistributedTracingEnabled and Version).
+        var tracing = Read("host.json").GetProperty("extensions").GetProperty("durableTask").GetProperty("tracing");
+        var settings = tracing.EnumerateObject().ToDictionary(p => p.Name, p => p.Value, StringComparer.OrdinalIgnoreCase);
+
+        Assert.True(settings["DistributedTracingEnabled"].GetBoolean());
+        Assert.Equal("V2", settings["Version"].GetString());
+        Assert.False(settings["traceInputsAndOutputs"].GetBoolean()); // prompts and replies stay out of telemetry
+    }
+
+    [Fact]
     public void Host_json_sets_log_levels_and_application_insights_sampling()
     {
         var logging = Read("host.json").GetProperty("logging");

@@ -59,6 +59,34 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
         { "{\"prompt\": \"hi\", \"threadId\": \"thread_1\", \"deleteThread\": true}", "deleteThread" },
     };
 
+    /// <summary>
+    /// Bodies the binder alone would accept or report vaguely: a field given twice (names compare ignoring case, as
+    /// the binder matches them, at any depth), text with no visible character, and text that is not valid Unicode.
+    /// Each must be refused with 400 naming the field, with a detail containing the phrase.
+    /// </summary>
+    public static TheoryData<string, string, string> StrictBodies { get; } = new()
+    {
+        { "{\"prompt\": \"x\", \"Prompt\": \"y\"}", "prompt", "more than once" },
+        { "{\"prompt\": \"x\", \"prompt\": \"x\"}", "prompt", "more than once" },
+        { "{\"PROMPT\": \"x\", \"tools\": [], \"Tools\": [\"calculate\"]}", "tools", "more than once" },
+        { "{\"prompt\": \"x\", \"polling\": {\"initialDelayMs\": 20, \"INITIALDELAYMS\": 30}}", "polling.initialDelayMs", "more than once" },
+        { "{\"prompt\": \"\\u0000\"}", "prompt", "no visible characters" },
+        { "{\"prompt\": \"\\u0000\\u0000\\u0000\"}", "prompt", "no visible characters" },
+        { "{\"prompt\": \"\\u200b\\u200c\\u200d\"}", "prompt", "no visible characters" },
+        { "{\"prompt\": \"\\u2060\\ufeff\"}", "prompt", "no visible characters" },
+        { "{\"prompt\": \"\\u00a0\\u3000\\u2028\\t\\r\\n\"}", "prompt", "no visible characters" },
+        { "{\"prompt\": \"\\u0007\\u001b\\u00ad\\u0301\"}", "prompt", "no visible characters" },
+        { "{\"prompt\": \"hi\", \"instructions\": \"\\u200b \"}", "instructions", "no visible characters" },
+        { "{\"prompt\": \"hi\", \"agentName\": \"\\ufeff\"}", "agentName", "no visible characters" },
+        { "{\"prompt\": \"hi\", \"model\": \"\\u0000\"}", "model", "no visible characters" },
+        { "{\"prompt\": \"hi\", \"threadId\": \"\\u2060\"}", "threadId", "no visible characters" },
+        { "{\"prompt\": \"\\ud800\"}", "prompt", "not valid Unicode" },
+        { "{\"prompt\": \"ok \\udc00 ok\"}", "prompt", "not valid Unicode" },
+        { "{\"prompt\": \"\\ud800\\ud800\\udc00\"}", "prompt", "not valid Unicode" },
+        { "{\"prompt\": \"hi\", \"instructions\": \"be \\udbff\"}", "instructions", "not valid Unicode" },
+        { "{\"prompt\": \"hi\", \"tools\": [\"calculate\", \"\\ud83d\"]}", "tools[1]", "not valid Unicode" },
+    };
+
     /// <summary>POST a valid request: 202, a Location to poll, and the links document.</summary>
     [Fact]
     public async Task Start_valid_request_returns_202_with_location_and_links()
@@ -89,6 +117,62 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
     {
         using var response = await PostAsync(JobsPath, body);
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
+    }
+
+    /// <summary>Duplicated fields, invisible text and invalid Unicode: 400 naming the field, with a detail that says which.</summary>
+    [Theory]
+    [MemberData(nameof(StrictBodies))]
+    public async Task Start_duplicate_invisible_or_invalid_unicode_text_returns_400_naming_the_field(string body, string field, string phrase)
+    {
+        using var response = await PostAsync(JobsPath, body);
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
+        Assert.Contains(phrase, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>Visible text keeps its invisible characters: a zero-width joiner inside an emoji and a trailing NUL do not make a prompt invalid.</summary>
+    [Fact]
+    public async Task Start_prompt_with_visible_text_among_invisible_characters_is_accepted()
+    {
+        using var response = await PostAsync(JobsPath, Job(Host.CompletingPrompt + " \U0001F469\u200D\U0001F4BB\u0000"));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        await WaitForAsync((await ReadJsonAsync(response)).GetProperty("id").GetString()!, IsFinished);
+    }
+
+    /// <summary>A JSON body declared as something else than JSON, or with a malformed media type: 415 problem details.</summary>
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("text/plain; charset=utf-8")]
+    [InlineData("text/html")]
+    [InlineData("application/octet-stream")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("multipart/form-data; boundary=x")]
+    [InlineData("text/json")]
+    [InlineData("application/json; charset=latin1")]
+    [InlineData("application/json garbage")]
+    [InlineData("json")]
+    [InlineData("application/")]
+    [InlineData("application/json, text/plain")]
+    public async Task Start_with_a_content_type_that_is_not_json_returns_415_problem(string contentType)
+    {
+        using var response = await SendAsync(HttpMethod.Post, JobsPath, Job(Host.CompletingPrompt), contentType);
+        await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, field: null);
+    }
+
+    /// <summary>JSON media types, with or without a UTF-8 charset, and no Content-Type at all: accepted.</summary>
+    [Theory]
+    [InlineData("application/json")]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("Application/JSON; charset=\"UTF-8\"")]
+    [InlineData("application/vnd.agent-job+json")]
+    [InlineData("application/merge-patch+json; charset=utf-8")]
+    [InlineData(null)]
+    public async Task Start_with_a_json_content_type_or_none_is_accepted(string? contentType)
+    {
+        using var response = await SendAsync(HttpMethod.Post, JobsPath, Job(Host.CompletingPrompt), contentType);
+        var text = await response.Content.ReadAsStringAsync(Token);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{contentType}: {(int)response.StatusCode} {text}");
+        using var links = JsonDocument.Parse(text);
+        await WaitForAsync(links.RootElement.GetProperty("id").GetString()!, IsFinished);
     }
 
     /// <summary>A prompt one character over the host's limit: 400 naming <c>prompt</c>; at the limit it is accepted.</summary>
@@ -203,12 +287,38 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
         await AssertProblemAsync(response, HttpStatusCode.Conflict, field: null);
     }
 
+    /// <summary>Cancel whose body is declared as something else than JSON: 415; the job keeps running. No body needs no Content-Type.</summary>
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/octet-stream")]
+    [InlineData("application/json;;; =")]
+    public async Task Cancel_with_a_body_that_is_not_json_returns_415_and_the_job_keeps_running(string contentType)
+    {
+        var id = await StartAsync(Host.LongRunningPrompt);
+        try
+        {
+            await WaitForAsync(id, IsPolling);
+            using var response = await SendAsync(HttpMethod.Post, $"{JobsPath}/{id}/cancel", "{\"reason\": \"wrong type\"}", contentType);
+            await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, field: null);
+
+            var status = await GetStatusAsync(id);
+            Assert.Equal("Running", status.GetProperty("runtimeStatus").GetString());
+        }
+        finally
+        {
+            await CancelAndWaitAsync(id);
+        }
+    }
+
     /// <summary>Cancel with a body that is not a cancel request: 400 problem details; the job keeps running.</summary>
     [Theory]
     [InlineData("not json", "body")]
     [InlineData("[1, 2]", "body")]
     [InlineData("{\"why\": \"typo\"}", "why")]
     [InlineData("{\"reason\": 5}", "reason")]
+    [InlineData("{\"reason\": \"a\", \"Reason\": \"b\"}", "reason")]
+    [InlineData("{\"reason\": \"\\ud800\"}", "reason")]
+    [InlineData("{\"reason\": \"\\u200b\\u0000\"}", "reason")]
     public async Task Cancel_with_malformed_body_returns_400_problem(string body, string field)
     {
         var id = await StartAsync(Host.LongRunningPrompt);
@@ -239,6 +349,18 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
         {
             request.Content = new StringContent(body, Encoding.UTF8);
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+
+        return await Host.SendAsync(request, Token);
+    }
+
+    /// <summary>Sends a body with exactly this Content-Type header (null: none), valid or not.</summary>
+    protected async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string body, string? contentType)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body)) };
+        if (contentType is not null)
+        {
+            Assert.True(request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType));
         }
 
         return await Host.SendAsync(request, Token);
@@ -318,8 +440,8 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
         return document.RootElement.Clone();
     }
 
-    /// <summary>Asserts an RFC 9457 problem response with the given status and <c>field</c> extension.</summary>
-    protected static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string? field)
+    /// <summary>Asserts an RFC 9457 problem response with the given status and <c>field</c> extension; returns the problem.</summary>
+    protected static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string? field)
     {
         ArgumentNullException.ThrowIfNull(response);
         var text = await response.Content.ReadAsStringAsync(Token);
@@ -330,11 +452,15 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
         Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
         Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("title").GetString()));
         Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
+        Assert.Equal($"https://httpstatuses.io/{(int)status}", problem.GetProperty("type").GetString());
+        Assert.True(problem.TryGetProperty("traceId", out _), $"No 'traceId' (written by ASP.NET Core's problem details service) in {text}");
         if (field is not null)
         {
             Assert.True(problem.TryGetProperty("field", out var actual), $"No 'field' in {text}");
             Assert.True(field == actual.GetString(), $"Expected field '{field}', got '{actual}': {text}");
         }
+
+        return problem.Clone();
     }
 
     static bool IsNull(JsonElement element, string property) =>

@@ -10,12 +10,41 @@ namespace AgentJobs.Http;
 /// </summary>
 public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentToolRegistry tools)
 {
-    /// <summary>JSON options of the public API: camelCase, strict about unknown fields so typos are caught.</summary>
+    /// <summary>
+    /// JSON options of the public API: camelCase names matched ignoring case, strict about unknown fields so typos
+    /// are caught, and about a field given twice (which would otherwise silently keep the last value).
+    /// </summary>
     public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
     {
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
         AllowTrailingCommas = false,
+        AllowDuplicateProperties = false,
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
     };
+
+    /// <summary>
+    /// Reads a JSON body as <typeparamref name="T"/>: the value, or the field (JSON path) and message of the first
+    /// problem — a field given twice (names compared ignoring case, at any depth), text that is not valid Unicode,
+    /// malformed JSON, an unknown field or a value of the wrong type. Says nothing about the values' own rules.
+    /// </summary>
+    public static (T? Value, ValidationProblem? Problem) ReadJson<T>(ReadOnlySpan<byte> body)
+        where T : class
+    {
+        if (JsonBodyScan.FindProblem(body, JsonOptions.GetTypeInfo(typeof(T))) is { } problem)
+        {
+            return (null, problem);
+        }
+
+        try
+        {
+            return (JsonSerializer.Deserialize<T>(body, JsonOptions), null);
+        }
+        catch (JsonException ex)
+        {
+            var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
+            return (null, new(field, $"The request body is not valid for this API: {FirstSentence(ex.Message)}"));
+        }
+    }
 
     /// <summary>Parses the body; returns the request, or the field and message of the first problem.</summary>
     public (AgentJobRequest? Request, ValidationProblem? Problem) Parse(ReadOnlySpan<byte> body)
@@ -25,15 +54,10 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
             return (null, new("body", "The request body is empty; send a JSON object with at least a 'prompt'."));
         }
 
-        AgentJobRequest? request;
-        try
+        var (request, readProblem) = ReadJson<AgentJobRequest>(body);
+        if (readProblem is not null)
         {
-            request = JsonSerializer.Deserialize<AgentJobRequest>(body, JsonOptions);
-        }
-        catch (JsonException ex)
-        {
-            var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
-            return (null, new(field, $"The request body is not valid for this API: {FirstSentence(ex.Message)}"));
+            return (null, readProblem);
         }
 
         if (request is null)
@@ -49,9 +73,20 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
     public ValidationProblem? Validate(AgentJobRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (string.IsNullOrWhiteSpace(request.Prompt))
+        if (string.IsNullOrEmpty(request.Prompt))
         {
             return new("prompt", "'prompt' is required and must not be empty.");
+        }
+
+        // Free text must be well-formed and visible; identifiers too, when given. Empty instructions mean "none".
+        var text = TextRules.Check("prompt", request.Prompt)
+                   ?? (request.Instructions is { } i ? TextRules.Check("instructions", i, allowEmpty: true) : null)
+                   ?? (request.Model is { } m ? TextRules.Check("model", m) : null)
+                   ?? (request.AgentName is { } a ? TextRules.Check("agentName", a) : null)
+                   ?? (request.ThreadId is { } t ? TextRules.Check("threadId", t) : null);
+        if (text is not null)
+        {
+            return text;
         }
 
         if (request.Prompt.Length > options.MaxPromptLength)
@@ -64,17 +99,17 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
             return new("instructions", $"'instructions' has {instructions.Length} characters; the limit is {options.MaxInstructionsLength}.");
         }
 
-        if (request.Model is not null && (string.IsNullOrWhiteSpace(request.Model) || request.Model.Length > 256))
+        if (request.Model is not null && request.Model.Length > 256)
         {
             return new("model", "'model' must be a non-empty deployment name of at most 256 characters.");
         }
 
-        if (request.AgentName is not null && (string.IsNullOrWhiteSpace(request.AgentName) || request.AgentName.Length > 256))
+        if (request.AgentName is not null && request.AgentName.Length > 256)
         {
             return new("agentName", "'agentName' must be non-empty and at most 256 characters.");
         }
 
-        if (request.ThreadId is not null && (string.IsNullOrWhiteSpace(request.ThreadId) || request.ThreadId.Length > 256))
+        if (request.ThreadId is not null && request.ThreadId.Length > 256)
         {
             return new("threadId", "'threadId' must be a non-empty thread id of at most 256 characters.");
         }
@@ -88,7 +123,7 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
         {
             foreach (var name in names)
             {
-                if (tools.FindProblem(name) is { } unknown)
+                if ((TextRules.UnpairedSurrogateAt(name ?? "") >= 0 ? $"Tool name '{name}' is not valid Unicode text." : tools.FindProblem(name!)) is { } unknown)
                 {
                     return new("tools", unknown);
                 }

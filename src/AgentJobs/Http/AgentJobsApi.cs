@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace AgentJobs.Http;
 
@@ -16,6 +18,8 @@ namespace AgentJobs.Http;
 /// <item><c>GET /api/agent-jobs/{id}</c> → 200 with runtime status, progress and (when done) the result; 404.</item>
 /// <item><c>POST /api/agent-jobs/{id}/cancel</c> → 202; 404 unknown; 409 already finished.</item>
 /// </list>
+/// A body must be JSON: a request whose Content-Type is not <c>application/json</c> or a <c>+json</c> type (charset
+/// UTF-8 if any), or is malformed, gets 415; a request without a Content-Type is read as JSON.
 /// </summary>
 public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPolicy policy, ILogger<AgentJobsApi> logger)
 {
@@ -33,6 +37,11 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
+
+        if (UnsupportedContentType(request) is { } unsupported)
+        {
+            return unsupported;
+        }
 
         var body = await ReadBodyAsync(request, cancellationToken);
         if (body is null)
@@ -106,7 +115,19 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
                 $"Agent job '{id}' has already finished ({instance.RuntimeStatus}); there is nothing to cancel.", null);
         }
 
-        var reason = await ReadReasonAsync(request, cancellationToken);
+        var body = await ReadBodyAsync(request, cancellationToken);
+        if (body is null)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"The request body is larger than {MaxBodyBytes} bytes.", "body");
+        }
+
+        // The body is optional; when there is one, it is held to the same media-type rule as a job request's.
+        if (body.Length > 0 && UnsupportedContentType(request) is { } unsupported)
+        {
+            return unsupported;
+        }
+
+        var reason = ReadReason(body);
         if (reason.Problem is { } problem)
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid cancel request", problem.Message, problem.Field);
@@ -145,31 +166,59 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
         return buffer.ToArray();
     }
 
-    static async Task<(string? Reason, ValidationProblem? Problem)> ReadReasonAsync(HttpRequest request, CancellationToken cancellationToken)
+    static (string? Reason, ValidationProblem? Problem) ReadReason(byte[] body)
     {
-        var body = await ReadBodyAsync(request, cancellationToken);
-        if (body is null)
-        {
-            return (null, new("body", $"The request body is larger than {MaxBodyBytes} bytes."));
-        }
-
         if (body.Length == 0)
         {
             return (null, null);
         }
 
-        try
+        var (cancel, problem) = AgentJobRequestValidator.ReadJson<CancelJobRequest>(body);
+        if (problem is not null)
         {
-            var cancel = JsonSerializer.Deserialize<CancelJobRequest>(body, AgentJobRequestValidator.JsonOptions);
-            return cancel?.Reason is { Length: > 1000 }
-                ? (null, new("reason", "'reason' must be at most 1000 characters."))
-                : (cancel?.Reason, null);
+            return (null, problem.Field == "body" ? problem with { Message = problem.Message + " The body must be empty or a JSON object like {\"reason\": \"...\"}." } : problem);
         }
-        catch (JsonException ex)
+
+        return cancel?.Reason switch
         {
-            return (null, new(string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.'),
-                "The body must be empty or a JSON object like {\"reason\": \"...\"}."));
+            null or "" => (null, null),
+            { Length: > 1000 } => (null, new("reason", "'reason' must be at most 1000 characters.")),
+            var reason => TextRules.Check("reason", reason) is { } invalid ? (null, invalid) : (reason, null),
+        };
+    }
+
+    /// <summary>
+    /// 415 unless the request declares a JSON body: <c>application/json</c> or any <c>+json</c> type, with no charset
+    /// or UTF-8. No Content-Type at all is accepted (the body is read as JSON).
+    /// </summary>
+    static IResult? UnsupportedContentType(HttpRequest request)
+    {
+        var header = request.Headers.ContentType;
+        if (StringValues.IsNullOrEmpty(header))
+        {
+            return null;
         }
+
+        string? detail = null;
+        if (header.Count != 1 || !MediaTypeHeaderValue.TryParse(header.ToString(), out var media))
+        {
+            detail = $"The Content-Type '{header}' is not a valid media type.";
+        }
+        else if (!media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) && !media.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase))
+        {
+            detail = $"The Content-Type '{media.MediaType}' is not supported.";
+        }
+        else if (media.Charset.HasValue &&
+                 !HeaderUtilities.RemoveQuotes(media.Charset).Equals("utf-8", StringComparison.OrdinalIgnoreCase) &&
+                 !HeaderUtilities.RemoveQuotes(media.Charset).Equals("utf8", StringComparison.OrdinalIgnoreCase))
+        {
+            detail = $"The charset '{media.Charset}' is not supported; JSON bodies are read as UTF-8.";
+        }
+
+        return detail is null
+            ? null
+            : Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+                detail + " Send the body as application/json (or a +json type, charset utf-8 if any), or without a Content-Type.", null);
     }
 
     static JobProgress? ReadProgress(OrchestrationMetadata instance) =>
@@ -203,7 +252,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
             Status = status,
             Title = title,
             Detail = detail,
-            Type = $"https://httpstatuses.io/{status}",
+            Type = ProblemDetailsSetup.TypeOf(status),
             Extensions = { ["field"] = field },
         });
 

@@ -51,7 +51,7 @@ public static class LocalCli
         }
 
         // The developer's own settings must not leak in.
-        foreach (var name in new[] { "AgentService__Endpoint", "AgentService__ApiKey", "AgentService__Protocol", "PROJECT_CONNECTION_STRING", "Durable__Storage" })
+        foreach (var name in new[] { "AgentService__Endpoint", "AgentService__ApiKey", "AgentService__Protocol", "PROJECT_CONNECTION_STRING", "Durable__Storage", "AgentJobs__ServeKey" })
         {
             info.Environment.Remove(name);
         }

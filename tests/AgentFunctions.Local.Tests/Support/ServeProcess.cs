@@ -38,10 +38,18 @@ public sealed class ServeProcess : IAsyncDisposable
     }
 
     /// <summary>Starts <c>serve</c> with <paramref name="args"/> and waits (bounded) until it announces the API.</summary>
-    public static async Task<ServeProcess> StartAsync(TimeSpan timeout, params string[] args)
+    public static Task<ServeProcess> StartAsync(TimeSpan timeout, params string[] args) => StartAsync(timeout, null, "127.0.0.1", args);
+
+    /// <summary>
+    /// Starts <c>serve</c> listening on <paramref name="bindHost"/> (e.g. <c>0.0.0.0</c>) at a free port, with extra
+    /// environment variables, and waits (bounded) until it announces the API. <see cref="BaseAddress"/> is always
+    /// 127.0.0.1: tests never send traffic to another address.
+    /// </summary>
+    public static async Task<ServeProcess> StartAsync(TimeSpan timeout, IDictionary<string, string>? environment, string bindHost, params string[] args)
     {
-        var baseAddress = new Uri($"http://127.0.0.1:{LocalCli.FreePort()}/");
-        var serve = new ServeProcess(LocalCli.Start(null, ["serve", "--urls", baseAddress.ToString().TrimEnd('/'), .. args]), baseAddress);
+        var port = LocalCli.FreePort();
+        var baseAddress = new Uri($"http://127.0.0.1:{port}/");
+        var serve = new ServeProcess(LocalCli.Start(environment, ["serve", "--urls", $"http://{bindHost}:{port}", .. args]), baseAddress);
         try
         {
             await serve.ready.Task.WaitAsync(timeout);

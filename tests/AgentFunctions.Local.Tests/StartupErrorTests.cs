@@ -1,0 +1,76 @@
+using System.Net;
+using System.Net.Sockets;
+using AgentFunctions.Local.Tests.Support;
+
+namespace AgentFunctions.Local.Tests;
+
+/// <summary>
+/// A host that cannot start says why in one <c>error:</c> line on standard error and prints nothing else (no log
+/// lines, no stack traces); <c>--verbose</c> adds the full details.
+/// </summary>
+public class StartupErrorTests
+{
+    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task Serve_on_a_busy_port_prints_only_one_error_line()
+    {
+        using var busy = new TcpListener(IPAddress.Loopback, 0);
+        busy.Start();
+        var port = ((IPEndPoint)busy.LocalEndpoint).Port;
+
+        var output = await LocalCli.RunAsync(Timeout, null, "serve", "--urls", $"http://127.0.0.1:{port}");
+
+        AssertOnlyOneErrorLine(output, "address already in use");
+    }
+
+    [Fact]
+    public async Task Serve_on_a_busy_port_with_verbose_prints_the_details_too()
+    {
+        using var busy = new TcpListener(IPAddress.Loopback, 0);
+        busy.Start();
+        var port = ((IPEndPoint)busy.LocalEndpoint).Port;
+
+        var output = await LocalCli.RunAsync(Timeout, null, "serve", "--urls", $"http://127.0.0.1:{port}", "--verbose");
+
+        Assert.Equal(Cli.ConfigurationError, output.ExitCode);
+        Assert.Contains("error: the local host could not start: Failed to bind to address", output.StdErr, StringComparison.Ordinal);
+        Assert.Contains("   at ", output.StdErr, StringComparison.Ordinal); // the exception's stack trace
+        Assert.Contains("Hosting failed to start", output.StdOut, StringComparison.Ordinal); // the host's own log, held back without --verbose
+    }
+
+    [Theory]
+    [InlineData("run")]
+    [InlineData("serve")]
+    public async Task Storage_that_cannot_be_reached_prints_only_one_error_line_naming_the_setting(string verb)
+    {
+        // Azurite's well-known development account (public, not a secret) on a 127.0.0.1 port nothing listens on.
+        var closed = LocalCli.FreePort();
+        var storage =
+            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
+            "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+            $"BlobEndpoint=http://127.0.0.1:{closed}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{closed}/devstoreaccount1;" +
+            $"TableEndpoint=http://127.0.0.1:{closed}/devstoreaccount1;";
+        string[] args = verb == "run"
+            ? ["run", "Hello", "--storage", storage]
+            : ["serve", "--urls", $"http://127.0.0.1:{LocalCli.FreePort()}", "--storage", storage];
+
+        var output = await LocalCli.RunAsync(Timeout, null, args);
+
+        var line = AssertOnlyOneErrorLine(output, $"127.0.0.1:{closed}");
+        Assert.Contains("--storage", line, StringComparison.Ordinal);
+        Assert.Contains("Durable__Storage", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("AccountKey", line, StringComparison.Ordinal);
+    }
+
+    static string AssertOnlyOneErrorLine(LocalCli.Output output, string reason)
+    {
+        Assert.True(output.ExitCode == Cli.ConfigurationError, $"exit {output.ExitCode}; stderr: {output.StdErr}; stdout: {output.StdOut}");
+        Assert.True(output.StdOut.Length == 0, $"Expected nothing on standard output, got: {output.StdOut}");
+        var line = Assert.Single(output.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+        Assert.Contains(reason, line, StringComparison.Ordinal);
+        Assert.DoesNotContain(" at ", line, StringComparison.Ordinal);
+        return line;
+    }
+}
