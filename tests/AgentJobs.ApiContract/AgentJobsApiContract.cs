@@ -226,6 +226,24 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
         }
     }
 
+    /// <summary>A job that names no model runs on the configured one (<c>AgentService__Model</c>), settled when it is accepted.</summary>
+    [Fact]
+    public async Task A_job_without_a_model_creates_its_agent_with_the_configured_model()
+    {
+        Assert.NotEqual("gpt-4o-mini", Host.ConfiguredModel); // the built-in default, which proves nothing
+        var id = await StartAsync(Host.LongRunningPrompt);
+        try
+        {
+            var status = await WaitForAsync(id, IsPolling);
+            var agentId = status.GetProperty("progress").GetProperty("agentId").GetString()!;
+            Assert.Equal(Host.ConfiguredModel, await Host.AgentModelAsync(agentId, TestContext.Current.CancellationToken));
+        }
+        finally
+        {
+            await CancelAndWaitAsync(id);
+        }
+    }
+
     /// <summary>GET of a completed job: the result with the agent's reply, and the agent deleted.</summary>
     [Fact]
     public async Task Get_completed_job_returns_result_with_reply()

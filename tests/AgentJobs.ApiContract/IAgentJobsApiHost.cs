@@ -31,4 +31,10 @@ public interface IAgentJobsApiHost
 
     /// <summary>Whether the agent service still has this agent (false once a job has deleted it).</summary>
     Task<bool> AgentExistsAsync(string agentId, CancellationToken cancellationToken);
+
+    /// <summary>The model deployment the host is configured with (<c>AgentService__Model</c>); not the built-in default.</summary>
+    string ConfiguredModel { get; }
+
+    /// <summary>The model deployment an agent that still exists was created with.</summary>
+    Task<string?> AgentModelAsync(string agentId, CancellationToken cancellationToken);
 }

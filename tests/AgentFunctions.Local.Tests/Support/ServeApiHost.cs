@@ -32,9 +32,10 @@ public sealed class ServeApiHost : IAgentJobsMcpHost, IAsyncLifetime
     {
         model = await FakeChatModel.StartAsync();
         var options = new LocalHostOptions { Urls = "http://127.0.0.1:0", SimulatedRunMs = 50, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning };
-        options.Settings["LocalAgentService:Models:gpt-4o-mini:Kind"] = "openai-compatible";
-        options.Settings["LocalAgentService:Models:gpt-4o-mini:Endpoint"] = model.Endpoint.ToString();
-        options.Settings["LocalAgentService:Models:gpt-4o-mini:ApiKey"] = "fake";
+        options.Settings["AgentService:Model"] = ConfiguredModel;
+        options.Settings[$"LocalAgentService:Models:{ConfiguredModel}:Kind"] = "openai-compatible";
+        options.Settings[$"LocalAgentService:Models:{ConfiguredModel}:Endpoint"] = model.Endpoint.ToString();
+        options.Settings[$"LocalAgentService:Models:{ConfiguredModel}:ApiKey"] = "fake";
         host = await LocalHost.StartServeAsync(options);
         MaxPromptLength = host.Services.GetRequiredService<AgentJobsApiOptions>().MaxPromptLength;
         http = new HttpClient { BaseAddress = host.Urls[0] };
@@ -45,6 +46,16 @@ public sealed class ServeApiHost : IAgentJobsMcpHost, IAsyncLifetime
 
     public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
         (http ?? throw new InvalidOperationException("Not started.")).SendAsync(request, cancellationToken);
+
+    public string ConfiguredModel => "contract-model";
+
+    public async Task<string?> AgentModelAsync(string agentId, CancellationToken cancellationToken)
+    {
+        using var response = await agentService!.GetAsync($"assistants/{Uri.EscapeDataString(agentId)}", cancellationToken);
+        response.EnsureSuccessStatusCode();
+        using var doc = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        return doc.RootElement.GetProperty("model").GetString();
+    }
 
     public async Task<bool> AgentExistsAsync(string agentId, CancellationToken cancellationToken)
     {

@@ -51,9 +51,18 @@ public sealed class FunctionsApiHost : IAgentJobsMcpHost, IAsyncLifetime
         return new ConfigurationBuilder().AddInMemoryCollection(values).Build();
     }
 
+    public string ConfiguredModel => "contract-model";
+
+    public Task<string?> AgentModelAsync(string agentId, CancellationToken cancellationToken) =>
+        Task.FromResult(Service.CreatedAgents.TryGetValue(agentId, out var agent) ? agent.Model : null);
+
     public async ValueTask InitializeAsync()
     {
-        var configuration = SampleConfiguration();
+        // The sample's settings, with a model deployment that is not the built-in default.
+        var configuration = new ConfigurationBuilder()
+            .AddConfiguration(SampleConfiguration())
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["AgentService:Model"] = ConfiguredModel })
+            .Build();
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
