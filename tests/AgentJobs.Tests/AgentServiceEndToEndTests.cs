@@ -101,7 +101,7 @@ public class AgentServiceEndToEndTests
         await using var server = await StartServerAsync(inProgressMs: 30_000);
         using var host = await StartWorkflowAsync(server, protocol);
 
-        var result = await RunAsync(host, new AgentJobRequest("Hello, tell me a joke", MaxDurationSeconds: 5, Polling: FastPolling));
+        var result = await RunAsync(host, new AgentJobRequest("Hello, tell me a joke", MaxDurationSeconds: 8, Polling: FastPolling));
 
         Assert.Equal(JobOutcome.TimedOut, result.Outcome);
         Assert.Equal("cancelled", result.RunStatus);
