@@ -122,6 +122,7 @@ public sealed class LocalHost : IAsyncDisposable
             var backend = options.Backend(builder.Configuration);
             builder.Services.AddDurableBackend(backend, registry => registry.AddAgentJobTasks());
             builder.Services.AddSingleton<AgentJobStatusReader>();
+            builder.Services.AddRetentionLoop(); // purges finished jobs after AgentJobs__RetentionDays, both backends
             builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
             options.ConfigureServices?.Invoke(builder.Services);
 
@@ -132,6 +133,7 @@ public sealed class LocalHost : IAsyncDisposable
                 web.Services.AddAgentJobsMcpServer();
                 var app = web.Build();
                 MapAgentJobsApi(app);
+                OperationsEndpoints.MapAgentJobsOperations(app); // DELETE a job, the batch API
                 app.MapMcp("/" + McpPath); // the same jobs as MCP tools (AgentJobs.Mcp), stateless Streamable HTTP
                 host = app;
             }

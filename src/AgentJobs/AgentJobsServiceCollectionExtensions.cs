@@ -36,6 +36,7 @@ public static class AgentJobsServiceCollectionExtensions
         var apiOptions = new AgentJobsApiOptions();
         configuration.GetSection(AgentJobsApiOptions.SectionName).Bind(apiOptions);
         services.TryAddSingleton(McpToolServers.FromConfiguration(configuration));
+        services.AddAgentJobsOperations(configuration); // retention, batches
         return services.AddAgentJobs(endpoint, apiOptions);
     }
 
@@ -71,6 +72,7 @@ public static class AgentJobsServiceCollectionExtensions
         services.TryAddSingleton<AgentJobRequestValidator>();
         services.TryAddSingleton(sp => new AgentJobPolicy(sp.GetService<AgentServiceEndpoint>()?.DefaultModel ?? Contracts.AgentJobDefaults.Model));
         services.TryAddSingleton<AgentJobsApi>();
+        services.AddAgentJobsOperations();
         return services;
     }
 }
