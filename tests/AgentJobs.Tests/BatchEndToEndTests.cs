@@ -12,10 +12,15 @@ using Microsoft.Extensions.Logging;
 
 namespace AgentJobs.Tests;
 
+/// <summary>Runs the 200-item batch alone: it saturates both cores for ~17 s, which would skew the timing of deadline and cancel tests beside it.</summary>
+[CollectionDefinition(nameof(BatchEndToEndTests), DisableParallelization = true)]
+public sealed class BatchEndToEndRunsAlone;
+
 /// <summary>
 /// Batches end to end against the local agent service (classic protocol) with faults injected: every item ends
 /// in a terminal state, the counts add up, and no agent is left behind.
 /// </summary>
+[Collection(nameof(BatchEndToEndTests))]
 public class BatchEndToEndTests
 {
     const string Key = "batch-test-key";
