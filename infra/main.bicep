@@ -57,6 +57,10 @@ param modelCapacity int = 10
 @maxLength(45)
 param taskHubName string = ''
 
+@description('Days finished agent jobs (and batches) keep their durable state; the app purges them after that. 0 keeps them forever.')
+@minValue(0)
+param retentionDays int = 7
+
 @description('Memory per Function App instance in MB.')
 @allowed([
   512
@@ -189,6 +193,7 @@ module functionApp 'modules/function-app.bicep' = {
     agentEndpoint: foundry.outputs.projectEndpoint
     agentModel: foundry.outputs.modelDeploymentName
     taskHubName: effectiveTaskHubName
+    retentionDays: retentionDays
     durableTaskSchedulerEndpoint: enableDurableTaskScheduler ? durableTaskScheduler!.outputs.endpoint : ''
   }
 }

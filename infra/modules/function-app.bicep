@@ -76,6 +76,10 @@ param agentModel string
 @description('Durable Functions task hub name.')
 param taskHubName string
 
+@description('Days finished agent jobs keep their durable state before the scheduled purge removes it; 0 keeps it forever.')
+@minValue(0)
+param retentionDays int = 7
+
 @description('Durable Task Scheduler endpoint; empty when the scheduler is not deployed.')
 param durableTaskSchedulerEndpoint string = ''
 
@@ -94,6 +98,7 @@ var baseAppSettings = {
   AgentService__Endpoint: agentEndpoint
   AgentService__Model: agentModel
   TaskHubName: taskHubName
+  AgentJobs__RetentionDays: string(retentionDays)
 }
 
 // Identity-based "connection string": endpoint plus which identity to use, no secret.

@@ -67,7 +67,9 @@ public static class Cli
 
     static Command RunCommand()
     {
-        var prompt = new Argument<string>("prompt") { Description = "The user message, e.g. \"Hello, tell me a joke\"." };
+        var prompt = new Argument<string?>("prompt") { Description = "The user message, e.g. \"Hello, tell me a joke\".", Arity = ArgumentArity.ZeroOrOne };
+        var batch = new Option<FileInfo?>("--batch") { Description = "Run a batch instead: one prompt per line of this file (blank lines skipped), with a progress bar and a summary." };
+        var maxParallel = new Option<int?>("--max-parallel") { Description = "With --batch: items running at once (default 10)." };
         var model = new Option<string?>("--model") { Description = $"Model deployment (default {AgentJobDefaults.Model})." };
         var instructions = new Option<string?>("--instructions") { Description = $"Agent instructions (default \"{AgentJobDefaults.Instructions}\")." };
         var agentName = new Option<string?>("--agent-name") { Description = $"Agent name (default {AgentJobDefaults.AgentName})." };
@@ -84,13 +86,13 @@ public static class Cli
 
         var command = new Command("run", "Run one agent job and print its reply, run steps and cleanup.")
         {
-            prompt, model, instructions, agentName, tools, maxDuration, maxToolRounds, maxTotalTokens, thread, json,
+            prompt, model, instructions, agentName, tools, maxDuration, maxToolRounds, maxTotalTokens, thread, json, batch, maxParallel,
         };
         AddHostOptions(command);
         command.SetAction(async (parse, ct) =>
         {
             var request = new AgentJobRequest(
-                parse.GetValue(prompt)!,
+                parse.GetValue(prompt) ?? "",
                 parse.GetValue(instructions),
                 parse.GetValue(model),
                 parse.GetValue(agentName),
@@ -101,6 +103,17 @@ public static class Cli
                 MaxTotalTokens: parse.GetValue(maxTotalTokens));
             var options = HostOptions(parse);
             options.LogLevel = parse.GetValue(Verbose) ? LogLevel.Information : LogLevel.Error;
+            if (parse.GetValue(batch) is { } file)
+            {
+                return await BatchRunner.RunAsync(options, file, request, parse.GetValue(maxParallel), parse.GetValue(json), ct).ConfigureAwait(false);
+            }
+
+            if (parse.GetValue(prompt) is null)
+            {
+                Terminal.Fail("prompt: give a prompt, or --batch <file> with one prompt per line.");
+                return ConfigurationError;
+            }
+
             return await JobRunner.RunAsync(options, request, parse.GetValue(json), ct).ConfigureAwait(false);
         });
         return command;

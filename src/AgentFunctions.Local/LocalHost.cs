@@ -141,6 +141,7 @@ public sealed class LocalHost : IAsyncDisposable
             var backend = options.Backend(builder.Configuration);
             builder.Services.AddDurableBackend(backend, registry => registry.AddAgentJobTasks());
             builder.Services.AddSingleton<AgentJobStatusReader>();
+            builder.Services.AddRetentionLoop(); // purges finished jobs after AgentJobs__RetentionDays, both backends
             builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
             options.ConfigureServices?.Invoke(builder.Services);
 
@@ -153,6 +154,7 @@ public sealed class LocalHost : IAsyncDisposable
                 var app = web.Build();
                 ServePipeline.Use(app);
                 MapAgentJobsApi(app);
+                OperationsEndpoints.MapAgentJobsOperations(app); // DELETE a job, the batch API
                 app.MapMcp("/" + McpPath); // the same jobs as MCP tools (AgentJobs.Mcp), stateless Streamable HTTP
                 host = app;
             }

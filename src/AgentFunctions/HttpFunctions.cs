@@ -11,7 +11,7 @@ namespace AgentFunctions;
 /// response, so headers such as Location and problem-details content types pass through unchanged.
 /// Routes are under the host's "api" prefix: /api/agent-jobs, /api/agent-jobs/{id}, /api/agent-jobs/{id}/cancel.
 /// </summary>
-public sealed class HttpFunctions(AgentJobsApi api)
+public sealed class HttpFunctions(AgentJobsApi api, AgentJobs.Retention.RetentionScheduleStarter retention)
 {
     /// <summary>Function name of POST /api/agent-jobs.</summary>
     public const string StartName = "StartAgentJob";
@@ -24,10 +24,13 @@ public sealed class HttpFunctions(AgentJobsApi api)
 
     /// <summary>Validates a job request and schedules it: 202 with links, or 400 problem details naming the field.</summary>
     [Function(StartName)]
-    public Task<IResult> Start(
+    public async Task<IResult> Start(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agent-jobs")] HttpRequest request,
-        [DurableClient] DurableTaskClient client) =>
-        api.StartAsync(request, client, Aborted(request));
+        [DurableClient] DurableTaskClient client)
+    {
+        await retention.EnsureStartedAsync(client, Aborted(request)); // the scheduled purge (RetentionFunctions), once per process
+        return await api.StartAsync(request, client, Aborted(request));
+    }
 
     /// <summary>A job's status, progress and result: 200, or 404.</summary>
     [Function(GetName)]

@@ -36,6 +36,7 @@ public static class AgentJobsServiceCollectionExtensions
         var apiOptions = new AgentJobsApiOptions();
         configuration.GetSection(AgentJobsApiOptions.SectionName).Bind(apiOptions);
         services.TryAddSingleton(McpToolServers.FromConfiguration(configuration));
+        services.AddAgentJobsOperations(configuration); // retention, batches
         return services.AddAgentJobs(endpoint, apiOptions);
     }
 
@@ -73,6 +74,7 @@ public static class AgentJobsServiceCollectionExtensions
             sp.GetService<AgentServiceEndpoint>()?.DefaultModel ?? Contracts.AgentJobDefaults.Model, sp.GetRequiredService<AgentJobsApiOptions>()));
         services.TryAddSingleton<AgentJobsApi>();
         services.AddAgentJobsProblemDetails();
+        services.AddAgentJobsOperations();
         return services;
     }
 }

@@ -25,7 +25,7 @@ public class FunctionsMetadataTests
             .SelectMany(f => f.Bindings.Where(b => b.GetProperty("type").GetString() == type).Select(b => (f.Name, b)));
 
     [Fact]
-    public void Lists_the_four_http_triggers_with_routes_methods_and_function_auth()
+    public void Lists_the_http_triggers_with_routes_methods_and_function_auth()
     {
         var http = WithTrigger("httpTrigger")
             .Select(x => (x.Name,
@@ -37,8 +37,13 @@ public class FunctionsMetadataTests
         Assert.Equal(
             [
                 ("AgentJobsMcp", "mcp", "post,get,delete", "Function"),
+                ("CancelAgentBatch", "agent-batches/{id}/cancel", "post", "Function"),
                 ("CancelAgentJob", "agent-jobs/{id}/cancel", "post", "Function"),
+                ("DeleteAgentBatch", "agent-batches/{id}", "delete", "Function"),
+                ("DeleteAgentJob", "agent-jobs/{id}", "delete", "Function"),
+                ("GetAgentBatch", "agent-batches/{id}", "get", "Function"),
                 ("GetAgentJob", "agent-jobs/{id}", "get", "Function"),
+                ("StartAgentBatch", "agent-batches", "post", "Function"),
                 ("StartAgentJob", "agent-jobs", "post", "Function"),
             ],
             http);
@@ -53,23 +58,23 @@ public class FunctionsMetadataTests
     }
 
     [Fact]
-    public void Lists_the_two_orchestration_triggers()
+    public void Lists_the_orchestration_triggers()
     {
         Assert.Equal(AgentJobTasks.OrchestratorNames.Order(), WithTrigger("orchestrationTrigger").Select(x => x.Name).Order());
     }
 
     [Fact]
-    public void Lists_the_eleven_activity_triggers()
+    public void Lists_the_twelve_activity_triggers()
     {
         var names = WithTrigger("activityTrigger").Select(x => x.Name).ToList();
-        Assert.Equal(11, names.Count);
-        Assert.Equal(AgentJobTasks.ActivityNames.Order(), names.Order());
+        Assert.Equal(12, names.Count);
+        Assert.Equal(AgentJobTasks.ActivityNames.Concat(AgentJobTasks.OperationsActivityNames).Order(), names.Order());
     }
 
     [Fact]
     public void Lists_nothing_else_and_the_worker_config_and_host_json_are_beside_it()
     {
-        Assert.Equal(17, Functions().Length);
+        Assert.Equal(25, Functions().Length);
         Assert.True(File.Exists(Path.Combine(RepoFiles.FunctionsOutput, "worker.config.json")));
         Assert.Equal(File.ReadAllText(RepoFiles.At("host.json")), File.ReadAllText(Path.Combine(RepoFiles.FunctionsOutput, "host.json")));
     }

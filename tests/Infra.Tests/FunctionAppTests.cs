@@ -12,6 +12,7 @@ public sealed class FunctionAppTests(TemplateFixture fixture)
         "AgentService__Endpoint",
         "AgentService__Model",
         "TaskHubName",
+        "AgentJobs__RetentionDays",
         "AZURE_CLIENT_ID",
         "AzureWebJobsStorage__accountName",
         "AzureWebJobsStorage__credential",
@@ -152,6 +153,16 @@ public sealed class FunctionAppTests(TemplateFixture fixture)
         var protocol = fixture.Template.Parameter("agentProtocol");
         Assert.Equal("classic", (string?)protocol["defaultValue"]);
         Assert.Equal(["classic", "foundry"], protocol["allowedValues"]!.AsArray().Select(v => (string)v!).Order());
+    }
+
+    [Fact]
+    public void Retention_days_come_from_a_parameter_defaulting_to_seven_and_never_negative()
+    {
+        Assert.Equal("[string(parameters('retentionDays'))]", Settings["AgentJobs__RetentionDays"]);
+        Assert.Equal("[parameters('retentionDays')]", Module.ParameterExpression("retentionDays"));
+        var retention = fixture.Template.Parameter("retentionDays");
+        Assert.Equal(7, (int)retention["defaultValue"]!);
+        Assert.Equal(0, (int)retention["minValue"]!);
     }
 
     [Fact]

@@ -12,7 +12,8 @@ namespace AgentJobs.Workflow;
 public static class AgentJobTasks
 {
     /// <summary>Every orchestrator name.</summary>
-    public static IReadOnlyList<string> OrchestratorNames { get; } = [AgentJobOrchestrator.Name, RunPoller.Name];
+    public static IReadOnlyList<string> OrchestratorNames { get; } =
+        [AgentJobOrchestrator.Name, RunPoller.Name, Batches.AgentBatchOrchestrator.Name, Retention.RetentionScheduleOrchestrator.Name];
 
     /// <summary>Every activity name.</summary>
     public static IReadOnlyList<string> ActivityNames { get; } =
@@ -30,12 +31,19 @@ public static class AgentJobTasks
         nameof(AgentJobActivities.ExecuteTool),
     ];
 
+    /// <summary>Activities of the operations side (retention), besides the job's own.</summary>
+    public static IReadOnlyList<string> OperationsActivityNames { get; } = [Retention.RetentionScheduleOrchestrator.ActivityName];
+
     /// <summary>Adds the orchestrators and activities; activities resolve <see cref="AgentJobActivities"/> from DI.</summary>
     public static DurableTaskRegistry AddAgentJobTasks(this DurableTaskRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(registry);
         registry.AddOrchestrator<AgentJobOrchestrator>(AgentJobOrchestrator.Name);
         registry.AddOrchestrator<RunPoller>(RunPoller.Name);
+        registry.AddOrchestrator<Batches.AgentBatchOrchestrator>(Batches.AgentBatchOrchestrator.Name);
+        registry.AddOrchestrator<Retention.RetentionScheduleOrchestrator>(Retention.RetentionScheduleOrchestrator.Name);
+        registry.AddActivity(Retention.RetentionScheduleOrchestrator.ActivityName, services => new PurgeActivity(
+            services.GetRequiredService<Retention.RetentionActivities>(), services.GetRequiredService<Microsoft.DurableTask.Client.DurableTaskClient>()));
 
         Add<CreateAgentInput, AgentRef>(registry, nameof(AgentJobActivities.CreateAgent), (a, i) => a.CreateAgent(i));
         Add<CreateThreadInput, string>(registry, nameof(AgentJobActivities.CreateThread), (a, i) => a.CreateThread(i));
@@ -53,6 +61,12 @@ public static class AgentJobTasks
 
     static void Add<TInput, TOutput>(DurableTaskRegistry registry, string name, Func<AgentJobActivities, TInput, Task<TOutput>> run) =>
         registry.AddActivity(name, services => new ServiceActivity<TInput, TOutput>(services.GetRequiredService<AgentJobActivities>(), run));
+
+    sealed class PurgeActivity(Retention.RetentionActivities activities, Microsoft.DurableTask.Client.DurableTaskClient client)
+        : TaskActivity<DateTimeOffset, Retention.RetentionRun>
+    {
+        public override Task<Retention.RetentionRun> RunAsync(TaskActivityContext context, DateTimeOffset input) => activities.PurgeExpired(client, input);
+    }
 
     sealed class ServiceActivity<TInput, TOutput>(AgentJobActivities activities, Func<AgentJobActivities, TInput, Task<TOutput>> run)
         : TaskActivity<TInput, TOutput>

@@ -33,7 +33,7 @@ static class FunctionsDurableTasks
             registry.AddActivity(function.Name, services =>
             {
                 var target = method.IsStatic ? null : ActivatorUtilities.CreateInstance(services, method.DeclaringType!);
-                return (ITaskActivity)Activator.CreateInstance(adapter, target, method)!;
+                return (ITaskActivity)Activator.CreateInstance(adapter, target, method, services)!;
             });
         }
 
@@ -87,12 +87,13 @@ static class FunctionsDurableTasks
             (TOutput)(await InvokeAsync(method, null, [context]))!;
     }
 
-    // The activity trigger parameter gets the input; the wrappers take nothing else.
-    sealed class MethodActivity<TInput, TOutput>(object? target, MethodInfo method) : TaskActivity<TInput, TOutput>
+    // The activity trigger parameter gets the input, a [DurableClient] parameter the client; the wrappers take nothing else.
+    sealed class MethodActivity<TInput, TOutput>(object? target, MethodInfo method, IServiceProvider services) : TaskActivity<TInput, TOutput>
     {
         public override async Task<TOutput> RunAsync(TaskActivityContext context, TInput input) =>
             (TOutput)(await InvokeAsync(method, target, [.. method.GetParameters().Select<ParameterInfo, object?>(p =>
                 p.GetCustomAttribute<ActivityTriggerAttribute>() is not null ? input
+                : p.GetCustomAttribute<DurableClientAttribute>() is not null ? services.GetRequiredService<Microsoft.DurableTask.Client.DurableTaskClient>()
                 : throw new InvalidOperationException($"No binding for {method.Name}'s parameter {p.Name}."))]))!;
     }
 }

@@ -1,0 +1,320 @@
+using System.Net;
+using System.Text.Json;
+using Xunit;
+
+namespace AgentJobs.ApiContract;
+
+/// <summary>
+/// The operations endpoints every host serves with the same handlers: <c>DELETE /api/agent-jobs/{id}</c> (purge one
+/// finished job) and the batch API <c>/api/agent-batches</c>. Derive it like <see cref="AgentJobsApiContract"/>.
+/// </summary>
+public abstract class AgentJobsOperationsContract(IAgentJobsApiHost host)
+{
+    const string JobsPath = AgentJobsApiContract.JobsPath;
+    const string FastPolling = AgentJobsApiContract.FastPolling;
+    static readonly TimeSpan JobTimeout = AgentJobsApiContract.JobTimeout;
+
+    /// <summary>The host under test.</summary>
+    protected IAgentJobsApiHost Host { get; } = host ?? throw new ArgumentNullException(nameof(host));
+
+    /// <summary>The batch collection path.</summary>
+    public const string BatchesPath = "api/agent-batches";
+
+    static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    /// <summary>Batch bodies that must be refused with 400 naming the field.</summary>
+    public static TheoryData<string, string> InvalidBatches { get; } = new()
+    {
+        { "", "body" },
+        { "{}", "prompts" },
+        { "{\"prompts\": []}", "prompts" },
+        { "{\"prompts\": \"hi\"}", "prompts" },
+        { "{\"prompts\": [\"a\", \"\"]}", "prompts[1]" },
+        { "{\"prompts\": [\"a\", null]}", "prompts[1]" },
+        { "{\"prompts\": [\"a\"], \"prompt\": \"typo\"}", "prompt" },
+        { "{\"prompts\": [\"a\"], \"maxParallel\": 0}", "maxParallel" },
+        { "{\"prompts\": [\"a\"], \"maxParallel\": 101}", "maxParallel" },
+        { "{\"prompts\": [\"a\"], \"tools\": [\"no_such_tool\"]}", "tools" },
+        { "{\"prompts\": [\"a\"], \"maxDurationSeconds\": 0}", "maxDurationSeconds" },
+        { "{\"prompts\": [\"a\"], \"threadId\": \"thread_1\"}", "threadId" },
+        { "{\"prompts\": [\"a\"], \"polling\": {\"initialDelayMs\": 5}}", "polling.initialDelayMs" },
+    };
+
+    /// <summary>DELETE of a finished job: 200 with the instances purged (the job and at least one poller), then GET is 404.</summary>
+    [Fact]
+    public async Task Delete_finished_job_purges_it_and_its_pollers()
+    {
+        var id = await StartAsync(Host.CompletingPrompt);
+        await WaitForAsync(id, IsFinished);
+
+        using (var response = await SendAsync(HttpMethod.Delete, $"{JobsPath}/{id}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var purged = await ReadJsonAsync(response);
+            Assert.Equal(id, purged.GetProperty("id").GetString());
+            Assert.True(purged.GetProperty("purgedInstances").GetInt32() >= 2, $"expected the job and its poller: {purged}");
+        }
+
+        using var gone = await GetAsync($"{JobsPath}/{id}");
+        await AssertProblemAsync(gone, HttpStatusCode.NotFound, field: null);
+        using var again = await SendAsync(HttpMethod.Delete, $"{JobsPath}/{id}");
+        await AssertProblemAsync(again, HttpStatusCode.NotFound, field: null);
+    }
+
+    /// <summary>DELETE of a running job: 409 and the job keeps running; of an unknown id: 404.</summary>
+    [Fact]
+    public async Task Delete_running_job_returns_409_and_unknown_returns_404()
+    {
+        var id = await StartAsync(Host.LongRunningPrompt);
+        try
+        {
+            await WaitForAsync(id, IsPolling);
+            using (var response = await SendAsync(HttpMethod.Delete, $"{JobsPath}/{id}"))
+            {
+                await AssertProblemAsync(response, HttpStatusCode.Conflict, field: null);
+            }
+
+            Assert.Equal("Running", (await GetStatusAsync(id)).GetProperty("runtimeStatus").GetString());
+            using var unknown = await SendAsync(HttpMethod.Delete, $"{JobsPath}/no-such-job-{Guid.NewGuid():N}");
+            await AssertProblemAsync(unknown, HttpStatusCode.NotFound, field: null);
+        }
+        finally
+        {
+            await CancelAndWaitAsync(id);
+        }
+    }
+
+    /// <summary>Every invalid batch: 400 problem details naming the field.</summary>
+    [Theory]
+    [MemberData(nameof(InvalidBatches))]
+    public async Task Start_invalid_batch_returns_400_problem_naming_the_field(string body, string field)
+    {
+        using var response = await PostAsync(BatchesPath, body);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
+    }
+
+    /// <summary>
+    /// A batch of five prompts, two at a time: 202 + Location; it ends with five completed items whose replies and
+    /// job links are in the paged results; every agent is deleted.
+    /// </summary>
+    [Fact]
+    public async Task Batch_runs_every_item_and_reports_counts_and_paged_results()
+    {
+        var prompts = Enumerable.Range(1, 5).Select(i => $"{Host.CompletingPrompt} #{i}").ToList();
+        var id = await StartBatchAsync(prompts, maxParallel: 2);
+
+        var done = await WaitForBatchAsync(id, s => s.GetProperty("runtimeStatus").GetString() == "Completed");
+        Assert.Equal(5, done.GetProperty("total").GetInt32());
+        Assert.Equal(5, done.GetProperty("finished").GetInt32());
+        Assert.Equal(100, done.GetProperty("percentDone").GetDouble());
+        Assert.Equal(5, done.GetProperty("outcomes").GetProperty("Completed").GetInt32());
+
+        using var page = await GetAsync($"{BatchesPath}/{id}?page=2&pageSize=2");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var results = (await ReadJsonAsync(page)).GetProperty("results");
+        Assert.Equal(3, results.GetProperty("totalPages").GetInt32());
+        var items = results.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal([2, 3], items.Select(i => i.GetProperty("index").GetInt32()));
+        foreach (var item in items)
+        {
+            Assert.Equal("Completed", item.GetProperty("outcome").GetString());
+            Assert.False(string.IsNullOrWhiteSpace(item.GetProperty("reply").GetString()));
+            Assert.True(item.GetProperty("agentDeleted").GetBoolean());
+            var job = await GetStatusAsync(item.GetProperty("id").GetString()!);
+            Assert.Equal("Completed", job.GetProperty("result").GetProperty("outcome").GetString());
+            Assert.False(await Host.AgentExistsAsync(job.GetProperty("result").GetProperty("agentId").GetString()!, Token));
+        }
+
+        Assert.EndsWith("page=3&pageSize=2", results.GetProperty("nextPageUri").GetString(), StringComparison.Ordinal);
+        using (var badPage = await GetAsync($"{BatchesPath}/{id}?pageSize=0"))
+        {
+            await AssertProblemAsync(badPage, HttpStatusCode.BadRequest, "pageSize");
+        }
+
+        using var cancelDone = await PostAsync($"{BatchesPath}/{id}/cancel", null);
+        await AssertProblemAsync(cancelDone, HttpStatusCode.Conflict, field: null);
+
+        using var delete = await SendAsync(HttpMethod.Delete, $"{BatchesPath}/{id}");
+        Assert.Equal(HttpStatusCode.OK, delete.StatusCode);
+        Assert.True((await ReadJsonAsync(delete)).GetProperty("purgedInstances").GetInt32() >= 11, "the batch, five items and their pollers");
+        using var gone = await GetAsync($"{BatchesPath}/{id}");
+        await AssertProblemAsync(gone, HttpStatusCode.NotFound, field: null);
+    }
+
+    /// <summary>Cancel of a batch of long-running items: 202; the running items end Cancelled with their agents deleted; the rest never start.</summary>
+    [Fact]
+    public async Task Cancel_batch_cancels_running_items_and_starts_no_more()
+    {
+        var prompts = Enumerable.Range(1, 6).Select(i => $"{Host.LongRunningPrompt} #{i}").ToList();
+        var id = await StartBatchAsync(prompts, maxParallel: 2);
+        var started = await WaitForBatchAsync(id, s => s.GetProperty("running").GetInt32() == 2);
+        foreach (var item in started.GetProperty("results").GetProperty("items").EnumerateArray().Take(2))
+        {
+            await WaitForAsync(item.GetProperty("id").GetString()!, IsPolling);
+        }
+
+        using (var response = await PostAsync($"{BatchesPath}/{id}/cancel", "{\"reason\": \"contract test\"}"))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+
+        var done = await WaitForBatchAsync(id, s => s.GetProperty("runtimeStatus").GetString() == "Completed");
+        Assert.Equal(2, done.GetProperty("outcomes").GetProperty("Cancelled").GetInt32());
+        Assert.Equal(4, done.GetProperty("notStarted").GetInt32());
+        Assert.Equal("contract test", done.GetProperty("cancelReason").GetString());
+        var items = done.GetProperty("results").GetProperty("items").EnumerateArray().ToList();
+        foreach (var item in items.Take(2))
+        {
+            Assert.Equal("Cancelled", item.GetProperty("outcome").GetString());
+            Assert.True(item.GetProperty("agentDeleted").GetBoolean());
+        }
+
+        Assert.All(items.Skip(2), i => Assert.Equal("NeverStarted", i.GetProperty("runtimeStatus").GetString()));
+    }
+
+    /// <summary>GET, cancel and DELETE of an unknown batch: 404 problem details; a job id is not a batch id.</summary>
+    [Fact]
+    public async Task Unknown_batch_returns_404()
+    {
+        var unknown = $"{BatchesPath}/no-such-batch-{Guid.NewGuid():N}";
+        using (var get = await GetAsync(unknown))
+        {
+            await AssertProblemAsync(get, HttpStatusCode.NotFound, field: null);
+        }
+
+        using (var cancel = await PostAsync(unknown + "/cancel", null))
+        {
+            await AssertProblemAsync(cancel, HttpStatusCode.NotFound, field: null);
+        }
+
+        using var delete = await SendAsync(HttpMethod.Delete, unknown);
+        await AssertProblemAsync(delete, HttpStatusCode.NotFound, field: null);
+    }
+
+    async Task<string> StartBatchAsync(IReadOnlyList<string> prompts, int maxParallel)
+    {
+        var body = $"{{\"prompts\": {JsonSerializer.Serialize(prompts)}, \"maxParallel\": {maxParallel}, {FastPolling}}}";
+        using var response = await PostAsync(BatchesPath, body);
+        var text = await response.Content.ReadAsStringAsync(Token);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{(int)response.StatusCode}: {text}");
+        using var links = JsonDocument.Parse(text);
+        var id = links.RootElement.GetProperty("id").GetString()!;
+        Assert.Equal(links.RootElement.GetProperty("statusQueryGetUri").GetString(), response.Headers.Location?.AbsoluteUri);
+        Assert.EndsWith($"/{BatchesPath}/{id}/cancel", links.RootElement.GetProperty("cancelPostUri").GetString(), StringComparison.Ordinal);
+        return id;
+    }
+
+    async Task<JsonElement> WaitForBatchAsync(string id, Func<JsonElement, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + JobTimeout;
+        while (true)
+        {
+            using var response = await GetAsync($"{BatchesPath}/{id}");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var status = await ReadJsonAsync(response);
+            if (condition(status))
+            {
+                return status;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Batch {id} did not reach the expected state within {JobTimeout.TotalSeconds:0} s; last status: {status}");
+            }
+
+            await Task.Delay(100, Token);
+        }
+    }
+
+    async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        return await Host.SendAsync(request, Token);
+    }
+
+    async Task<string> StartAsync(string prompt)
+    {
+        using var response = await PostAsync(JobsPath, $"{{\"prompt\": {JsonSerializer.Serialize(prompt)}, {FastPolling}}}");
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return (await ReadJsonAsync(response)).GetProperty("id").GetString()!;
+    }
+
+    async Task<HttpResponseMessage> PostAsync(string path, string? body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+        }
+
+        return await Host.SendAsync(request, Token);
+    }
+
+    Task<HttpResponseMessage> GetAsync(string path) => SendAsync(HttpMethod.Get, path);
+
+    async Task<JsonElement> GetStatusAsync(string id)
+    {
+        using var response = await GetAsync($"{JobsPath}/{Uri.EscapeDataString(id)}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await ReadJsonAsync(response);
+    }
+
+    async Task<JsonElement> WaitForAsync(string id, Func<JsonElement, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + JobTimeout;
+        while (true)
+        {
+            var status = await GetStatusAsync(id);
+            if (condition(status))
+            {
+                return status;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Job {id} did not reach the expected state within {JobTimeout.TotalSeconds:0} s; last status: {status}");
+            }
+
+            await Task.Delay(50, Token);
+        }
+    }
+
+    async Task CancelAndWaitAsync(string id)
+    {
+        using (await PostAsync($"{JobsPath}/{id}/cancel", null))
+        {
+        }
+
+        await WaitForAsync(id, IsFinished);
+    }
+
+    static bool IsFinished(JsonElement status) =>
+        status.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed" or "Terminated";
+
+    static bool IsPolling(JsonElement status) =>
+        status.GetProperty("runtimeStatus").GetString() == "Running" &&
+        status.TryGetProperty("progress", out var p) && p.ValueKind == JsonValueKind.Object &&
+        p.GetProperty("phase").GetString() == "Polling";
+
+    static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync(Token);
+        using var document = JsonDocument.Parse(text);
+        return document.RootElement.Clone();
+    }
+
+    static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string? field)
+    {
+        var text = await response.Content.ReadAsStringAsync(Token);
+        Assert.True(status == response.StatusCode, $"Expected {(int)status}, got {(int)response.StatusCode}: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var document = JsonDocument.Parse(text);
+        Assert.Equal((int)status, document.RootElement.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrWhiteSpace(document.RootElement.GetProperty("detail").GetString()));
+        if (field is not null)
+        {
+            Assert.True(document.RootElement.TryGetProperty("field", out var actual), $"No 'field' in {text}");
+            Assert.True(field == actual.GetString(), $"Expected field '{field}', got '{actual}': {text}");
+        }
+    }
+}
