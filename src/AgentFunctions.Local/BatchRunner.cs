@@ -26,7 +26,7 @@ internal static class BatchRunner
         var prompts = (await File.ReadAllLinesAsync(file.FullName, cancellationToken).ConfigureAwait(false))
             .Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
         var display = json ? Terminal.Error : Terminal.Out;
-        if (await Terminal.StartOrFailAsync(() => LocalHost.StartAsync(options, cancellationToken)).ConfigureAwait(false) is not { } host)
+        if (await Terminal.StartOrFailAsync(() => LocalHost.StartAsync(options, cancellationToken), options.Verbose).ConfigureAwait(false) is not { } host)
         {
             return Cli.ConfigurationError;
         }
