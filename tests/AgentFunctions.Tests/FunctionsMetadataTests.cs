@@ -74,7 +74,7 @@ public class FunctionsMetadataTests
     [Fact]
     public void Lists_nothing_else_and_the_worker_config_and_host_json_are_beside_it()
     {
-        Assert.Equal(25, Functions().Length);
+        Assert.Equal(26, Functions().Length);
         Assert.True(File.Exists(Path.Combine(RepoFiles.FunctionsOutput, "worker.config.json")));
         Assert.Equal(File.ReadAllText(RepoFiles.At("host.json")), File.ReadAllText(Path.Combine(RepoFiles.FunctionsOutput, "host.json")));
     }

@@ -166,12 +166,103 @@ public class AgentServiceEndToEndTests
         await AssertNoAgentLeftAsync(server, next);
     }
 
+    /// <summary>
+    /// Runs of 3 s and a 5 s deadline: the deadline passes while the follow-up run that carries the tool outputs is
+    /// in progress. On foundry that response is cancelled and its input (the outputs) never joins the conversation,
+    /// which used to leave the function call open, so the next job on the conversation failed.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
+    public async Task A_job_stopped_while_its_tool_outputs_are_answered_leaves_a_thread_the_next_job_can_continue(string protocol)
+    {
+        await using var server = await StartServerAsync(inProgressMs: 3_000);
+        using var host = await StartWorkflowAsync(server, protocol);
+
+        var result = await RunAsync(host, new AgentJobRequest(
+            "Please use calculate with {\"expression\": \"6 * 7\"}", Tools: ["calculate"], MaxDurationSeconds: 5, Polling: FastPolling));
+        Assert.Equal(JobOutcome.TimedOut, result.Outcome);
+
+        var next = await RunAsync(host, new AgentJobRequest("Hello again", ThreadId: result.ThreadId, Polling: FastPolling));
+        Assert.True(next.Outcome == JobOutcome.Completed, $"{next.Outcome}: {next.Failure?.Message}");
+        await AssertNoAgentLeftAsync(server, next);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
+    public async Task A_cancel_while_creating_the_agent_is_retried_ends_the_job_at_once(string protocol)
+    {
+        await using var server = await StartServerAsync();
+        server.AddFault(new FaultRule { Operation = CreateAgentOperation(protocol), Mode = "429", Count = 1_000, RetryAfterMs = 2_000 });
+        using var host = await StartWorkflowAsync(server, protocol);
+        var client = host.Services.GetRequiredService<DurableTaskClient>();
+        var id = await ScheduleAsync(host, new AgentJobRequest("Hello", Polling: FastPolling));
+        await Task.Delay(500, TestContext.Current.CancellationToken);
+
+        await client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, "not now", TestContext.Current.CancellationToken);
+        var result = await CompletionAsync(client, id);
+
+        Assert.Equal(JobOutcome.Cancelled, result.Outcome);
+        Assert.True(result.ElapsedSeconds < 10, $"the job took {result.ElapsedSeconds:0.0} s"); // before: all retries, then Failed
+        Assert.Null(result.AgentId);
+        Assert.Equal(0, (await server.GetStatsAsync()).Agents);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
+    public async Task A_cancel_call_that_keeps_failing_is_given_up_when_the_grace_period_ends(string protocol)
+    {
+        await using var server = await StartServerAsync(inProgressMs: 60_000);
+        server.AddFault(new FaultRule { Operation = protocol == AgentProtocols.Foundry ? "cancel-response" : "cancel-run", Mode = "500", Count = 1_000 });
+        using var host = await StartWorkflowAsync(server, protocol);
+        var client = host.Services.GetRequiredService<DurableTaskClient>();
+        var id = await ScheduleAsync(host, new AgentJobRequest("Hello", CancelGraceSeconds: 2, Polling: FastPolling));
+        await WaitForPhaseAsync(client, id, JobPhase.Polling);
+
+        await client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, "stop", TestContext.Current.CancellationToken);
+        var result = await CompletionAsync(client, id);
+
+        Assert.Equal(JobOutcome.Cancelled, result.Outcome);
+        Assert.InRange(result.ElapsedSeconds - result.Stop!.AtSeconds, 0, 8); // before: 8 cleanup attempts, about 90 s
+        Assert.True(result.AgentDeleted);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
+    public async Task A_token_budget_is_enforced_on_both_protocols(string protocol)
+    {
+        await using var server = await StartServerAsync();
+        using var host = await StartWorkflowAsync(server, protocol);
+
+        // Classic services report usage only when the run ends, so there the budget is judged then.
+        var result = await RunAsync(host, new AgentJobRequest(
+            "Please use calculate with {\"expression\": \"6 * 7\"}", Tools: ["calculate"], MaxTotalTokens: 1, Polling: FastPolling));
+
+        Assert.Equal(JobOutcome.BudgetExceeded, result.Outcome);
+        Assert.Contains("maxTotalTokens", result.Failure!.Message, StringComparison.Ordinal);
+        await AssertNoAgentLeftAsync(server, result);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
+    public async Task Dropped_connections_on_polls_are_retried_durably_and_the_job_completes(string protocol)
+    {
+        await using var server = await StartServerAsync();
+        server.AddFault(new FaultRule { Operation = GetRunOperation(protocol), Mode = "drop", Count = 4 });
+        using var host = await StartWorkflowAsync(server, protocol);
+
+        var result = await RunAsync(host, new AgentJobRequest("Hello, tell me a joke", Polling: FastPolling));
+
+        Assert.True(result.Outcome == JobOutcome.Completed, $"{result.Outcome}: {result.Failure?.Message}");
+        await AssertNoAgentLeftAsync(server, result);
+    }
+
     [Theory]
     [MemberData(nameof(Protocols), MemberType = typeof(LocalServiceJobs))]
     public async Task Transient_429s_on_polls_are_retried_and_the_job_completes(string protocol)
     {
         await using var server = await StartServerAsync();
-        server.AddFault(new FaultRule { Operation = GetRunOperation(protocol), Mode = "429", Count = 6, RetryAfterMs = 50 });
+        // Four in a row: within the five durable attempts a read gets (the SDK's own retries are off).
+        server.AddFault(new FaultRule { Operation = GetRunOperation(protocol), Mode = "429", Count = 4, RetryAfterMs = 50 });
         using var host = await StartWorkflowAsync(server, protocol);
 
         var result = await RunAsync(host, new AgentJobRequest("Hello, tell me a joke", Polling: FastPolling));
@@ -259,6 +350,8 @@ public class AgentServiceEndToEndTests
     }
 
     static string CreateRunOperation(string protocol) => protocol == AgentProtocols.Foundry ? "create-response" : "create-run";
+
+    static string CreateAgentOperation(string protocol) => protocol == AgentProtocols.Foundry ? "create-agent-version" : "list-assistants";
 
     static string GetRunOperation(string protocol) => protocol == AgentProtocols.Foundry ? "get-response" : "get-run";
 

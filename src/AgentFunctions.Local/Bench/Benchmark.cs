@@ -212,6 +212,9 @@ public static class Benchmark
 
         public Task<RunState> CancelRunAsync(RunState run, string reason, CancellationToken cancellationToken) => Count(inner.CancelRunAsync(run, reason, cancellationToken));
 
+        public Task<int> CloseOpenToolCallsAsync(string threadId, string reason, CancellationToken cancellationToken) =>
+            Count(inner.CloseOpenToolCallsAsync(threadId, reason, cancellationToken));
+
         public Task<IReadOnlyList<JobMessage>> ListMessagesAsync(string threadId, CancellationToken cancellationToken) =>
             Count(inner.ListMessagesAsync(threadId, cancellationToken));
 

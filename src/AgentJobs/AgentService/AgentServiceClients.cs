@@ -44,6 +44,7 @@ public static class AgentServiceClients
         var responsesOptions = new OpenAI.Responses.ResponsesClientOptions { Endpoint = openAIBase, NetworkTimeout = endpoint.NetworkTimeout };
         var conversationOptions = new OpenAI.Conversations.ConversationClientOptions { Endpoint = openAIBase, NetworkTimeout = endpoint.NetworkTimeout };
         var agentOptions = new ClientPipelineOptions { NetworkTimeout = endpoint.NetworkTimeout };
+        responsesOptions.RetryPolicy = conversationOptions.RetryPolicy = NoRetries;
         if (transport is not null)
         {
             responsesOptions.Transport = conversationOptions.Transport = agentOptions.Transport = transport;
@@ -57,11 +58,20 @@ public static class AgentServiceClients
         return new Foundry.FoundryAgentService(responses, conversations, new Foundry.FoundryAgentsClient(pipeline, endpoint.BaseUri));
     }
 
-    /// <summary>Adds the per-call policies every client of this endpoint needs.</summary>
+    /// <summary>
+    /// The SDK clients' own retry policy, turned off: retries are durable (<see cref="Workflow.AgentJobRetry"/>), so
+    /// they survive restarts, honour the job's deadline and cancel, and count once. With the SDK's default (3
+    /// retries inside every attempt), one activity could make 20 calls and end in an error the workflow did not
+    /// recognise as transient.
+    /// </summary>
+    static ClientRetryPolicy NoRetries { get; } = new(maxRetries: 0);
+
+    /// <summary>Adds the per-call policies every client of this endpoint needs, and turns the SDK's retries off.</summary>
     public static void ConfigureOptions(ClientPipelineOptions options, AgentServiceEndpoint endpoint)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(endpoint);
+        options.RetryPolicy = NoRetries;
         if (endpoint.ApiVersion is { } version)
         {
             options.AddPolicy(new ApiVersionPolicy(version), PipelinePosition.PerCall);

@@ -56,6 +56,15 @@ public interface IAgentService
     /// </summary>
     Task<RunState> CancelRunAsync(RunState run, string reason, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Answers every tool call the thread still holds without an output, with an error output naming
+    /// <paramref name="reason"/>, so the next run on the thread does not fail on it. Needed where a protocol keeps
+    /// calls in the thread apart from runs (Responses: a follow-up response that was cancelled or failed drops the
+    /// outputs it carried); a no-op where runs own their calls (classic). Idempotent.
+    /// </summary>
+    /// <returns>How many calls were closed.</returns>
+    Task<int> CloseOpenToolCallsAsync(string threadId, string reason, CancellationToken cancellationToken);
+
     /// <summary>Lists the thread's messages, oldest first.</summary>
     Task<IReadOnlyList<JobMessage>> ListMessagesAsync(string threadId, CancellationToken cancellationToken);
 

@@ -34,6 +34,11 @@ internal static class ServiceCall
         {
             throw new TransientAgentServiceException($"{operation}: the connection to the agent service broke ({ex.Message}).", null, null, ex);
         }
+        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is HttpRequestException or IOException or TaskCanceledException))
+        {
+            // What a client pipeline with retries throws once they are spent: still a transport failure.
+            throw new TransientAgentServiceException($"{operation}: the agent service could not be reached ({ex.InnerExceptions[^1].Message}).", null, null, ex);
+        }
     }
 
     /// <summary>Runs a delete; "not found" counts as done and returns false.</summary>

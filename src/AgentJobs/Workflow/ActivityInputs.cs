@@ -38,3 +38,8 @@ public sealed record SubmitToolOutputsInput(AgentRef Agent, RunRef Run, IReadOnl
 /// <param name="ThreadId">The thread.</param>
 /// <param name="RunIds">The job's runs.</param>
 public sealed record ListRunStepsInput(string ThreadId, IReadOnlyList<string> RunIds);
+
+/// <summary>Input of <see cref="AgentJobActivities.CloseToolCalls"/>.</summary>
+/// <param name="ThreadId">The thread.</param>
+/// <param name="Reason">Why the job stops, for the error outputs of the calls it closes.</param>
+public sealed record CloseToolCallsInput(string ThreadId, string Reason);

@@ -59,6 +59,13 @@ public sealed class AgentJobActivities(IAgentService service, AgentToolRegistry 
         return service.CancelRunAsync(input.Run, input.Reason, CancellationToken.None);
     }
 
+    /// <summary>Answers the tool calls the thread still holds open, so the next job can continue it.</summary>
+    public Task<int> CloseToolCalls(CloseToolCallsInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return service.CloseOpenToolCallsAsync(input.ThreadId, input.Reason, CancellationToken.None);
+    }
+
     /// <summary>Reads the thread's messages.</summary>
     public Task<IReadOnlyList<JobMessage>> ListMessages(string threadId) => service.ListMessagesAsync(threadId, CancellationToken.None);
 

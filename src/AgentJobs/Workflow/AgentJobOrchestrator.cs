@@ -53,7 +53,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
                 agent = await context.CallActivityAsync<AgentRef>(
                     nameof(AgentJobActivities.CreateAgent),
                     new CreateAgentInput(request.AgentName!, request.Model!, request.Instructions!, request.Tools!, context.InstanceId, Key(context, "agent")),
-                    AgentJobRetry.ServiceCalls);
+                    stopper.Working);
                 job.Agent = agent.Id;
             }
 
@@ -61,7 +61,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
             {
                 job.Enter(JobPhase.CreatingThread);
                 threadId = await context.CallActivityAsync<string>(
-                    nameof(AgentJobActivities.CreateThread), new CreateThreadInput(Key(context, "thread")), AgentJobRetry.ServiceCalls);
+                    nameof(AgentJobActivities.CreateThread), new CreateThreadInput(Key(context, "thread")), stopper.Working);
                 createdThread = true;
             }
 
@@ -70,23 +70,37 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
             {
                 job.Enter(JobPhase.StartingRun);
                 run = await context.CallActivityAsync<RunState>(
-                    nameof(AgentJobActivities.StartRun), new StartRunInput(agent!, threadId!, request.Prompt, Key(context, "run")), AgentJobRetry.ServiceCalls);
+                    nameof(AgentJobActivities.StartRun), new StartRunInput(agent!, threadId!, request.Prompt, Key(context, "run")), stopper.Working);
                 job.Saw(run);
                 run = await WaitForRunAsync(context, job, stopper, agent!, run, request);
             }
         }
         catch (Exception ex)
         {
-            // Any failure (a service call that failed for good, a poller that failed, a bug) still ends in cleanup.
+            // Any failure (a service call that failed for good, a poller that failed, a bug) still ends in cleanup. A
+            // failure that comes from stopping (retries given up at a cancel request or the deadline) is the stop's.
             var (code, message) = ex is TaskFailedException failed
-                ? ("agent_service_error", failed.FailureDetails.ErrorMessage)
+                ? ("agent_service_error", ServiceMessage(failed))
                 : ("workflow_error", $"{ex.GetType().Name}: {ex.Message}");
             log.LogError("Job {JobId} failed in {Phase}: {Message}", context.InstanceId, job.Phase, message);
-            stopper.Fail(code, message);
-            if (run is { IsTerminal: false })
+            if (!stopper.ShouldStop())
             {
-                run = await CancelRunAsync(context, job, run, stopper.Stop!.Message);
+                stopper.Fail(code, message);
             }
+        }
+
+        if (run is not null)
+        {
+            CheckTokenBudget(job, stopper, request);
+        }
+
+        // A run that did not complete is stopped if it still runs, and any tool call it left open is answered, so the
+        // thread can be continued by the next job. Both steps are no-ops where there is nothing to do.
+        if (run is { Status: not AgentRunStatus.Completed } && threadId is not null)
+        {
+            var reason = stopper.Stop?.Message ?? $"the run ended as '{run.RawStatus}'";
+            run = run.IsTerminal || job.CancelSent ? run : await CancelRunAsync(context, job, stopper, run, reason);
+            await TryAsync(context, nameof(AgentJobActivities.CloseToolCalls), new CloseToolCallsInput(threadId, reason), stopper.Stopping);
         }
 
         if (run is not null && stopper.Failure is null)
@@ -95,20 +109,20 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
             {
                 job.Enter(JobPhase.CollectingResults);
                 messages = await context.CallActivityAsync<IReadOnlyList<JobMessage>>(
-                    nameof(AgentJobActivities.ListMessages), threadId!, AgentJobRetry.ServiceCalls);
+                    nameof(AgentJobActivities.ListMessages), threadId!, stopper.Stopping);
                 steps = await context.CallActivityAsync<IReadOnlyList<JobRunStep>>(
-                    nameof(AgentJobActivities.ListRunSteps), new ListRunStepsInput(threadId!, job.RunIds), AgentJobRetry.ServiceCalls);
+                    nameof(AgentJobActivities.ListRunSteps), new ListRunStepsInput(threadId!, job.RunIds), stopper.Stopping);
             }
             catch (TaskFailedException ex)
             {
-                stopper.Fail("agent_service_error", ex.FailureDetails.ErrorMessage);
+                stopper.Fail("agent_service_error", ServiceMessage(ex));
             }
         }
 
         // Cleanup runs on every path. A thread the caller supplied is never deleted.
         job.Enter(JobPhase.CleaningUp);
-        var agentDeleted = agent is null || await TryAsync(context, nameof(AgentJobActivities.DeleteAgent), agent);
-        var threadDeleted = createdThread && request.DeleteThread && await TryAsync(context, nameof(AgentJobActivities.DeleteThread), threadId!);
+        var agentDeleted = agent is null || await TryAsync(context, nameof(AgentJobActivities.DeleteAgent), agent, AgentJobRetry.Cleanup);
+        var threadDeleted = createdThread && request.DeleteThread && await TryAsync(context, nameof(AgentJobActivities.DeleteThread), threadId!, AgentJobRetry.Cleanup);
 
         var outcome = Outcome(run, stopper);
         var failure = Failure(outcome, run, stopper);
@@ -134,7 +148,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
             job.Polls,
             job.ToolCalls,
             job.Elapsed,
-            stopper.Recorded());
+            stopper.Recorded(run));
     }
 
     /// <summary>
@@ -149,14 +163,10 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
         var cancelSent = false;
         while (!run.IsTerminal)
         {
-            if (job.Usage?.TotalTokens is { } used && used > request.MaxTotalTokens)
-            {
-                stopper.ExceedBudget($"maxTotalTokens: the job's runs have used {used:N0} tokens; its budget is {request.MaxTotalTokens:N0}");
-            }
-
+            CheckTokenBudget(job, stopper, request);
             if (!cancelSent && stopper.ShouldStop())
             {
-                run = await CancelRunAsync(context, job, run, stopper.Stop!.Message);
+                run = await CancelRunAsync(context, job, stopper, run, stopper.Stop!.Message);
                 cancelSent = true;
                 continue;
             }
@@ -192,6 +202,15 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
         return run;
     }
 
+    /// <summary>Stops the job when its runs have used more tokens than its budget (services report usage as they go, or at the end).</summary>
+    static void CheckTokenBudget(JobTracker job, JobStopper stopper, AgentJobRequest request)
+    {
+        if (job.Usage?.TotalTokens is { } used && used > request.MaxTotalTokens)
+        {
+            stopper.ExceedBudget($"maxTotalTokens: the job's runs have used {used:N0} tokens; its budget is {request.MaxTotalTokens:N0}");
+        }
+    }
+
     /// <summary>
     /// One poller sub-orchestration. A cancel request that arrives while it waits is acted on at once: the run is
     /// cancelled and the poller told to wait no longer than the grace period.
@@ -207,7 +226,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
         RunState? cancelled = null;
         if (!cancelSent && await Task.WhenAny(poller, stopper.CancelRequested) != poller && stopper.ShouldStop())
         {
-            cancelled = await CancelRunAsync(context, job, run, stopper.Stop!.Message);
+            cancelled = await CancelRunAsync(context, job, stopper, run, stopper.Stop!.Message);
             cancelSent = true;
             context.SendEvent(pollerId, RunPoller.StopWaitingEventName, stopper.WaitUntil);
             job.Enter(JobPhase.Cancelling, pollerInstanceId: pollerId);
@@ -248,20 +267,23 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
 
         job.Enter(JobPhase.RunningTools, pendingTools: [.. run.ToolCalls.Select(c => c.Name)]);
         // The job id travels with each call: job id + call id is the call's idempotency key, the same on every retry.
-        var outputs = await Task.WhenAll(run.ToolCalls.Select(call =>
-            context.CallActivityAsync<ToolOutput>(nameof(AgentJobActivities.ExecuteTool), call with { JobId = context.InstanceId }, AgentJobRetry.ServiceCalls)));
-        job.ToolCalls += outputs.Length;
+        var tools = Task.WhenAll(run.ToolCalls.Select(call =>
+            context.CallActivityAsync<ToolOutput>(nameof(AgentJobActivities.ExecuteTool), call with { JobId = context.InstanceId }, stopper.Working)));
 
-        // A stop that arrived while the tools ran: the caller's wish wins over starting the model again.
-        if (stopper.ShouldStop())
+        // A stop (cancel, deadline) that arrives while the tools run wins: the run is stopped and its calls closed;
+        // the tools' activities finish on their own and their outputs are not sent.
+        if (!await stopper.FinishesBeforeStopAsync(tools) || stopper.ShouldStop())
         {
             return run;
         }
 
+        var outputs = await tools;
+        job.ToolCalls += outputs.Length;
+
         var submitted = await context.CallActivityAsync<RunState>(
             nameof(AgentJobActivities.SubmitToolOutputs),
             new SubmitToolOutputsInput(agent, run.Ref, outputs, Key(context, $"tools:{job.ToolRounds++}")),
-            AgentJobRetry.ServiceCalls);
+            stopper.Working);
         job.Saw(submitted);
         return submitted;
     }
@@ -278,55 +300,69 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
             : null;
     }
 
-    static async Task<RunState> CancelRunAsync(TaskOrchestrationContext context, JobTracker job, RunState run, string reason)
+    static async Task<RunState> CancelRunAsync(TaskOrchestrationContext context, JobTracker job, JobStopper stopper, RunState run, string reason)
     {
         var log = context.CreateReplaySafeLogger<AgentJobOrchestrator>();
         job.Enter(JobPhase.Cancelling);
+        job.CancelSent = true;
         log.LogInformation("Cancelling run {RunId}: {Reason}", run.RunId, reason);
         try
         {
             var cancelled = await context.CallActivityAsync<RunState>(
-                nameof(AgentJobActivities.CancelRun), new CancelRunInput(run, reason), AgentJobRetry.Cleanup);
+                nameof(AgentJobActivities.CancelRun), new CancelRunInput(run, reason), stopper.Stopping);
             job.Saw(cancelled);
             return cancelled;
         }
         catch (TaskFailedException ex)
         {
             // The poller finds out where the run went.
-            log.LogWarning("Cancel of run {RunId} was refused: {Message}", run.RunId, ex.FailureDetails.ErrorMessage);
+            log.LogWarning("Cancel of run {RunId} was refused: {Message}", run.RunId, ServiceMessage(ex));
             return run;
         }
     }
 
     // Cleanup steps: retried hard, and a final failure is reported in the result instead of thrown.
-    static async Task<bool> TryAsync<TInput>(TaskOrchestrationContext context, string activity, TInput input)
+    static async Task<bool> TryAsync<TInput>(TaskOrchestrationContext context, string activity, TInput input, TaskOptions retry)
     {
         var log = context.CreateReplaySafeLogger<AgentJobOrchestrator>();
         try
         {
-            await context.CallActivityAsync<object>(activity, input, AgentJobRetry.Cleanup);
+            await context.CallActivityAsync<object>(activity, input, retry);
             return true;
         }
         catch (TaskFailedException ex)
         {
-            log.LogError("{Activity} failed: {Message}", activity, ex.FailureDetails.ErrorMessage);
+            log.LogError("{Activity} failed: {Message}", activity, ServiceMessage(ex));
             return false;
         }
     }
 
+    /// <summary>The service's own words: the failure's message without the Durable wrapper ("Task 'GetRun' (#9) failed with an unhandled exception: ").</summary>
+    static string ServiceMessage(TaskFailedException ex)
+    {
+        var message = ex.FailureDetails.ErrorMessage;
+        while (System.Text.RegularExpressions.Regex.Match(message, @"^Task '[^']+' \(#\d+\) failed with an unhandled exception: ") is { Success: true } wrapper)
+        {
+            message = message[wrapper.Length..];
+        }
+
+        return message;
+    }
+
     /// <summary>
-    /// The run's own ending speaks first (completed, failed, expired, incomplete); a run that was stopped, or never
-    /// started, ends as the stop says.
+    /// A failure or a budget the job went over decides first (a budget can only be judged once usage is reported,
+    /// which classic services do when the run ends); then the run's own ending (completed, failed, expired,
+    /// incomplete); a run that was stopped, or never started, ends as the stop says.
     /// </summary>
     static JobOutcome Outcome(RunState? run, JobStopper stopper) => (run?.Status, stopper.Stop?.Reason) switch
     {
         (_, StopReason.Failed) => JobOutcome.Failed,
+        (_, StopReason.BudgetExceeded) => JobOutcome.BudgetExceeded,
         (AgentRunStatus.Completed, _) => JobOutcome.Completed,
         (AgentRunStatus.Failed or AgentRunStatus.Unknown, _) => JobOutcome.Failed,
         (AgentRunStatus.Expired, _) => JobOutcome.Expired,
         (AgentRunStatus.Incomplete, _) => JobOutcome.Incomplete,
         (_, StopReason.DeadlinePassed) => JobOutcome.TimedOut,
-        (_, StopReason.BudgetExceeded) => JobOutcome.BudgetExceeded,
         (_, StopReason.CancelRequested) => JobOutcome.Cancelled,
         (AgentRunStatus.Cancelled, _) => JobOutcome.Cancelled,
         _ => JobOutcome.Failed,
@@ -337,7 +373,8 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
         JobOutcome.Completed => null,
         _ when stopper.Failure is { } failure => failure,
         JobOutcome.TimedOut => new JobFailure("timed_out", $"The job passed its maximum duration of {stopper.MaxDurationSeconds} s; {(run is null ? "the run had not started." : "the run was cancelled.")}"),
-        JobOutcome.BudgetExceeded => new JobFailure("budget_exceeded", $"The job went over a budget: {stopper.Stop!.Message}; the run was stopped."),
+        JobOutcome.BudgetExceeded => new JobFailure("budget_exceeded", $"The job went over a budget: {stopper.Stop!.Message}; " +
+            (run?.Status == AgentRunStatus.Completed ? "the run had already completed (its reply is kept)." : "the run was stopped.")),
         JobOutcome.Cancelled when stopper.Stop is { Reason: StopReason.CancelRequested } stop =>
             new JobFailure("cancelled", $"Cancelled on request: {stop.Message}.{(run is null ? " The run had not started; nothing more was created." : "")}"),
         _ when run is null => new JobFailure("not_started", "The run was never started."),

@@ -45,15 +45,61 @@ public static class AgentJobRetry
                failure.IsCausedBy<TransientAgentServiceException>();
     }
 
-    static async Task<bool> HandleAsync(RetryContext context, int maxAttempts)
+    /// <summary>
+    /// Options that retry like <see cref="ServiceCalls"/> (or <see cref="Cleanup"/> with <paramref name="maxAttempts"/>)
+    /// but never past <paramref name="giveUpAt"/> on orchestration time, and not once <paramref name="interrupt"/>
+    /// completes: a retry's wait ends at the limit or at the interrupt and the call then fails, so a job that is asked
+    /// to stop (or reaches its deadline) is not held by a service that keeps answering 429 or 5xx.
+    /// </summary>
+    /// <param name="giveUpAt">When to stop retrying (read before each retry, so it may move).</param>
+    /// <param name="interrupt">A task whose completion ends the wait at once (e.g. the cancel request); optional.</param>
+    /// <param name="maxAttempts">Attempts, the first included.</param>
+    public static TaskOptions Until(Func<DateTime> giveUpAt, Task? interrupt = null, int maxAttempts = MaxAttempts)
     {
-        if (context.LastAttemptNumber >= maxAttempts || !IsTransient(context.LastFailure))
+        ArgumentNullException.ThrowIfNull(giveUpAt);
+        return TaskOptions.FromRetryHandler(ctx => HandleAsync(ctx, maxAttempts, giveUpAt, interrupt));
+    }
+
+    static async Task<bool> HandleAsync(RetryContext context, int maxAttempts, Func<DateTime>? giveUpAt = null, Task? interrupt = null)
+    {
+        if (context.LastAttemptNumber >= maxAttempts || !IsTransient(context.LastFailure) || interrupt is { IsCompleted: true })
         {
             return false;
         }
 
+        // Never sooner than the service's retry-after; a wait that would run past the limit ends at the limit and
+        // retries no more, so the caller sees the failure just as its deadline (or grace period) is reached.
+        var now = context.OrchestrationContext.CurrentUtcDateTime;
         var delay = Delay(context.LastAttemptNumber, TransientAgentServiceException.ParseRetryAfter(context.LastFailure.ErrorMessage));
-        await context.OrchestrationContext.CreateTimer(delay, context.CancellationToken);
-        return true;
+        var limit = giveUpAt?.Invoke();
+        if (limit <= now)
+        {
+            return false;
+        }
+
+        var retry = limit is null || now + delay <= limit;
+        if (!retry)
+        {
+            delay = limit!.Value - now;
+        }
+
+        if (interrupt is null)
+        {
+            await context.OrchestrationContext.CreateTimer(delay, context.CancellationToken);
+            return retry;
+        }
+
+        using var cancelTimer = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        var timer = context.OrchestrationContext.CreateTimer(delay, cancelTimer.Token);
+        if (await Task.WhenAny(timer, interrupt) != timer)
+        {
+            // Synchronous on purpose: CancelAsync would run the timer's continuation off the orchestrator's thread.
+#pragma warning disable CA1849
+            cancelTimer.Cancel();
+#pragma warning restore CA1849
+            return false;
+        }
+
+        return retry;
     }
 }

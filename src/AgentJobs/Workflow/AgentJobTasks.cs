@@ -24,6 +24,7 @@ public static class AgentJobTasks
         nameof(AgentJobActivities.GetRun),
         nameof(AgentJobActivities.SubmitToolOutputs),
         nameof(AgentJobActivities.CancelRun),
+        nameof(AgentJobActivities.CloseToolCalls),
         nameof(AgentJobActivities.ListMessages),
         nameof(AgentJobActivities.ListRunSteps),
         nameof(AgentJobActivities.DeleteAgent),
@@ -51,6 +52,7 @@ public static class AgentJobTasks
         Add<RunRef, RunState>(registry, nameof(AgentJobActivities.GetRun), (a, i) => a.GetRun(i));
         Add<SubmitToolOutputsInput, RunState>(registry, nameof(AgentJobActivities.SubmitToolOutputs), (a, i) => a.SubmitToolOutputs(i));
         Add<CancelRunInput, RunState>(registry, nameof(AgentJobActivities.CancelRun), (a, i) => a.CancelRun(i));
+        Add<CloseToolCallsInput, int>(registry, nameof(AgentJobActivities.CloseToolCalls), (a, i) => a.CloseToolCalls(i));
         Add<string, IReadOnlyList<JobMessage>>(registry, nameof(AgentJobActivities.ListMessages), (a, i) => a.ListMessages(i));
         Add<ListRunStepsInput, IReadOnlyList<JobRunStep>>(registry, nameof(AgentJobActivities.ListRunSteps), (a, i) => a.ListRunSteps(i));
         Add<AgentRef, bool>(registry, nameof(AgentJobActivities.DeleteAgent), (a, i) => a.DeleteAgent(i));

@@ -1,3 +1,4 @@
+using AgentJobs.AgentService;
 using AgentJobs.Contracts;
 using Microsoft.DurableTask;
 
@@ -24,6 +25,40 @@ internal sealed class JobStopper
         CancelGracePeriod = TimeSpan.FromSeconds(cancelGraceSeconds);
         Deadline = job.StartedAt.AddSeconds(maxDurationSeconds);
         CancelRequested = context.WaitForExternalEvent<string?>(AgentJobOrchestrator.CancelEventName);
+        Working = AgentJobRetry.Until(() => Deadline, CancelRequested);
+        Stopping = AgentJobRetry.Until(() => WaitUntil, maxAttempts: AgentJobRetry.MaxCleanupAttempts);
+    }
+
+    /// <summary>Retries for the job's work: given up at the deadline, or at once when a cancel request arrives.</summary>
+    public TaskOptions Working { get; }
+
+    /// <summary>Retries for the calls that stop the run and collect its results: given up when the grace period ends.</summary>
+    public TaskOptions Stopping { get; }
+
+    /// <summary>
+    /// Waits for <paramref name="work"/> unless the job is asked to stop (a cancel request, the deadline) first.
+    /// True when the work finished; false when the job should stop and leave the work behind (its activities run on
+    /// and their results are ignored).
+    /// </summary>
+    public async Task<bool> FinishesBeforeStopAsync(Task work)
+    {
+        if (work.IsCompleted || ShouldStop())
+        {
+            return work.IsCompleted;
+        }
+
+        using var cancelTimer = new CancellationTokenSource();
+        var deadline = context.CreateTimer(Deadline, cancelTimer.Token);
+        var first = await Task.WhenAny(work, CancelRequested, deadline);
+        if (first != deadline)
+        {
+            // Synchronous on purpose: CancelAsync would run the timer's continuation off the orchestrator's thread.
+#pragma warning disable CA1849
+            cancelTimer.Cancel();
+#pragma warning restore CA1849
+        }
+
+        return first == work;
     }
 
     /// <summary>The job's maximum duration, in seconds.</summary>
@@ -79,13 +114,15 @@ internal sealed class JobStopper
     }
 
     /// <summary>
-    /// The stop as the result records it: the decided one, or a cancel request that arrived after the run had
-    /// ended, marked not honoured.
+    /// The stop as the result records it: the decided one, marked not honoured when the run completed anyway; or a
+    /// cancel request that arrived after the run had ended, marked not honoured.
     /// </summary>
-    public JobStop? Recorded() =>
-        Stop ?? (CancelRequested.IsCompleted
-            ? new JobStop(StopReason.CancelRequested, CancelRequested.Result ?? "no reason given", job.Elapsed, Honoured: false)
-            : null);
+    public JobStop? Recorded(RunState? run) => Stop switch
+    {
+        null when CancelRequested.IsCompleted => new JobStop(StopReason.CancelRequested, CancelRequested.Result ?? "no reason given", job.Elapsed, Honoured: false),
+        { Reason: StopReason.CancelRequested or StopReason.DeadlinePassed } stop when run?.Status == AgentRunStatus.Completed => stop with { Honoured = false },
+        var stop => stop,
+    };
 
     void Decide(StopReason reason, string message)
     {

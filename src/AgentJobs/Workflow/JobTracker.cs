@@ -31,6 +31,9 @@ internal sealed class JobTracker(TaskOrchestrationContext context)
 
     public int ToolCalls { get; set; }
 
+    /// <summary>Whether the job has asked the service to cancel its run.</summary>
+    public bool CancelSent { get; set; }
+
     /// <summary>Tool rounds answered so far (each submission gets its own idempotency key; the tool-round budget counts them).</summary>
     public int ToolRounds { get; set; }
 

@@ -67,6 +67,9 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
 
         DateTime Deadline() => stopWaiting.IsCompleted && stopWaiting.Result < input.DeadlineUtc ? stopWaiting.Result : input.DeadlineUtc;
 
+        // A read that keeps failing transiently is retried up to the deadline, no further.
+        var retry = AgentJobRetry.Until(Deadline);
+
         while (true)
         {
             if (run.IsTerminal || run.Status == AgentRunStatus.RequiresAction)
@@ -119,7 +122,15 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
             }
 
             var previous = run.Status;
-            run = await context.CallActivityAsync<RunState>(nameof(AgentJobActivities.GetRun), run.Ref, AgentJobRetry.ServiceCalls);
+            try
+            {
+                run = await context.CallActivityAsync<RunState>(nameof(AgentJobActivities.GetRun), run.Ref, retry);
+            }
+            catch (TaskFailedException) when (context.CurrentUtcDateTime >= Deadline())
+            {
+                return new PollOutcome(run, polls, DeadlineReached: true);
+            }
+
             polls++;
             steps++;
             context.SetCustomStatus(new PollerProgress(run.RawStatus, polls));

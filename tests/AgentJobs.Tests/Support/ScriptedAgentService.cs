@@ -184,6 +184,12 @@ public sealed class ScriptedAgentService : IAgentService
         }
     }
 
+    public Task<int> CloseOpenToolCallsAsync(string threadId, string reason, CancellationToken cancellationToken)
+    {
+        Record("CloseToolCalls", threadId);
+        return Task.FromResult(0);
+    }
+
     public Task<IReadOnlyList<JobMessage>> ListMessagesAsync(string threadId, CancellationToken cancellationToken)
     {
         Record("ListMessages", threadId);

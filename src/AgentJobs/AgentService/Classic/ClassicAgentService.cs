@@ -165,6 +165,11 @@ public sealed class ClassicAgentService : IAgentService
         ServiceCall.RunAsync("cancel run", async () =>
         {
             ArgumentNullException.ThrowIfNull(run);
+            if (run.IsTerminal)
+            {
+                return run;
+            }
+
             try
             {
                 var result = await client.CancelRunAsync(run.ThreadId, run.RunId, cancellationToken);
@@ -181,6 +186,10 @@ public sealed class ClassicAgentService : IAgentService
                 return current;
             }
         });
+
+    /// <inheritdoc />
+    /// <remarks>Tool calls belong to runs in this protocol; a run that ended, however it ended, holds none open.</remarks>
+    public Task<int> CloseOpenToolCallsAsync(string threadId, string reason, CancellationToken cancellationToken) => Task.FromResult(0);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<JobMessage>> ListMessagesAsync(string threadId, CancellationToken cancellationToken) =>

@@ -156,46 +156,66 @@ public sealed class FoundryAgentService : IAgentService
         ServiceCall.RunAsync("cancel response", async () =>
         {
             ArgumentNullException.ThrowIfNull(run);
-            if (run.Status == AgentRunStatus.RequiresAction)
+            var state = run;
+            if (!run.IsTerminal && run.Status != AgentRunStatus.RequiresAction)
             {
-                return await CloseToolCallsAsync(run, reason, cancellationToken);
+                try
+                {
+                    state = ToRunState(await responses.CancelResponseAsync(run.RunId, Options(cancellationToken)), run.ThreadId);
+                }
+                catch (ClientResultException ex) when (ex.Status is 400 or 409)
+                {
+                    // Refused: the response ended meanwhile. Read how.
+                    state = ToRunState(
+                        await responses.GetResponseAsync(run.RunId, include: null, stream: null, startingAfter: null, includeObfuscation: null, Options(cancellationToken)),
+                        run.ThreadId);
+                    if (!state.IsTerminal && state.Status != AgentRunStatus.RequiresAction)
+                    {
+                        throw ServiceCall.Translate("cancel response", ex);
+                    }
+                }
             }
 
-            try
+            if (state.Status != AgentRunStatus.RequiresAction)
             {
-                return ToRunState(await responses.CancelResponseAsync(run.RunId, Options(cancellationToken)), run.ThreadId);
+                return state;
             }
-            catch (ClientResultException ex) when (ex.Status is 400 or 409)
-            {
-                // Refused: the response ended meanwhile. Read how, and close its calls if it ended with some.
-                var current = ToRunState(
-                    await responses.GetResponseAsync(run.RunId, include: null, stream: null, startingAfter: null, includeObfuscation: null, Options(cancellationToken)),
-                    run.ThreadId);
-                return current.Status == AgentRunStatus.RequiresAction ? await CloseToolCallsAsync(current, reason, cancellationToken)
-                    : current.IsTerminal ? current
-                    : throw ServiceCall.Translate("cancel response", ex);
-            }
+
+            await CloseOpenToolCallsCoreAsync(run.ThreadId, reason, cancellationToken);
+            return state with { Status = AgentRunStatus.Cancelled, ToolCalls = [] };
         });
 
-    async Task<RunState> CloseToolCallsAsync(RunState run, string reason, CancellationToken cancellationToken)
+    /// <inheritdoc />
+    /// <remarks>
+    /// Reads the conversation's newest 100 items: every <c>function_call</c> without a <c>function_call_output</c>
+    /// gets one (<see cref="ToolOutput.NotRun"/>), added as conversation items. This repairs the conversation after a
+    /// follow-up response that carried the outputs was cancelled or failed (its input is then never appended).
+    /// </remarks>
+    public Task<int> CloseOpenToolCallsAsync(string threadId, string reason, CancellationToken cancellationToken) =>
+        ServiceCall.RunAsync("close open function calls", () => CloseOpenToolCallsCoreAsync(threadId, reason, cancellationToken));
+
+    async Task<int> CloseOpenToolCallsCoreAsync(string conversationId, string reason, CancellationToken cancellationToken)
     {
-        var answered = (await ListItemsAsync(run.ThreadId, "desc", 100, cancellationToken))
-            .Where(i => Str(i, "type") == "function_call_output")
-            .Select(i => Str(i, "call_id"))
-            .ToHashSet(StringComparer.Ordinal);
-        var items = new JsonArray();
-        foreach (var call in run.ToolCalls.Where(c => !answered.Contains(c.Id)))
+        var items = await ListItemsAsync(conversationId, "desc", 100, cancellationToken);
+        var answered = items.Where(i => Str(i, "type") == "function_call_output").Select(i => Str(i, "call_id")).ToHashSet(StringComparer.Ordinal);
+        var open = items
+            .Where(i => Str(i, "type") == "function_call" && Str(i, "call_id") is { } id && !answered.Contains(id))
+            .Select(i => Str(i, "call_id")!)
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        if (open.Count == 0)
         {
-            var output = ToolOutput.NotRun(call.Id, reason);
-            items.Add(new JsonObject { ["type"] = "function_call_output", ["call_id"] = call.Id, ["output"] = output.Output });
+            return 0;
         }
 
-        if (items.Count > 0)
+        var outputs = new JsonArray();
+        foreach (var callId in open)
         {
-            await conversations.CreateConversationItemsAsync(run.ThreadId, Content(new JsonObject { ["items"] = items }), include: null, Options(cancellationToken));
+            outputs.Add(new JsonObject { ["type"] = "function_call_output", ["call_id"] = callId, ["output"] = ToolOutput.NotRun(callId, reason).Output });
         }
 
-        return run with { Status = AgentRunStatus.Cancelled, ToolCalls = [] };
+        await conversations.CreateConversationItemsAsync(conversationId, Content(new JsonObject { ["items"] = outputs }), include: null, Options(cancellationToken));
+        return open.Count;
     }
 
     /// <inheritdoc />
