@@ -71,6 +71,7 @@ public static class AgentJobsServiceCollectionExtensions
         services.TryAddSingleton<AgentJobRequestValidator>();
         services.TryAddSingleton(sp => new AgentJobPolicy(sp.GetService<AgentServiceEndpoint>()?.DefaultModel ?? Contracts.AgentJobDefaults.Model));
         services.TryAddSingleton<AgentJobsApi>();
+        services.AddAgentJobsLive(); // job list, event stream, dashboard (AgentJobs.Http.AgentJobsLiveServiceCollectionExtensions)
         return services;
     }
 }
