@@ -38,7 +38,7 @@ public class FunctionSurfaceTests
     }
 
     [Fact]
-    public void Http_functions_are_the_three_api_routes_and_mcp_each_requiring_a_function_key()
+    public void Http_functions_are_the_api_routes_and_mcp_each_requiring_a_function_key()
     {
         var http = FunctionCatalog.With<HttpTriggerAttribute>()
             .Select(f => (f.Name, Trigger: f.Trigger.GetCustomAttribute<HttpTriggerAttribute>()!, f.Method))
@@ -50,7 +50,9 @@ public class FunctionSurfaceTests
                 (McpFunctions.Name, "post,get,delete", McpFunctions.Route),
                 (HttpFunctions.CancelName, "post", "agent-jobs/{id}/cancel"),
                 (HttpFunctions.GetName, "get", "agent-jobs/{id}"),
+                (AgentJobLiveFunctions.ListName, "get", "agent-jobs"),
                 (HttpFunctions.StartName, "post", "agent-jobs"),
+                (AgentJobLiveFunctions.EventsName, "get", "agent-jobs/{id}/events"),
             ],
             http.Select(x => (x.Name, string.Join(",", x.Trigger.Methods!), x.Trigger.Route!)));
         Assert.All(http, x => Assert.Equal(AuthorizationLevel.Function, x.Trigger.AuthLevel));
@@ -65,7 +67,7 @@ public class FunctionSurfaceTests
     [Fact]
     public void The_app_has_no_other_functions()
     {
-        Assert.Equal(AgentJobTasks.OrchestratorNames.Count + AgentJobTasks.ActivityNames.Count + 4, FunctionCatalog.All.Count);
+        Assert.Equal(AgentJobTasks.OrchestratorNames.Count + AgentJobTasks.ActivityNames.Count + 6, FunctionCatalog.All.Count);
         Assert.Equal(FunctionCatalog.All.Count, FunctionCatalog.All.Select(f => f.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count());
     }
 }

@@ -25,7 +25,7 @@ public class FunctionsMetadataTests
             .SelectMany(f => f.Bindings.Where(b => b.GetProperty("type").GetString() == type).Select(b => (f.Name, b)));
 
     [Fact]
-    public void Lists_the_four_http_triggers_with_routes_methods_and_function_auth()
+    public void Lists_the_six_http_triggers_with_routes_methods_and_function_auth()
     {
         var http = WithTrigger("httpTrigger")
             .Select(x => (x.Name,
@@ -39,7 +39,9 @@ public class FunctionsMetadataTests
                 ("AgentJobsMcp", "mcp", "post,get,delete", "Function"),
                 ("CancelAgentJob", "agent-jobs/{id}/cancel", "post", "Function"),
                 ("GetAgentJob", "agent-jobs/{id}", "get", "Function"),
+                ("ListAgentJobs", "agent-jobs", "get", "Function"),
                 ("StartAgentJob", "agent-jobs", "post", "Function"),
+                ("StreamAgentJobEvents", "agent-jobs/{id}/events", "get", "Function"),
             ],
             http);
 
@@ -69,7 +71,7 @@ public class FunctionsMetadataTests
     [Fact]
     public void Lists_nothing_else_and_the_worker_config_and_host_json_are_beside_it()
     {
-        Assert.Equal(17, Functions().Length);
+        Assert.Equal(19, Functions().Length);
         Assert.True(File.Exists(Path.Combine(RepoFiles.FunctionsOutput, "worker.config.json")));
         Assert.Equal(File.ReadAllText(RepoFiles.At("host.json")), File.ReadAllText(Path.Combine(RepoFiles.FunctionsOutput, "host.json")));
     }
