@@ -233,6 +233,9 @@ public sealed class LocalHost : IAsyncDisposable
             handlers.GetAsync(request, id, client, ct));
         api.MapPost("{id}/cancel", (HttpRequest request, string id, AgentJobsApi handlers, DurableTaskClient client, CancellationToken ct) =>
             handlers.CancelAsync(request, id, client, ct));
+        api.MapGet("", (HttpRequest request, AgentJobListApi list, DurableTaskClient client, CancellationToken ct) => list.ListAsync(request, client, ct));
+        api.MapGet("{id}/events", (HttpRequest request, string id, AgentJobEventsApi events, DurableTaskClient client, CancellationToken ct) =>
+            events.StreamAsync(request, id, client, ct));
     }
 
     /// <summary>Waits until the host is asked to stop (Ctrl+C, SIGTERM) or <paramref name="cancellationToken"/> fires.</summary>

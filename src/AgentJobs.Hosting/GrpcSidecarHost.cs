@@ -106,6 +106,7 @@ public static class GrpcSidecarBackend
         var address = $"http://127.0.0.1:{FreeLoopbackPort()}";
         services.AddHostedService(sp =>
             new GrpcSidecarHost(address, service(sp), client(sp), createIfNotExists, sp.GetService<ILoggerFactory>()));
+        services.AddSingleton<AgentJobs.Events.IJobHistorySource>(sp => new OrchestrationServiceHistorySource(client(sp)));
         services.AddDurableTaskWorker(builder =>
         {
             builder.UseGrpc(address);

@@ -14,9 +14,13 @@ namespace AgentJobs.Hosting;
 /// <param name="loggerFactory">Logging for the service.</param>
 /// <param name="maxConcurrentWorkItems">Work items per dispatcher; <see cref="Environment.ProcessorCount"/> reproduces the stock service.</param>
 public sealed class HistoryRecordingOrchestrationService(ILoggerFactory? loggerFactory, int maxConcurrentWorkItems = InMemoryDurableBackend.MaxConcurrentWorkItems)
-    : InMemoryOrchestrationService(loggerFactory), IOrchestrationService
+    : HistoryKeepingOrchestrationService(loggerFactory), IOrchestrationService
 {
     readonly ConcurrentDictionary<(string InstanceId, string ExecutionId), int> largest = new();
+    readonly ConcurrentDictionary<string, int> largestCustomStatus = new(StringComparer.Ordinal);
+
+    /// <summary>The longest custom status (UTF-8 bytes of its JSON) each instance saved, over every episode.</summary>
+    public IReadOnlyDictionary<string, int> LargestCustomStatuses => largestCustomStatus;
 
     /// <summary>The largest history each execution (generation) of each instance reached.</summary>
     public IReadOnlyDictionary<(string InstanceId, string ExecutionId), int> LargestHistories => largest;
@@ -37,7 +41,11 @@ public sealed class HistoryRecordingOrchestrationService(ILoggerFactory? loggerF
                .Sum(e => e.Value);
 
     /// <summary>Forgets what was recorded.</summary>
-    public void Clear() => largest.Clear();
+    public void Clear()
+    {
+        largest.Clear();
+        largestCustomStatus.Clear();
+    }
 
     /// <inheritdoc cref="IOrchestrationService.CompleteTaskOrchestrationWorkItemAsync"/>
     public new Task CompleteTaskOrchestrationWorkItemAsync(
@@ -54,6 +62,8 @@ public sealed class HistoryRecordingOrchestrationService(ILoggerFactory? loggerF
         {
             var count = newOrchestrationRuntimeState.Events.Count;
             largest.AddOrUpdate((instance.InstanceId, instance.ExecutionId), count, (_, old) => Math.Max(old, count));
+            var status = System.Text.Encoding.UTF8.GetByteCount(orchestrationState.Status ?? "");
+            largestCustomStatus.AddOrUpdate(instance.InstanceId, status, (_, old) => Math.Max(old, status));
         }
 
         return base.CompleteTaskOrchestrationWorkItemAsync(

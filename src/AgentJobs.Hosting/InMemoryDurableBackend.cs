@@ -41,7 +41,7 @@ public static class InMemoryDurableBackend
     /// re-implemented: only these two members change, every other member maps to the base class.
     /// </summary>
     public sealed class HighConcurrencyOrchestrationService(ILoggerFactory? loggerFactory)
-        : InMemoryOrchestrationService(loggerFactory), IOrchestrationService
+        : HistoryKeepingOrchestrationService(loggerFactory), IOrchestrationService
     {
         /// <inheritdoc cref="IOrchestrationService.MaxConcurrentTaskOrchestrationWorkItems"/>
         public new int MaxConcurrentTaskOrchestrationWorkItems => MaxConcurrentWorkItems;

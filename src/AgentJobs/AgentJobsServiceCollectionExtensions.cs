@@ -75,6 +75,7 @@ public static class AgentJobsServiceCollectionExtensions
         services.TryAddSingleton<AgentJobsApi>();
         services.AddAgentJobsProblemDetails();
         services.AddAgentJobsOperations();
+        services.AddAgentJobsLive(); // job list, event stream, dashboard (AgentJobs.Http.AgentJobsLiveServiceCollectionExtensions)
         return services;
     }
 }

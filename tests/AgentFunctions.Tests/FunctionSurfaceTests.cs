@@ -56,7 +56,9 @@ public class FunctionSurfaceTests
                 (BatchFunctions.GetName, "get", "agent-batches/{id}"),
                 (HttpFunctions.GetName, "get", "agent-jobs/{id}"),
                 (BatchFunctions.StartName, "post", "agent-batches"),
+                (AgentJobLiveFunctions.ListName, "get", "agent-jobs"),
                 (HttpFunctions.StartName, "post", "agent-jobs"),
+                (AgentJobLiveFunctions.EventsName, "get", "agent-jobs/{id}/events"),
             ],
             http.Select(x => (x.Name, string.Join(",", x.Trigger.Methods!), x.Trigger.Route!)));
         Assert.All(http, x => Assert.Equal(AuthorizationLevel.Function, x.Trigger.AuthLevel));
@@ -71,7 +73,7 @@ public class FunctionSurfaceTests
     [Fact]
     public void The_app_has_no_other_functions()
     {
-        Assert.Equal(AgentJobTasks.OrchestratorNames.Count + AgentJobTasks.ActivityNames.Count + AgentJobTasks.OperationsActivityNames.Count + 9, FunctionCatalog.All.Count);
+        Assert.Equal(AgentJobTasks.OrchestratorNames.Count + AgentJobTasks.ActivityNames.Count + AgentJobTasks.OperationsActivityNames.Count + 11, FunctionCatalog.All.Count);
         Assert.Equal(FunctionCatalog.All.Count, FunctionCatalog.All.Select(f => f.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count());
     }
 }

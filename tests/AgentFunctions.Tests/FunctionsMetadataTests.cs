@@ -44,7 +44,9 @@ public class FunctionsMetadataTests
                 ("GetAgentBatch", "agent-batches/{id}", "get", "Function"),
                 ("GetAgentJob", "agent-jobs/{id}", "get", "Function"),
                 ("StartAgentBatch", "agent-batches", "post", "Function"),
+                ("ListAgentJobs", "agent-jobs", "get", "Function"),
                 ("StartAgentJob", "agent-jobs", "post", "Function"),
+                ("StreamAgentJobEvents", "agent-jobs/{id}/events", "get", "Function"),
             ],
             http);
 
@@ -74,7 +76,7 @@ public class FunctionsMetadataTests
     [Fact]
     public void Lists_nothing_else_and_the_worker_config_and_host_json_are_beside_it()
     {
-        Assert.Equal(26, Functions().Length);
+        Assert.Equal(28, Functions().Length);
         Assert.True(File.Exists(Path.Combine(RepoFiles.FunctionsOutput, "worker.config.json")));
         Assert.Equal(File.ReadAllText(RepoFiles.At("host.json")), File.ReadAllText(Path.Combine(RepoFiles.FunctionsOutput, "host.json")));
     }

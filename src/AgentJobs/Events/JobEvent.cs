@@ -1,0 +1,37 @@
+using System.Text.Json.Nodes;
+
+namespace AgentJobs.Events;
+
+/// <summary>One thing that happened in a job, as the event stream sends it.</summary>
+/// <param name="Id">Stable, ordered id (<see cref="JobEventId"/>).</param>
+/// <param name="Type">The event type (<see cref="JobEventTypes"/>).</param>
+/// <param name="Data">The event's fields (always including <c>at</c>, the history event's UTC timestamp).</param>
+public sealed record JobEvent(JobEventId Id, string Type, JsonObject Data);
+
+/// <summary>The event types of the job event stream.</summary>
+public static class JobEventTypes
+{
+    /// <summary>The job was accepted and started: <c>prompt</c> (≤ 200 chars), <c>model</c>, <c>tools</c>, <c>maxDurationSeconds</c>.</summary>
+    public const string Accepted = "accepted";
+
+    /// <summary>The job entered a phase: <c>phase</c> (a <see cref="Contracts.JobPhase"/> name).</summary>
+    public const string Phase = "phase";
+
+    /// <summary>The run's status changed: <c>runId</c>, <c>status</c> (the service's word), <c>polls</c> when seen by a poll.</summary>
+    public const string RunStatus = "runStatus";
+
+    /// <summary>The agent asked for a tool call: <c>callId</c>, <c>tool</c>, <c>arguments</c> (≤ 1 KB).</summary>
+    public const string ToolCall = "toolCall";
+
+    /// <summary>A tool call was answered: <c>callId</c>, <c>tool</c>, <c>output</c> (≤ 1 KB), <c>isError</c>.</summary>
+    public const string ToolResult = "toolResult";
+
+    /// <summary>Someone asked the job to cancel: <c>reason</c>.</summary>
+    public const string CancelRequested = "cancelRequested";
+
+    /// <summary>The agent's reply: <c>text</c>.</summary>
+    public const string Reply = "reply";
+
+    /// <summary>The last event: <c>runtimeStatus</c>, <c>outcome</c>, <c>runStatus</c>, <c>failure</c>, <c>usage</c>, <c>agentDeleted</c>, <c>threadDeleted</c>, <c>polls</c>, <c>toolCalls</c>, <c>elapsedSeconds</c>.</summary>
+    public const string Result = "result";
+}

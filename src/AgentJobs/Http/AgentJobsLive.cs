@@ -1,0 +1,33 @@
+using AgentJobs.Events;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace AgentJobs.Http;
+
+/// <summary>Settings of the event stream (configuration section <c>AgentJobs</c>).</summary>
+public sealed class AgentJobEventsOptions
+{
+    /// <summary>The longest a stream stays open before it closes itself and the client reconnects (default 200 s, under the Functions HTTP limit of about 230 s).</summary>
+    public int EventStreamMaxSeconds { get; set; } = 200;
+
+    /// <summary>Seconds between comment heartbeats on an idle stream (default 15).</summary>
+    public int EventStreamHeartbeatSeconds { get; set; } = 15;
+
+    /// <summary>How often the stream reads the job's history, in milliseconds (default 500).</summary>
+    public int EventStreamPollMilliseconds { get; set; } = 500;
+}
+
+/// <summary>Registers the job list and the event stream.</summary>
+public static class AgentJobsLiveServiceCollectionExtensions
+{
+    /// <summary>Adds <see cref="AgentJobListApi"/>, <see cref="AgentJobEventsApi"/>, their options and the Durable-client history source (hosts may register another first).</summary>
+    public static IServiceCollection AddAgentJobsLive(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<AgentJobEventsOptions>().BindConfiguration(AgentJobsApiOptions.SectionName);
+        services.TryAddSingleton<IJobHistorySource, DurableClientHistorySource>();
+        services.TryAddSingleton<AgentJobListApi>();
+        services.TryAddSingleton<AgentJobEventsApi>();
+        return services;
+    }
+}
