@@ -85,7 +85,7 @@ internal static class JobRunner
             {
                 if (cancellationToken.IsCancellationRequested && !cancelSent)
                 {
-                    cancelSent = await JobEvents.RaiseAsync(host.Client, id, AgentJobOrchestrator.CancelEventName, "cancelled from the command line (Ctrl+C)", CancellationToken.None)
+                    cancelSent = await JobEvents.RaiseAsync(host.Client, id, AgentJobOrchestrator.CancelEventName, "the command line was stopped (Ctrl+C or SIGTERM)", CancellationToken.None)
                         .ConfigureAwait(false);
                 }
 
@@ -220,6 +220,8 @@ internal static class JobRunner
         "instructions" => "--instructions",
         "agentName" => "--agent-name",
         "threadId" => "--thread",
+        "maxToolRounds" => "--max-tool-rounds",
+        "maxTotalTokens" => "--max-total-tokens",
         _ => field ?? "request",
     };
 }

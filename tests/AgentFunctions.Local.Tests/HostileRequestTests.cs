@@ -42,7 +42,7 @@ public sealed class HostileRequestTests(ServeProcessFixture fixture) : IClassFix
         ["control character in id"] = (RawHttp.Request("GET /api/agent-jobs/%01%7F HTTP/1.1"), 404),
         ["unknown job"] = (RawHttp.Request("GET /api/agent-jobs/no-such-job HTTP/1.1"), 404),
         ["cancel of unknown job"] = (RawHttp.WithBody("POST /api/agent-jobs/no-such-job/cancel HTTP/1.1", "text/plain", "x"u8.ToArray()), 404),
-        ["GET on the collection"] = (RawHttp.Request("GET /api/agent-jobs HTTP/1.1"), 405),
+        ["PATCH on the collection"] = (RawHttp.Request("PATCH /api/agent-jobs HTTP/1.1", ["Content-Length: 0"]), 405),
         ["DELETE on the collection"] = (RawHttp.Request("DELETE /api/agent-jobs HTTP/1.1"), 405),
         ["PUT on a job"] = (RawHttp.Request("PUT /api/agent-jobs/abc HTTP/1.1", ["Content-Length: 0"]), 405),
         ["GET on cancel"] = (RawHttp.Request("GET /api/agent-jobs/abc/cancel HTTP/1.1"), 405),

@@ -43,8 +43,8 @@ public class FunctionsMetadataTests
                 ("DeleteAgentJob", "agent-jobs/{id}", "delete", "Function"),
                 ("GetAgentBatch", "agent-batches/{id}", "get", "Function"),
                 ("GetAgentJob", "agent-jobs/{id}", "get", "Function"),
-                ("StartAgentBatch", "agent-batches", "post", "Function"),
                 ("ListAgentJobs", "agent-jobs", "get", "Function"),
+                ("StartAgentBatch", "agent-batches", "post", "Function"),
                 ("StartAgentJob", "agent-jobs", "post", "Function"),
                 ("StreamAgentJobEvents", "agent-jobs/{id}/events", "get", "Function"),
             ],
@@ -66,10 +66,10 @@ public class FunctionsMetadataTests
     }
 
     [Fact]
-    public void Lists_the_twelve_activity_triggers()
+    public void Lists_the_thirteen_activity_triggers()
     {
         var names = WithTrigger("activityTrigger").Select(x => x.Name).ToList();
-        Assert.Equal(12, names.Count);
+        Assert.Equal(13, names.Count);
         Assert.Equal(AgentJobTasks.ActivityNames.Concat(AgentJobTasks.OperationsActivityNames).Order(), names.Order());
     }
 

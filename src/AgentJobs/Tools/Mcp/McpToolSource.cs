@@ -272,11 +272,11 @@ public sealed class McpToolSource : IDisposable
         {
             throw transient;
         }
-        catch (Exception ex) when (ex is HttpRequestException or McpException or InvalidOperationException or IOException or OperationCanceledException or JsonException)
+        catch (Exception ex) when (ex is HttpRequestException or McpException or InvalidOperationException or IOException or OperationCanceledException or TimeoutException or JsonException)
         {
             var reason = Unreachable(ex)
                 ? "is not reachable"
-                : ex is OperationCanceledException ? $"did not answer within {server.Timeout.TotalSeconds:0} s" : "refused to list its tools";
+                : ex is OperationCanceledException or TimeoutException ? $"did not answer within {server.Timeout.TotalSeconds:0} s" : "refused to list its tools";
             throw new AgentServiceException($"MCP server '{server.Name}' at {server.Url} {reason}: {Scrub(server, ex.Message)}", (int?)HttpStatus(ex), null, ex);
         }
     }
@@ -297,7 +297,7 @@ public sealed class McpToolSource : IDisposable
             ownsHttpClient: false);
         return await McpClient.CreateAsync(
             transport,
-            new McpClientOptions { ClientInfo = new Implementation { Name = "AgentFunctions", Version = "1.0" } },
+            new McpClientOptions { ClientInfo = new Implementation { Name = "AgentFunctions", Version = "1.0" }, InitializationTimeout = server.Timeout },
             loggerFactory,
             cancellationToken).ConfigureAwait(false);
     }
