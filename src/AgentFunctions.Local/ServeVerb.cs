@@ -1,8 +1,10 @@
 using AgentJobs.Http;
+using AgentJobs.Workflow;
+using Microsoft.DurableTask.Client;
 
 namespace AgentFunctions.Local;
 
-/// <summary>The <c>serve</c> verb: the HTTP API until Ctrl+C.</summary>
+/// <summary>The <c>serve</c> verb: the HTTP API until Ctrl+C or SIGTERM; on the in-memory backend, running jobs are cancelled and cleaned up first.</summary>
 internal static class ServeVerb
 {
     public static async Task<int> RunAsync(LocalHostOptions options, CancellationToken cancellationToken)
@@ -37,8 +39,57 @@ internal static class ServeVerb
             {
                 // Ctrl+C or SIGTERM: stop cleanly.
             }
+
+            if (!host.Backend.UsesStorage)
+            {
+                await DrainAsync(host).ConfigureAwait(false);
+            }
         }
 
         return 0;
+    }
+
+    /// <summary>How long stopping an in-memory <c>serve</c> waits for its cancelled jobs to delete their agents.</summary>
+    static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The in-memory backend's state ends with the process, and with it any job still running, whose agent would be
+    /// left on the service. So before stopping, every running job is cancelled and given up to
+    /// <see cref="DrainTimeout"/> to clean up. (With <c>--storage</c> jobs resume when serve starts again.)
+    /// </summary>
+    static async Task DrainAsync(LocalHost host)
+    {
+        using var timeout = new CancellationTokenSource(DrainTimeout);
+        var running = new List<string>();
+        await foreach (var instance in host.Client.GetAllInstancesAsync(new OrchestrationQuery
+        {
+            Statuses = [OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Pending],
+        }).WithCancellation(timeout.Token).ConfigureAwait(false))
+        {
+            if (instance.Name == AgentJobOrchestrator.Name)
+            {
+                running.Add(instance.InstanceId);
+            }
+        }
+
+        if (running.Count == 0)
+        {
+            return;
+        }
+
+        Console.Out.WriteLine($"Stopping: cancelling {running.Count} running job(s) so their agents are deleted (at most {DrainTimeout.TotalSeconds:0} s)...");
+        try
+        {
+            await Task.WhenAll(running.Select(async id =>
+            {
+                await JobEvents.RaiseAsync(host.Client, id, AgentJobOrchestrator.CancelEventName, "serve is stopping", timeout.Token).ConfigureAwait(false);
+                await host.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: false, timeout.Token).ConfigureAwait(false);
+            })).ConfigureAwait(false);
+            Console.Out.WriteLine("Stopping: every running job was cancelled and cleaned up.");
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine($"warning: some jobs did not finish cleaning up within {DrainTimeout.TotalSeconds:0} s; their agents may be left on the service.");
+        }
     }
 }

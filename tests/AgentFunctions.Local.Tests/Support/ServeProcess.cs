@@ -67,6 +67,18 @@ public sealed class ServeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends a POSIX signal (e.g. <c>TERM</c>, <c>INT</c>) and waits (bounded) for the process to exit; returns its exit code.</summary>
+    public async Task<int> SignalAndWaitAsync(string signal, TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", [$"-{signal}", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await process.WaitForExitAsync().WaitAsync(timeout);
+        return process.ExitCode;
+    }
+
     /// <summary>Kills the process and everything it started, as a crash would (no graceful shutdown).</summary>
     public Task KillAsync() => LocalCli.KillTreeAsync(process);
 
