@@ -103,4 +103,29 @@ public static class ResultText
         var keep = char.IsHighSurrogate(text[max - 1]) ? max - 1 : max;
         return $"{text[..keep]}…[cut {text.Length - keep:N0} of {text.Length:N0} characters]";
     }
+
+    /// <summary>
+    /// The length, in characters, of the longest prefix of <paramref name="text"/> whose UTF-8 encoding fits in
+    /// <paramref name="maxBytes"/> bytes; never splits a surrogate pair.
+    /// </summary>
+    public static int Utf8PrefixLength(string text, int maxBytes)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var length = 0;
+        var bytes = 0;
+        while (length < text.Length)
+        {
+            var step = char.IsHighSurrogate(text[length]) && length + 1 < text.Length ? 2 : 1;
+            var size = System.Text.Encoding.UTF8.GetByteCount(text.AsSpan(length, step));
+            if (bytes + size > maxBytes)
+            {
+                break;
+            }
+
+            bytes += size;
+            length += step;
+        }
+
+        return length;
+    }
 }

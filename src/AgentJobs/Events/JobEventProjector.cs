@@ -321,22 +321,7 @@ public static class JobEventProjector
             return text;
         }
 
-        var budget = maxBytes - 3; // the ellipsis is 3 bytes
-        var length = 0;
-        var bytes = 0;
-        while (length < text.Length)
-        {
-            var step = char.IsHighSurrogate(text[length]) && length + 1 < text.Length ? 2 : 1;
-            var size = Encoding.UTF8.GetByteCount(text.AsSpan(length, step));
-            if (bytes + size > budget)
-            {
-                break;
-            }
-
-            bytes += size;
-            length += step;
-        }
-
+        var length = ResultText.Utf8PrefixLength(text, maxBytes - 3); // the ellipsis is 3 bytes
         return string.Concat(text.AsSpan(0, length), "…");
     }
 

@@ -210,21 +210,8 @@ public sealed class McpToolSource : IDisposable
 
         var marker = $"\n…[output truncated: {{0}} of {total} bytes cut]";
         var budget = maxBytes - Encoding.UTF8.GetByteCount(string.Format(System.Globalization.CultureInfo.InvariantCulture, marker, total));
-        var keep = 0;
-        var bytes = 0;
-        while (keep < text.Length)
-        {
-            var step = char.IsHighSurrogate(text[keep]) && keep + 1 < text.Length ? 2 : 1;
-            var size = Encoding.UTF8.GetByteCount(text.AsSpan(keep, step));
-            if (bytes + size > budget)
-            {
-                break;
-            }
-
-            bytes += size;
-            keep += step;
-        }
-
+        var keep = Contracts.ResultText.Utf8PrefixLength(text, budget);
+        var bytes = Encoding.UTF8.GetByteCount(text.AsSpan(0, keep));
         return text[..keep] + string.Format(System.Globalization.CultureInfo.InvariantCulture, marker, total - bytes);
     }
 
