@@ -163,6 +163,102 @@ public sealed class StorageBackendTests(AzuriteFixture azurite) : IClassFixture<
         Assert.Equal(stats.AssistantsCreated, stats.AssistantsDeleted);
     }
 
+    [Fact]
+    public async Task The_event_stream_resumes_with_Last_Event_ID_across_a_killed_and_restarted_serve()
+    {
+        var storage = azurite.ConnectionString;
+        await using var service = await LocalAgentServer.StartAsync(new LocalAgentServerOptions
+        {
+            ApiKey = "events-key",
+            Simulation = { QueuedMs = 0, InProgressMs = 4_000 },
+        });
+        string[] args =
+        [
+            "--storage", storage, "--task-hub", TaskHub("events"),
+            "--endpoint", service.OpenAIEndpoint.ToString(), "--api-key", "events-key",
+        ];
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(90) };
+
+        string id;
+        List<(string Id, string Event)> before;
+        var first = await ServeProcess.StartAsync(StartTimeout, args);
+        await using (first)
+        {
+            using var posted = await http.PostAsJsonAsync(new Uri(first.BaseAddress, "api/agent-jobs"),
+                new { prompt = "Please use calculate with {\"expression\": \"6 * 7\"}", tools = new[] { "calculate" } });
+            Assert.True(posted.IsSuccessStatusCode, await posted.Content.ReadAsStringAsync());
+            id = (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+            // Read until the run is under way, then the process dies mid-job (no graceful shutdown).
+            before = await ReadEventsAsync(http, new Uri(first.BaseAddress, $"api/agent-jobs/{id}/events"), null, until: e => e.Event == "runStatus");
+            await first.KillAsync();
+        }
+
+        await using var second = await ServeProcess.StartAsync(StartTimeout, args);
+        var after = await ReadEventsAsync(http, new Uri(second.BaseAddress, $"api/agent-jobs/{id}/events"), before[^1].Id, until: e => e.Event == "result");
+
+        var all = before.Concat(after).ToList();
+        Assert.Equal("accepted", all[0].Event);
+        Assert.Equal("result", all[^1].Event);
+        Assert.Empty(before.Select(e => e.Id).Intersect(after.Select(e => e.Id))); // none repeated
+        Assert.All(all.Zip(all.Skip(1)), pair => Assert.True(Compare(pair.First.Id, pair.Second.Id) < 0, $"{pair.First.Id} then {pair.Second.Id}"));
+        Assert.Contains(all, e => e.Event == "toolCall");
+        Assert.Contains(all, e => e.Event == "toolResult");
+        Assert.Equal(0, (await service.GetStatsAsync()).Assistants);
+    }
+
+    /// <summary>Reads a Server-Sent Events stream (resuming after <paramref name="lastEventId"/>) until an event matches, or the stream ends.</summary>
+    static async Task<List<(string Id, string Event)>> ReadEventsAsync(HttpClient http, Uri uri, string? lastEventId, Func<(string Id, string Event), bool> until)
+    {
+        var events = new List<(string Id, string Event)>();
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        var resumeFrom = lastEventId;
+        while (DateTime.UtcNow < deadline)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+            if (resumeFrom is not null)
+            {
+                request.Headers.Add("Last-Event-ID", resumeFrom);
+            }
+
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.True(response.IsSuccessStatusCode, $"GET events answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            string? eventId = null, eventName = null;
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (line.StartsWith("id: ", StringComparison.Ordinal))
+                {
+                    eventId = line[4..];
+                }
+                else if (line.StartsWith("event: ", StringComparison.Ordinal))
+                {
+                    eventName = line[7..];
+                }
+                else if (line.Length == 0 && eventId is not null && eventName is not null)
+                {
+                    events.Add((eventId, eventName));
+                    resumeFrom = eventId;
+                    if (until((eventId, eventName)))
+                    {
+                        return events;
+                    }
+
+                    eventId = eventName = null;
+                }
+            }
+        }
+
+        throw new TimeoutException($"The stream {uri} never sent the awaited event; got: {string.Join(", ", events)}");
+    }
+
+    static int Compare(string a, string b)
+    {
+        var x = a.Split('.').Select(long.Parse).ToArray();
+        var y = b.Split('.').Select(long.Parse).ToArray();
+        return x.Zip(y, (p, q) => p.CompareTo(q)).FirstOrDefault(c => c != 0);
+    }
+
     static string TaskHub(string prefix) => prefix + Guid.NewGuid().ToString("N")[..12];
 
     static async Task<JsonElement> WaitForAsync(HttpClient http, ServeProcess serve, string id, TimeSpan timeout, Func<JsonElement, bool> condition)
