@@ -13,21 +13,8 @@ namespace AgentJobs.ApiContract;
 /// public sealed class MyHostContractTests(MyHost host) : AgentJobsApiContract(host), IClassFixture&lt;MyHost&gt;;
 /// </code>
 /// </summary>
-public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
+public abstract class AgentJobsApiContract(IAgentJobsApiHost host) : AgentJobsContractBase(host)
 {
-    /// <summary>The collection path of the API.</summary>
-    public const string JobsPath = "api/agent-jobs";
-
-    /// <summary>Polling settings every job of the suite uses, so runs are seen to change within a fraction of a second.</summary>
-    public const string FastPolling = "\"polling\": {\"initialDelayMs\": 20, \"maxDelayMs\": 200}";
-
-    /// <summary>How long the suite waits for a job to reach a state.</summary>
-    public static readonly TimeSpan JobTimeout = TimeSpan.FromSeconds(60);
-
-    /// <summary>The host under test.</summary>
-    protected IAgentJobsApiHost Host { get; } = host ?? throw new ArgumentNullException(nameof(host));
-
-    static CancellationToken Token => TestContext.Current.CancellationToken;
 
     /// <summary>Bodies that must be refused with 400 naming the field (JSON text, expected <c>field</c>).</summary>
     public static TheoryData<string, string> InvalidBodies { get; } = new()
@@ -353,132 +340,6 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host)
         {
             await CancelAndWaitAsync(id);
         }
-    }
-
-    /// <summary>A job body with the suite's fast polling.</summary>
-    protected static string Job(string prompt) =>
-        $"{{\"prompt\": {JsonSerializer.Serialize(prompt)}, {FastPolling}}}";
-
-    /// <summary>POSTs a body (null: no content) as application/json.</summary>
-    protected async Task<HttpResponseMessage> PostAsync(string path, string? body)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path);
-        if (body is not null)
-        {
-            request.Content = new StringContent(body, Encoding.UTF8);
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        }
-
-        return await Host.SendAsync(request, Token);
-    }
-
-    /// <summary>Sends a body with exactly this Content-Type header (null: none), valid or not.</summary>
-    protected async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string body, string? contentType)
-    {
-        using var request = new HttpRequestMessage(method, path) { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body)) };
-        if (contentType is not null)
-        {
-            Assert.True(request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType));
-        }
-
-        return await Host.SendAsync(request, Token);
-    }
-
-    /// <summary>GETs a path.</summary>
-    protected async Task<HttpResponseMessage> GetAsync(string path)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        return await Host.SendAsync(request, Token);
-    }
-
-    /// <summary>Starts a job and returns its id.</summary>
-    protected async Task<string> StartAsync(string prompt)
-    {
-        using var response = await PostAsync(JobsPath, Job(prompt));
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return (await ReadJsonAsync(response)).GetProperty("id").GetString()!;
-    }
-
-    /// <summary>GETs a job's status, which must be 200.</summary>
-    protected async Task<JsonElement> GetStatusAsync(string id)
-    {
-        using var response = await GetAsync($"{JobsPath}/{Uri.EscapeDataString(id)}");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-        return await ReadJsonAsync(response);
-    }
-
-    /// <summary>GETs a job until its status satisfies <paramref name="condition"/>, or fails after <see cref="JobTimeout"/>.</summary>
-    protected async Task<JsonElement> WaitForAsync(string id, Func<JsonElement, bool> condition)
-    {
-        var deadline = DateTime.UtcNow + JobTimeout;
-        while (true)
-        {
-            var status = await GetStatusAsync(id);
-            if (condition(status))
-            {
-                return status;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Job {id} did not reach the expected state within {JobTimeout.TotalSeconds:0} s; last status: {status}");
-            }
-
-            await Task.Delay(50, Token);
-        }
-    }
-
-    /// <summary>Cancels a job if it is still running and waits for it to finish (cleanup).</summary>
-    protected async Task CancelAndWaitAsync(string id)
-    {
-        using (await PostAsync($"{JobsPath}/{id}/cancel", null))
-        {
-        }
-
-        await WaitForAsync(id, IsFinished);
-    }
-
-    /// <summary>Whether the job's orchestration has finished.</summary>
-    protected static bool IsFinished(JsonElement status) =>
-        status.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed" or "Terminated";
-
-    /// <summary>Whether the job is waiting for its run (agent, thread and run exist).</summary>
-    protected static bool IsPolling(JsonElement status) =>
-        status.GetProperty("runtimeStatus").GetString() == "Running" &&
-        status.TryGetProperty("progress", out var p) && p.ValueKind == JsonValueKind.Object &&
-        p.GetProperty("phase").GetString() == "Polling";
-
-    /// <summary>Reads a response's JSON.</summary>
-    protected static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response)
-    {
-        ArgumentNullException.ThrowIfNull(response);
-        var text = await response.Content.ReadAsStringAsync(Token);
-        using var document = JsonDocument.Parse(text);
-        return document.RootElement.Clone();
-    }
-
-    /// <summary>Asserts an RFC 9457 problem response with the given status and <c>field</c> extension; returns the problem.</summary>
-    protected static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string? field)
-    {
-        ArgumentNullException.ThrowIfNull(response);
-        var text = await response.Content.ReadAsStringAsync(Token);
-        Assert.True(status == response.StatusCode, $"Expected {(int)status}, got {(int)response.StatusCode}: {text}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        using var document = JsonDocument.Parse(text);
-        var problem = document.RootElement;
-        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
-        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("title").GetString()));
-        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
-        Assert.Equal($"https://httpstatuses.io/{(int)status}", problem.GetProperty("type").GetString());
-        Assert.True(problem.TryGetProperty("traceId", out _), $"No 'traceId' (written by ASP.NET Core's problem details service) in {text}");
-        if (field is not null)
-        {
-            Assert.True(problem.TryGetProperty("field", out var actual), $"No 'field' in {text}");
-            Assert.True(field == actual.GetString(), $"Expected field '{field}', got '{actual}': {text}");
-        }
-
-        return problem.Clone();
     }
 
     static bool IsNull(JsonElement element, string property) =>

@@ -8,19 +8,11 @@ namespace AgentJobs.ApiContract;
 /// The operations endpoints every host serves with the same handlers: <c>DELETE /api/agent-jobs/{id}</c> (purge one
 /// finished job) and the batch API <c>/api/agent-batches</c>. Derive it like <see cref="AgentJobsApiContract"/>.
 /// </summary>
-public abstract class AgentJobsOperationsContract(IAgentJobsApiHost host)
+public abstract class AgentJobsOperationsContract(IAgentJobsApiHost host) : AgentJobsContractBase(host)
 {
-    const string JobsPath = AgentJobsApiContract.JobsPath;
-    const string FastPolling = AgentJobsApiContract.FastPolling;
-    static readonly TimeSpan JobTimeout = AgentJobsApiContract.JobTimeout;
-
-    /// <summary>The host under test.</summary>
-    protected IAgentJobsApiHost Host { get; } = host ?? throw new ArgumentNullException(nameof(host));
 
     /// <summary>The batch collection path.</summary>
     public const string BatchesPath = "api/agent-batches";
-
-    static CancellationToken Token => TestContext.Current.CancellationToken;
 
     /// <summary>Batch bodies that must be refused with 400 naming the field.</summary>
     public static TheoryData<string, string> InvalidBatches { get; } = new()
@@ -230,91 +222,5 @@ public abstract class AgentJobsOperationsContract(IAgentJobsApiHost host)
     {
         using var request = new HttpRequestMessage(method, path);
         return await Host.SendAsync(request, Token);
-    }
-
-    async Task<string> StartAsync(string prompt)
-    {
-        using var response = await PostAsync(JobsPath, $"{{\"prompt\": {JsonSerializer.Serialize(prompt)}, {FastPolling}}}");
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return (await ReadJsonAsync(response)).GetProperty("id").GetString()!;
-    }
-
-    async Task<HttpResponseMessage> PostAsync(string path, string? body)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path);
-        if (body is not null)
-        {
-            request.Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
-        }
-
-        return await Host.SendAsync(request, Token);
-    }
-
-    Task<HttpResponseMessage> GetAsync(string path) => SendAsync(HttpMethod.Get, path);
-
-    async Task<JsonElement> GetStatusAsync(string id)
-    {
-        using var response = await GetAsync($"{JobsPath}/{Uri.EscapeDataString(id)}");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return await ReadJsonAsync(response);
-    }
-
-    async Task<JsonElement> WaitForAsync(string id, Func<JsonElement, bool> condition)
-    {
-        var deadline = DateTime.UtcNow + JobTimeout;
-        while (true)
-        {
-            var status = await GetStatusAsync(id);
-            if (condition(status))
-            {
-                return status;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Job {id} did not reach the expected state within {JobTimeout.TotalSeconds:0} s; last status: {status}");
-            }
-
-            await Task.Delay(50, Token);
-        }
-    }
-
-    async Task CancelAndWaitAsync(string id)
-    {
-        using (await PostAsync($"{JobsPath}/{id}/cancel", null))
-        {
-        }
-
-        await WaitForAsync(id, IsFinished);
-    }
-
-    static bool IsFinished(JsonElement status) =>
-        status.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed" or "Terminated";
-
-    static bool IsPolling(JsonElement status) =>
-        status.GetProperty("runtimeStatus").GetString() == "Running" &&
-        status.TryGetProperty("progress", out var p) && p.ValueKind == JsonValueKind.Object &&
-        p.GetProperty("phase").GetString() == "Polling";
-
-    static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response)
-    {
-        var text = await response.Content.ReadAsStringAsync(Token);
-        using var document = JsonDocument.Parse(text);
-        return document.RootElement.Clone();
-    }
-
-    static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string? field)
-    {
-        var text = await response.Content.ReadAsStringAsync(Token);
-        Assert.True(status == response.StatusCode, $"Expected {(int)status}, got {(int)response.StatusCode}: {text}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        using var document = JsonDocument.Parse(text);
-        Assert.Equal((int)status, document.RootElement.GetProperty("status").GetInt32());
-        Assert.False(string.IsNullOrWhiteSpace(document.RootElement.GetProperty("detail").GetString()));
-        if (field is not null)
-        {
-            Assert.True(document.RootElement.TryGetProperty("field", out var actual), $"No 'field' in {text}");
-            Assert.True(field == actual.GetString(), $"Expected field '{field}', got '{actual}': {text}");
-        }
     }
 }
