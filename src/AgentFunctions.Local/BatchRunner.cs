@@ -35,7 +35,7 @@ internal static class BatchRunner
         {
             var body = new AgentBatchRequest(
                 prompts, settings.Instructions, settings.Model, settings.AgentName, settings.Tools, settings.ThreadId, settings.DeleteThread,
-                settings.MaxDurationSeconds, settings.Polling, settings.CancelGraceSeconds, maxParallel);
+                settings.MaxDurationSeconds, settings.Polling, settings.CancelGraceSeconds, maxParallel, settings.MaxToolRounds, settings.MaxTotalTokens);
             var api = host.Services.GetRequiredService<AgentBatchesApi>();
             var (batch, problem) = api.Parse(JsonSerializer.SerializeToUtf8Bytes(body, AgentJobRequestValidator.JsonOptions));
             if (problem is not null || batch is null)

@@ -76,6 +76,20 @@ public class BudgetTests
         Assert.Contains("budget is 150", result.Failure!.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_batch_takes_the_same_budgets_and_hands_them_to_every_item()
+    {
+        await using var host = await WorkflowHost.StartAsync();
+        var api = host.Services.GetRequiredService<AgentJobs.Batches.AgentBatchesApi>();
+
+        var (batch, problem) = api.Parse("""{"prompts": ["a", "b"], "maxToolRounds": 2, "maxTotalTokens": 100}"""u8);
+
+        Assert.Null(problem);
+        Assert.Equal(2, batch!.Item("a").MaxToolRounds);
+        Assert.Equal(100, batch.Item("b").MaxTotalTokens);
+        Assert.Equal("maxToolRounds", api.Parse("""{"prompts": ["a"], "maxToolRounds": -1}"""u8).Problem?.Field);
+    }
+
     [Theory]
     [InlineData(-1, null, "maxToolRounds")]
     [InlineData(257, null, "maxToolRounds")]

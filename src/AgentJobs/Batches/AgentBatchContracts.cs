@@ -17,6 +17,8 @@ namespace AgentJobs.Batches;
 /// <param name="Polling">How each item's run is polled.</param>
 /// <param name="CancelGraceSeconds">Each item's grace period once stopped, in seconds.</param>
 /// <param name="MaxParallel">Items running at once, 1–<see cref="AgentBatchLimits.MaxParallelLimit"/> (default <see cref="AgentBatchLimits.DefaultMaxParallel"/>).</param>
+/// <param name="MaxToolRounds">Each item's tool-round budget.</param>
+/// <param name="MaxTotalTokens">Each item's token budget.</param>
 public sealed record AgentBatchRequest(
     IReadOnlyList<string>? Prompts,
     string? Instructions = null,
@@ -28,11 +30,13 @@ public sealed record AgentBatchRequest(
     int? MaxDurationSeconds = null,
     PollingSettings? Polling = null,
     int? CancelGraceSeconds = null,
-    int? MaxParallel = null)
+    int? MaxParallel = null,
+    int? MaxToolRounds = null,
+    long? MaxTotalTokens = null)
 {
     /// <summary>The job request every item shares, with <paramref name="prompt"/> as its prompt.</summary>
     public AgentJobRequest Item(string prompt) =>
-        new(prompt, Instructions, Model, AgentName, Tools, ThreadId, DeleteThread, MaxDurationSeconds, Polling, CancelGraceSeconds);
+        new(prompt, Instructions, Model, AgentName, Tools, ThreadId, DeleteThread, MaxDurationSeconds, Polling, CancelGraceSeconds, MaxToolRounds, MaxTotalTokens);
 }
 
 /// <summary>Limits of the batch API.</summary>
