@@ -345,8 +345,9 @@ public sealed class LocalHost : IAsyncDisposable
             logging.Services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
         }
 
-        // The SDK, the sidecar and the storage provider are chatty at Information; our own categories are not.
-        foreach (var category in new[] { "Microsoft", "DurableTask", "Grpc", "System.Net.Http", "Azure" })
+        // The SDK, the sidecar, the storage provider and the MCP server (a line per request) are chatty at
+        // Information; our own categories are not.
+        foreach (var category in new[] { "Microsoft", "DurableTask", "Grpc", "System.Net.Http", "Azure", "ModelContextProtocol" })
         {
             logging.AddFilter(category, level => level >= LogLevel.Warning && level >= options.LogLevel);
         }

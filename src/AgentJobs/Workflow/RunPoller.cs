@@ -65,6 +65,10 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
             delay = PollDelay.Next(input.Polling, TimeSpan.Zero, statusChanged: true, run.PollAfterMs);
         }
 
+        // Each generation starts with no custom status on some backends (Azure Storage); carry the live count over so
+        // the job's progress never drops back while a new generation waits for its first poll.
+        context.SetCustomStatus(new PollerProgress(run.RawStatus, polls));
+
         DateTime Deadline() => stopWaiting.IsCompleted && stopWaiting.Result < input.DeadlineUtc ? stopWaiting.Result : input.DeadlineUtc;
 
         // A read that keeps failing transiently is retried up to the deadline, no further.
