@@ -233,6 +233,8 @@ public sealed class LocalHost : IAsyncDisposable
             handlers.GetAsync(request, id, client, ct));
         api.MapPost("{id}/cancel", (HttpRequest request, string id, AgentJobsApi handlers, DurableTaskClient client, CancellationToken ct) =>
             handlers.CancelAsync(request, id, client, ct));
+        api.MapPost("{id}/approvals", (HttpRequest request, string id, AgentJobsApi handlers, DurableTaskClient client, CancellationToken ct) =>
+            handlers.DecideAsync(request, id, client, ct));
         api.MapGet("", (HttpRequest request, AgentJobListApi list, DurableTaskClient client, CancellationToken ct) => list.ListAsync(request, client, ct));
         api.MapGet("{id}/events", (HttpRequest request, string id, AgentJobEventsApi events, DurableTaskClient client, CancellationToken ct) =>
             events.StreamAsync(request, id, client, ct));

@@ -32,6 +32,10 @@ public sealed class ActivityFunctions(AgentJobActivities activities)
     [Function(nameof(AgentJobActivities.CancelRun))]
     public Task<RunState> CancelRun([ActivityTrigger] CancelRunInput input) => activities.CancelRun(input);
 
+    /// <summary><see cref="AgentJobActivities.RequestApprovals"/>.</summary>
+    [Function(nameof(AgentJobActivities.RequestApprovals))]
+    public Task<int> RequestApprovals([ActivityTrigger] RequestApprovalsInput input) => activities.RequestApprovals(input);
+
     /// <summary><see cref="AgentJobActivities.CloseToolCalls"/>.</summary>
     [Function(nameof(AgentJobActivities.CloseToolCalls))]
     public Task<int> CloseToolCalls([ActivityTrigger] CloseToolCallsInput input) => activities.CloseToolCalls(input);

@@ -22,6 +22,9 @@ public sealed class HttpFunctions(AgentJobsApi api, AgentJobs.Retention.Retentio
     /// <summary>Function name of POST /api/agent-jobs/{id}/cancel.</summary>
     public const string CancelName = "CancelAgentJob";
 
+    /// <summary>Function name of POST /api/agent-jobs/{id}/approvals.</summary>
+    public const string DecideName = "DecideAgentJobToolCall";
+
     /// <summary>Validates a job request and schedules it: 202 with links, or 400 problem details naming the field.</summary>
     [Function(StartName)]
     public async Task<IResult> Start(
@@ -47,6 +50,14 @@ public sealed class HttpFunctions(AgentJobsApi api, AgentJobs.Retention.Retentio
         string id,
         [DurableClient] DurableTaskClient client) =>
         api.CancelAsync(request, id, client, Aborted(request));
+
+    /// <summary>Decides a tool call the job holds for approval: 202; 404 unknown job or call; 409 decided, nothing pending or finished; 400 bad body.</summary>
+    [Function(DecideName)]
+    public Task<IResult> Decide(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agent-jobs/{id}/approvals")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient client) =>
+        api.DecideAsync(request, id, client, Aborted(request));
 
     static CancellationToken Aborted(HttpRequest request)
     {

@@ -51,6 +51,7 @@ public class FunctionSurfaceTests
                 (McpFunctions.Name, "post,get,delete", McpFunctions.Route),
                 (BatchFunctions.CancelName, "post", "agent-batches/{id}/cancel"),
                 (HttpFunctions.CancelName, "post", "agent-jobs/{id}/cancel"),
+                (HttpFunctions.DecideName, "post", "agent-jobs/{id}/approvals"),
                 (BatchFunctions.DeleteName, "delete", "agent-batches/{id}"),
                 (RetentionFunctions.DeleteName, "delete", "agent-jobs/{id}"),
                 (BatchFunctions.GetName, "get", "agent-batches/{id}"),

@@ -39,6 +39,7 @@ public class FunctionsMetadataTests
                 ("AgentJobsMcp", "mcp", "post,get,delete", "Function"),
                 ("CancelAgentBatch", "agent-batches/{id}/cancel", "post", "Function"),
                 ("CancelAgentJob", "agent-jobs/{id}/cancel", "post", "Function"),
+                ("DecideAgentJobToolCall", "agent-jobs/{id}/approvals", "post", "Function"),
                 ("DeleteAgentBatch", "agent-batches/{id}", "delete", "Function"),
                 ("DeleteAgentJob", "agent-jobs/{id}", "delete", "Function"),
                 ("GetAgentBatch", "agent-batches/{id}", "get", "Function"),

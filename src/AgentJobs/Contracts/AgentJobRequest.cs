@@ -23,6 +23,7 @@ namespace AgentJobs.Contracts;
 /// <param name="MaxTotalTokens">Budget: total tokens (input + output, as the service reports them) the job's runs may
 /// use; more stops the job with <see cref="JobOutcome.BudgetExceeded"/> (default none, or <c>AgentJobs__MaxTotalTokensLimit</c>
 /// when that is set).</param>
+/// <param name="Approval">Tool calls that wait for a person's approval before they run (default none).</param>
 public sealed record AgentJobRequest(
     string Prompt,
     string? Instructions = null,
@@ -35,7 +36,8 @@ public sealed record AgentJobRequest(
     PollingSettings? Polling = null,
     int? CancelGraceSeconds = null,
     int? MaxToolRounds = null,
-    long? MaxTotalTokens = null);
+    long? MaxTotalTokens = null,
+    ApprovalPolicy? Approval = null);
 
 /// <summary>
 /// How the run is polled: exponential backoff from <see cref="InitialDelayMs"/> to <see cref="MaxDelayMs"/>;

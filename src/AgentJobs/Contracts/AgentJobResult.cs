@@ -18,6 +18,7 @@ namespace AgentJobs.Contracts;
 /// <param name="ElapsedSeconds">Orchestration time from start to end.</param>
 /// <param name="Stop">Why the workflow stopped the job early (cancel, deadline, failure), or a cancel request that
 /// arrived after the run had ended (<see cref="JobStop.Honoured"/> false); null when nothing asked it to stop.</param>
+/// <param name="Approvals">How each tool call held for approval was decided, in the order decided (empty without an approval policy).</param>
 public sealed record AgentJobResult(
     JobOutcome Outcome,
     string? RunStatus,
@@ -34,7 +35,8 @@ public sealed record AgentJobResult(
     int Polls,
     int ToolCalls,
     double ElapsedSeconds,
-    JobStop? Stop = null);
+    JobStop? Stop = null,
+    IReadOnlyList<JobApproval>? Approvals = null);
 
 /// <summary>One message of the thread.</summary>
 /// <param name="Id">Message id.</param>
@@ -64,7 +66,8 @@ public sealed record JobRunStep(
 /// <param name="Name">Function name.</param>
 /// <param name="Arguments">Arguments as JSON text, cut to <see cref="ResultText.MaxToolTextLength"/> characters with a marker.</param>
 /// <param name="Output">The output the workflow submitted, when the service reports it; cut likewise.</param>
-public sealed record JobToolCall(string Id, string Name, string Arguments, string? Output);
+/// <param name="Approval">How the call was decided, when it was held for approval.</param>
+public sealed record JobToolCall(string Id, string Name, string Arguments, string? Output, JobApproval? Approval = null);
 
 /// <summary>Token counts for the job's runs.</summary>
 /// <param name="PromptTokens">Input tokens.</param>

@@ -15,6 +15,8 @@ namespace AgentJobs.Contracts;
 /// <param name="ThreadId">The thread, once known.</param>
 /// <param name="RunId">The current run.</param>
 /// <param name="PollerInstanceId">The poller sub-orchestration running now, if any (its status has live poll counts).</param>
+/// <param name="PendingApprovals">In <see cref="JobPhase.AwaitingApproval"/>: the calls still waiting for a decision.</param>
+/// <param name="DecidedCallIds">The calls of the current tool round already decided (a second decision is refused).</param>
 public sealed record JobProgress(
     JobPhase Phase,
     string? RunStatus = null,
@@ -24,7 +26,9 @@ public sealed record JobProgress(
     string? AgentId = null,
     string? ThreadId = null,
     string? RunId = null,
-    string? PollerInstanceId = null);
+    string? PollerInstanceId = null,
+    IReadOnlyList<PendingApproval>? PendingApprovals = null,
+    IReadOnlyList<string>? DecidedCallIds = null);
 
 /// <summary>The poller's own custom status: the live part of <see cref="JobProgress"/>.</summary>
 /// <param name="RunStatus">The last run status seen.</param>
@@ -52,6 +56,9 @@ public enum JobPhase
 
     /// <summary>Executing the agent's function-tool calls.</summary>
     RunningTools,
+
+    /// <summary>Tool calls wait for a person's approval (<c>POST /api/agent-jobs/{id}/approvals</c>).</summary>
+    AwaitingApproval,
 
     /// <summary>Cancelling the run (caller's request or deadline).</summary>
     Cancelling,

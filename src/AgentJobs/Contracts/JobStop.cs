@@ -30,4 +30,7 @@ public enum StopReason
 
     /// <summary>The job went over one of its budgets (<c>maxToolRounds</c>, <c>maxTotalTokens</c>).</summary>
     BudgetExceeded,
+
+    /// <summary>A tool call's approval timed out and the job's policy says <c>onTimeout: "cancel"</c>.</summary>
+    ApprovalTimedOut,
 }

@@ -26,6 +26,12 @@ public static class JobEventTypes
     /// <summary>A tool call was answered: <c>callId</c>, <c>tool</c>, <c>output</c> (≤ 1 KB), <c>isError</c>.</summary>
     public const string ToolResult = "toolResult";
 
+    /// <summary>A tool call waits for a person's approval: <c>callId</c>, <c>tool</c>, <c>arguments</c> (≤ 200 chars), <c>expiresAt</c>.</summary>
+    public const string ApprovalRequested = "approvalRequested";
+
+    /// <summary>A held tool call was decided: <c>callId</c>, <c>tool</c>, <c>approved</c>, <c>reason</c>, <c>decidedBy</c> (<c>timeout</c> when nobody decided in time).</summary>
+    public const string ApprovalDecided = "approvalDecided";
+
     /// <summary>Someone asked the job to cancel: <c>reason</c>.</summary>
     public const string CancelRequested = "cancelRequested";
 

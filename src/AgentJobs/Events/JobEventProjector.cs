@@ -93,6 +93,22 @@ public static class JobEventProjector
                         Emit(JobEventTypes.Phase, entered);
                     }
 
+                    if (task.Name == nameof(AgentJobActivities.RequestApprovals) && Read<ApprovalsDto>(task.Input)?.Calls is { } held)
+                    {
+                        foreach (var h in held)
+                        {
+                            state.Awaiting[h.CallId ?? ""] = h.Tool;
+                            state.ApprovalExpiresAt = h.ExpiresAt;
+                            Emit(JobEventTypes.ApprovalRequested, new JsonObject
+                            {
+                                ["callId"] = h.CallId,
+                                ["tool"] = h.Tool,
+                                ["arguments"] = h.Arguments,
+                                ["expiresAt"] = h.ExpiresAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                            });
+                        }
+                    }
+
                     if (task.Name == nameof(AgentJobActivities.ExecuteTool) && Read<ToolCallDto>(task.Input) is { } call)
                     {
                         Emit(JobEventTypes.ToolCall, new JsonObject
@@ -158,6 +174,28 @@ public static class JobEventProjector
                     if (Read<PollOutcomeDto>(pollerDone.Result)?.Run is { } last)
                     {
                         state.SawRun(last, emit: false);
+                    }
+
+                    break;
+
+                // The approval wait's timer is the one due when the round's approvals expire.
+                case TimerCreatedEvent timer when state.Awaiting.Count > 0 && timer.FireAt == state.ApprovalExpiresAt:
+                    state.ApprovalTimerId = timer.EventId;
+                    break;
+
+                case TimerFiredEvent fired when state.Awaiting.Count > 0 && fired.TimerId == state.ApprovalTimerId:
+                    foreach (var (callId, tool) in state.Awaiting)
+                    {
+                        Emit(JobEventTypes.ApprovalDecided, Decided(callId, tool, approved: false, "approval timed out", ToolApprovals.TimeoutDecider));
+                    }
+
+                    state.Awaiting.Clear();
+                    break;
+
+                case EventRaisedEvent raised when raised.Name == AgentJobOrchestrator.ApprovalEventName:
+                    if (Read<ApprovalDecision>(raised.Input) is { } decision && state.Awaiting.Remove(decision.CallId, out var decidedTool))
+                    {
+                        Emit(JobEventTypes.ApprovalDecided, Decided(decision.CallId, decidedTool, decision.Approved, decision.Reason, decision.DecidedBy));
                     }
 
                     break;
@@ -273,8 +311,18 @@ public static class JobEventProjector
         }).Where(id => id >= 0),
     ];
 
+    static JsonObject Decided(string callId, string? tool, bool approved, string? reason, string? decidedBy) => new()
+    {
+        ["callId"] = callId,
+        ["tool"] = tool,
+        ["approved"] = approved,
+        ["reason"] = reason,
+        ["decidedBy"] = decidedBy,
+    };
+
     static JobPhase? PhaseOf(string? activity) => activity switch
     {
+        nameof(AgentJobActivities.RequestApprovals) => JobPhase.AwaitingApproval,
         nameof(AgentJobActivities.CreateAgent) => JobPhase.CreatingAgent,
         nameof(AgentJobActivities.CreateThread) => JobPhase.CreatingThread,
         nameof(AgentJobActivities.StartRun) => JobPhase.StartingRun,
@@ -335,6 +383,13 @@ public static class JobEventProjector
 
         public bool CancelSent { get; private set; }
 
+        /// <summary>Held calls not yet decided (call id → tool).</summary>
+        public Dictionary<string, string?> Awaiting { get; } = new(StringComparer.Ordinal);
+
+        public DateTime? ApprovalExpiresAt { get; set; }
+
+        public int? ApprovalTimerId { get; set; }
+
         public void Add(JobEventId id, string type, JsonObject data, DateTime at)
         {
             data["at"] = DateTime.SpecifyKind(at, DateTimeKind.Utc).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
@@ -364,6 +419,8 @@ public static class JobEventProjector
     sealed record RunDto(string? RunId, string? RawStatus);
 
     sealed record ToolCallDto(string? Id, string? Name, string? Arguments);
+
+    sealed record ApprovalsDto(IReadOnlyList<PendingApproval>? Calls);
 
     sealed record ToolOutputDto(string? ToolCallId, string? Output, bool IsError);
 

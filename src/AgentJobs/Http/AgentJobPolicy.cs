@@ -35,6 +35,9 @@ public sealed class AgentJobPolicy(string defaultModel, AgentJobsApiOptions? lim
             CancelGraceSeconds = request.CancelGraceSeconds ?? AgentJobDefaults.CancelGraceSeconds,
             MaxToolRounds = request.MaxToolRounds ?? Math.Min(AgentJobDefaults.MaxToolRounds, limits.MaxToolRoundsLimit),
             MaxTotalTokens = request.MaxTotalTokens ?? limits.MaxTotalTokensLimit,
+            Approval = request.Approval is { } approval
+                ? approval with { TimeoutSeconds = approval.TimeoutSeconds ?? ApprovalPolicy.DefaultTimeoutSeconds, OnTimeout = approval.OnTimeout ?? ApprovalTimeoutAction.Reject }
+                : null,
         };
     }
 

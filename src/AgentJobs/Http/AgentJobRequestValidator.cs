@@ -46,6 +46,31 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
         }
     }
 
+    /// <summary>
+    /// An approval policy names tools of the job (or <c>*</c>), at least one, each once; waits between 1 s and a day.
+    /// </summary>
+    static ValidationProblem? ValidateApproval(ApprovalPolicy approval, IReadOnlyList<string> jobTools)
+    {
+        if (approval.Tools is not { Count: > 0 } held)
+        {
+            return new("approval.tools", "'approval.tools' must name at least one of the job's tools, or \"*\" for all of them.");
+        }
+
+        if (held.FirstOrDefault(t => t != ApprovalPolicy.AllTools && !jobTools.Contains(t, StringComparer.Ordinal)) is { } stranger)
+        {
+            return new("approval.tools", $"'approval.tools' names '{stranger}', which is not one of the job's tools ({(jobTools.Count == 0 ? "it has none" : string.Join(", ", jobTools))}).");
+        }
+
+        if (held.Distinct(StringComparer.Ordinal).Count() != held.Count)
+        {
+            return new("approval.tools", "'approval.tools' lists a tool more than once.");
+        }
+
+        return approval.TimeoutSeconds is { } timeout && timeout is < 1 or > 86_400
+            ? new("approval.timeoutSeconds", $"'approval.timeoutSeconds' must be between 1 and 86400; got {timeout}.")
+            : null;
+    }
+
     /// <summary>Parses the body; returns the request, or the field and message of the first problem.</summary>
     public (AgentJobRequest? Request, ValidationProblem? Problem) Parse(ReadOnlySpan<byte> body)
     {
@@ -150,6 +175,11 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
             return new("maxTotalTokens", options.MaxTotalTokensLimit is { } limit
                 ? $"'maxTotalTokens' must be between 1 and {limit}; got {tokens}."
                 : $"'maxTotalTokens' must be at least 1; got {tokens}.");
+        }
+
+        if (request.Approval is { } approval && ValidateApproval(approval, request.Tools ?? []) is { } approvalProblem)
+        {
+            return approvalProblem;
         }
 
         if (request.CancelGraceSeconds is { } grace && grace is < 1 or > 3600)

@@ -17,6 +17,8 @@ namespace AgentJobs.Http;
 /// <item><c>POST /api/agent-jobs</c> → 202 + status links, or 400 problem details naming the field.</item>
 /// <item><c>GET /api/agent-jobs/{id}</c> → 200 with runtime status, progress and (when done) the result; 404.</item>
 /// <item><c>POST /api/agent-jobs/{id}/cancel</c> → 202; 404 unknown; 409 already finished.</item>
+/// <item><c>POST /api/agent-jobs/{id}/approvals</c> <c>{callId, approved, reason?, decidedBy?}</c> → 202; 404 unknown job or
+/// call; 409 when the call was already decided, nothing waits or the job has ended.</item>
 /// </list>
 /// A body must be JSON: a request whose Content-Type is not <c>application/json</c> or a <c>+json</c> type (charset
 /// UTF-8 if any), or is malformed, gets 415; a request without a Content-Type is read as JSON.
@@ -142,6 +144,91 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
         logger.LogInformation("Cancel requested for agent job {JobId}.", id);
         return Results.Json(Links(request, id), JsonOptions, statusCode: StatusCodes.Status202Accepted);
     }
+
+    /// <summary>Decides a tool call the job holds for approval (its status lists them under <c>progress.pendingApprovals</c>).</summary>
+    public async Task<IResult> DecideAsync(HttpRequest request, string id, DurableTaskClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        if (UnsupportedContentType(request) is { } unsupported)
+        {
+            return unsupported;
+        }
+
+        var body = await ReadBodyAsync(request, cancellationToken);
+        if (body is null)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"The request body is larger than {MaxBodyBytes} bytes.", "body");
+        }
+
+        var (decision, problem) = ReadDecision(body);
+        if (problem is not null)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid approval decision", problem.Message, problem.Field);
+        }
+
+        // Who decided: the signed-in user when the host authenticated one, else what the caller says.
+        if (request.HttpContext.User.Identity is { IsAuthenticated: true, Name: { Length: > 0 } user })
+        {
+            decision = decision! with { DecidedBy = user };
+        }
+
+        var outcome = string.IsNullOrWhiteSpace(id)
+            ? JobApprovals.Outcome.UnknownJob
+            : await JobApprovals.SendAsync(client, id, AgentJobOrchestrator.Name, decision!, cancellationToken);
+        var callId = decision!.CallId;
+        switch (outcome)
+        {
+            case JobApprovals.Outcome.Sent:
+                logger.LogInformation("Approval decision for tool call {CallId} of agent job {JobId}: {Approved}.", callId, id, decision.Approved ? "approved" : "rejected");
+                return Results.Json(new ApprovalAccepted(id, callId, decision.Approved, Links(request, id).StatusQueryGetUri), JsonOptions, statusCode: StatusCodes.Status202Accepted);
+            case JobApprovals.Outcome.UnknownJob:
+                return NotFound(id);
+            case JobApprovals.Outcome.UnknownCall:
+                return Problem(StatusCodes.Status404NotFound, "Tool call not found", $"No tool call of agent job '{id}' with the id '{callId}' waits for approval.", "callId");
+            case JobApprovals.Outcome.AlreadyDecided:
+                return Problem(StatusCodes.Status409Conflict, "Tool call already decided", $"Tool call '{callId}' of agent job '{id}' was already decided; the first decision stands.", "callId");
+            case JobApprovals.Outcome.Finished:
+                return Problem(StatusCodes.Status409Conflict, "Agent job already finished", $"Agent job '{id}' has already finished; nothing waits for approval.", null);
+            case JobApprovals.Outcome.NothingPending:
+                return Problem(StatusCodes.Status409Conflict, "Nothing awaits approval", $"No tool call of agent job '{id}' waits for approval now.", "callId");
+            default:
+                return new WithRetryAfter(Problem(StatusCodes.Status503ServiceUnavailable, "Agent job has not started yet",
+                    $"Agent job '{id}' is still waiting to start after {JobEvents.StartWait.TotalSeconds:0} s, so the decision was not sent; try again.", null), 5);
+        }
+    }
+
+    static (ApprovalDecision? Decision, ValidationProblem? Problem) ReadDecision(byte[] body)
+    {
+        const string shape = " The body must be a JSON object like {\"callId\": \"call_…\", \"approved\": true, \"reason\": \"…\"}.";
+        if (body.Length == 0)
+        {
+            return (null, new("body", "The request body is empty." + shape));
+        }
+
+        var (read, problem) = AgentJobRequestValidator.ReadJson<ApprovalDecisionBody>(body);
+        if (problem is not null)
+        {
+            return (null, problem.Field == "body" ? problem with { Message = problem.Message + shape } : problem);
+        }
+
+        return read switch
+        {
+            null => (null, new("body", "The request body must be a JSON object, not null." + shape)),
+            { CallId: null or "" } => (null, new("callId", "'callId' is required: the id of a call in the job's progress.pendingApprovals.")),
+            { CallId.Length: > 256 } => (null, new("callId", "'callId' must be at most 256 characters.")),
+            { Approved: null } => (null, new("approved", "'approved' is required: true runs the call, false rejects it.")),
+            { Reason.Length: > 1000 } => (null, new("reason", "'reason' must be at most 1000 characters.")),
+            { DecidedBy.Length: > 200 } => (null, new("decidedBy", "'decidedBy' must be at most 200 characters.")),
+            _ => (TextRules.Check("callId", read.CallId)
+                  ?? (read.Reason is { } reason ? TextRules.Check("reason", reason, allowEmpty: true) : null)
+                  ?? (read.DecidedBy is { } by ? TextRules.Check("decidedBy", by, allowEmpty: true) : null)) is { } invalid
+                ? (null, invalid)
+                : (new ApprovalDecision(read.CallId, read.Approved.Value, NullIfEmpty(read.Reason), NullIfEmpty(read.DecidedBy)), null),
+        };
+    }
+
+    static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
 
     static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
@@ -276,6 +363,20 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
         }
     }
 }
+
+/// <summary>The body of an approval decision as sent (every field optional here so each missing one gets its own message).</summary>
+/// <param name="CallId">The call decided.</param>
+/// <param name="Approved">Run it (true) or reject it (false).</param>
+/// <param name="Reason">Why; a rejection's reason reaches the model.</param>
+/// <param name="DecidedBy">Who decided, when the host has no signed-in user.</param>
+public sealed record ApprovalDecisionBody(string? CallId, bool? Approved, string? Reason = null, string? DecidedBy = null);
+
+/// <summary>The 202 answer to an approval decision.</summary>
+/// <param name="Id">The job.</param>
+/// <param name="CallId">The call decided.</param>
+/// <param name="Approved">The decision sent.</param>
+/// <param name="StatusQueryGetUri">GET for the job's status.</param>
+public sealed record ApprovalAccepted(string Id, string CallId, bool Approved, string StatusQueryGetUri);
 
 /// <summary>Optional body of a cancel request.</summary>
 /// <param name="Reason">Why; recorded in the job's result.</param>

@@ -1,4 +1,5 @@
 using AgentJobs.AgentService;
+using AgentJobs.Contracts;
 
 namespace AgentJobs.Workflow;
 
@@ -43,3 +44,8 @@ public sealed record ListRunStepsInput(string ThreadId, IReadOnlyList<string> Ru
 /// <param name="ThreadId">The thread.</param>
 /// <param name="Reason">Why the job stops, for the error outputs of the calls it closes.</param>
 public sealed record CloseToolCallsInput(string ThreadId, string Reason);
+
+/// <summary>Input of <see cref="AgentJobActivities.RequestApprovals"/>.</summary>
+/// <param name="JobId">The job (or session turn) whose calls wait.</param>
+/// <param name="Calls">The calls held for approval, as the status shows them.</param>
+public sealed record RequestApprovalsInput(string JobId, IReadOnlyList<PendingApproval> Calls);

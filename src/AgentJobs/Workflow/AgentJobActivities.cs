@@ -96,6 +96,20 @@ public sealed class AgentJobActivities(IAgentService service, AgentToolRegistry 
     public Task<bool> DeleteThread(string threadId) => service.DeleteThreadAsync(threadId, CancellationToken.None);
 
     /// <summary>
+    /// Announces a round of tool calls held for approval: recorded in history (the event stream shows it from there)
+    /// and logged with the tools and call ids (never their arguments), so whoever watches the logs can act. Returns
+    /// how many calls wait.
+    /// </summary>
+    public Task<int> RequestApprovals(RequestApprovalsInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        logger.LogInformation(
+            "Agent job {JobId} awaits approval of {Count} tool call(s) until {ExpiresAt:O}: {Calls}.",
+            input.JobId, input.Calls.Count, input.Calls.Min(c => c.ExpiresAt), string.Join(", ", input.Calls.Select(c => $"{c.Tool} ({c.CallId})")));
+        return Task.FromResult(input.Calls.Count);
+    }
+
+    /// <summary>
     /// Runs one function tool; failures become an error output, not a failed activity, except transient failures
     /// of an MCP server, which throw <see cref="TransientAgentServiceException"/> so the call is retried. The
     /// orchestrator sets <see cref="ToolCallRequest.JobId"/> to its instance id, making the call's idempotency key.

@@ -30,6 +30,7 @@ public static class AgentJobTasks
         nameof(AgentJobActivities.DeleteAgent),
         nameof(AgentJobActivities.DeleteThread),
         nameof(AgentJobActivities.ExecuteTool),
+        nameof(AgentJobActivities.RequestApprovals),
     ];
 
     /// <summary>Activities of the operations side (retention), besides the job's own.</summary>
@@ -58,6 +59,7 @@ public static class AgentJobTasks
         Add<AgentRef, bool>(registry, nameof(AgentJobActivities.DeleteAgent), (a, i) => a.DeleteAgent(i));
         Add<string, bool>(registry, nameof(AgentJobActivities.DeleteThread), (a, i) => a.DeleteThread(i));
         Add<ToolCallRequest, ToolOutput>(registry, nameof(AgentJobActivities.ExecuteTool), (a, i) => a.ExecuteTool(i));
+        Add<RequestApprovalsInput, int>(registry, nameof(AgentJobActivities.RequestApprovals), (a, i) => a.RequestApprovals(i));
         return registry;
     }
 

@@ -106,6 +106,15 @@ internal sealed class JobStopper
         }
     }
 
+    /// <summary>Stops the job because a held tool call's approval timed out under <c>onTimeout: "cancel"</c>.</summary>
+    public void ApprovalTimedOut(string message)
+    {
+        if (Stop is null)
+        {
+            Decide(StopReason.ApprovalTimedOut, message);
+        }
+    }
+
     /// <summary>Stops the job because it cannot go on; the first failure is the one reported.</summary>
     public void Fail(string code, string message)
     {

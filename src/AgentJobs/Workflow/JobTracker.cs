@@ -12,6 +12,10 @@ internal sealed class JobTracker(TaskOrchestrationContext context)
 {
     readonly List<string> runIds = [];
     readonly Dictionary<string, TokenUsage> usageByRun = new(StringComparer.Ordinal);
+    readonly List<JobApproval> approvals = [];
+    Task<ApprovalDecision>? nextDecision;
+    IReadOnlyList<PendingApproval>? pendingApprovals;
+    IReadOnlyList<string>? decidedCallIds;
     string? pollerInstanceId;
     IReadOnlyList<string> pendingTools = [];
     string? runStatus;
@@ -39,6 +43,26 @@ internal sealed class JobTracker(TaskOrchestrationContext context)
 
     public IReadOnlyList<string> RunIds => runIds;
 
+    /// <summary>Decisions on held tool calls, in the order taken in.</summary>
+    public IReadOnlyList<JobApproval> Approvals => approvals;
+
+    public void Decided(JobApproval approval) => approvals.Add(approval);
+
+    /// <summary>
+    /// The next approval decision. One waiter serves the whole orchestration: a waiter left behind by a round that
+    /// ended (timeout, stop) would otherwise take the next round's first decision, since events go to the oldest waiter.
+    /// </summary>
+    public Task<ApprovalDecision> NextDecision() =>
+        nextDecision ??= context.WaitForExternalEvent<ApprovalDecision>(AgentJobOrchestrator.ApprovalEventName);
+
+    /// <summary>Marks the decision <see cref="NextDecision"/> returned as taken; the next call waits for a new one.</summary>
+    public ApprovalDecision TakeDecision()
+    {
+        var decision = nextDecision!.Result;
+        nextDecision = null;
+        return decision;
+    }
+
     public TokenUsage? Usage => usageByRun.Values.Aggregate((TokenUsage?)null, TokenUsage.Add);
 
     public double Elapsed => (context.CurrentUtcDateTime - StartedAt).TotalSeconds;
@@ -59,12 +83,19 @@ internal sealed class JobTracker(TaskOrchestrationContext context)
         runId = run.RunId;
     }
 
-    public void Enter(JobPhase phase, IReadOnlyList<string>? pendingTools = null, string? pollerInstanceId = null)
+    public void Enter(
+        JobPhase phase,
+        IReadOnlyList<string>? pendingTools = null,
+        string? pollerInstanceId = null,
+        IReadOnlyList<PendingApproval>? pendingApprovals = null,
+        IReadOnlyList<string>? decidedCallIds = null)
     {
         Phase = phase;
         this.pendingTools = pendingTools ?? [];
         this.pollerInstanceId = pollerInstanceId;
+        this.pendingApprovals = pendingApprovals is { Count: > 0 } ? [.. pendingApprovals] : null;
+        this.decidedCallIds = decidedCallIds is { Count: > 0 } ? [.. decidedCallIds] : null;
         context.SetCustomStatus(new JobProgress(
-            Phase, runStatus, Polls, this.pendingTools, Elapsed, Agent, Thread, runId, this.pollerInstanceId));
+            Phase, runStatus, Polls, this.pendingTools, Elapsed, Agent, Thread, runId, this.pollerInstanceId, this.pendingApprovals, this.decidedCallIds));
     }
 }
