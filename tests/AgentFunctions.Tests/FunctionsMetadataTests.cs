@@ -67,17 +67,17 @@ public class FunctionsMetadataTests
     }
 
     [Fact]
-    public void Lists_the_thirteen_activity_triggers()
+    public void Lists_the_fourteen_activity_triggers()
     {
         var names = WithTrigger("activityTrigger").Select(x => x.Name).ToList();
-        Assert.Equal(13, names.Count);
+        Assert.Equal(14, names.Count);
         Assert.Equal(AgentJobTasks.ActivityNames.Concat(AgentJobTasks.OperationsActivityNames).Order(), names.Order());
     }
 
     [Fact]
     public void Lists_nothing_else_and_the_worker_config_and_host_json_are_beside_it()
     {
-        Assert.Equal(28, Functions().Length);
+        Assert.Equal(30, Functions().Length);
         Assert.True(File.Exists(Path.Combine(RepoFiles.FunctionsOutput, "worker.config.json")));
         Assert.Equal(File.ReadAllText(RepoFiles.At("host.json")), File.ReadAllText(Path.Combine(RepoFiles.FunctionsOutput, "host.json")));
     }

@@ -22,14 +22,21 @@ public sealed class FunctionsApiHost : IAgentJobsMcpHost, IAsyncLifetime
     /// <summary>Prompts starting with this marker get a run that stays in progress (until cancelled).</summary>
     public const string LongRunningMarker = "[long-running]";
 
+    /// <summary>Prompts starting with this get one round calling <c>calculate</c> with the JSON that follows.</summary>
+    public const string ToolCallingPrefix = "Please use calculate with ";
+
     IHost? host;
     InProcessHttp? http;
 
     public ScriptedAgentService Service { get; } = new()
     {
-        Script = prompt => prompt.StartsWith(LongRunningMarker, StringComparison.Ordinal)
-            ? [.. Enumerable.Repeat(ScriptStep.Of("in_progress"), 1_000_000)]
-            : [ScriptStep.Of("in_progress"), ScriptStep.Of("completed")],
+        Script = prompt => prompt switch
+        {
+            _ when prompt.StartsWith(LongRunningMarker, StringComparison.Ordinal) => [.. Enumerable.Repeat(ScriptStep.Of("in_progress"), 1_000_000)],
+            _ when prompt.StartsWith(ToolCallingPrefix, StringComparison.Ordinal) =>
+                [ScriptStep.Tools(new ToolCallRequest("call_calculate", "calculate", prompt[ToolCallingPrefix.Length..].Trim())), ScriptStep.Of("completed")],
+            _ => [ScriptStep.Of("in_progress"), ScriptStep.Of("completed")],
+        },
     };
 
     public int MaxPromptLength { get; private set; }
