@@ -83,10 +83,18 @@ public static class Cli
         var maxTotalTokens = new Option<long?>("--max-total-tokens") { Description = "Budget: total tokens the job's runs may use (default none)." };
         var thread = new Option<string?>("--thread") { Description = "Continue an existing thread instead of creating one." };
         var json = new Option<bool>("--json") { Description = "Print the job result as JSON on standard output, nothing else." };
+        var approve = new Option<bool>("--approve")
+        {
+            Description = "Hold every tool call for your approval: the job asks y/n on the terminal (or reads the answer from standard input) before each call runs.",
+        };
+        var approvalTimeout = new Option<int?>("--approval-timeout")
+        {
+            Description = $"With --approve: seconds a call waits for an answer before it is rejected (default {ApprovalPolicy.DefaultTimeoutSeconds}).",
+        };
 
         var command = new Command("run", "Run one agent job and print its reply, run steps and cleanup.")
         {
-            prompt, model, instructions, agentName, tools, maxDuration, maxToolRounds, maxTotalTokens, thread, json, batch, maxParallel,
+            prompt, model, instructions, agentName, tools, maxDuration, maxToolRounds, maxTotalTokens, thread, json, approve, approvalTimeout, batch, maxParallel,
         };
         AddHostOptions(command);
         command.SetAction(async (parse, ct) =>
@@ -100,11 +108,18 @@ public static class Cli
                 parse.GetValue(thread),
                 MaxDurationSeconds: parse.GetValue(maxDuration),
                 MaxToolRounds: parse.GetValue(maxToolRounds),
-                MaxTotalTokens: parse.GetValue(maxTotalTokens));
+                MaxTotalTokens: parse.GetValue(maxTotalTokens),
+                Approval: parse.GetValue(approve) ? new ApprovalPolicy([ApprovalPolicy.AllTools], parse.GetValue(approvalTimeout)) : null);
             var options = HostOptions(parse);
             options.LogLevel = parse.GetValue(Verbose) ? LogLevel.Information : LogLevel.Error;
             if (parse.GetValue(batch) is { } file)
             {
+                if (request.Approval is not null)
+                {
+                    Terminal.Fail("--approve: a batch cannot ask for approvals on the terminal; use the API's approval policy for batch items.");
+                    return ConfigurationError;
+                }
+
                 return await BatchRunner.RunAsync(options, file, request, parse.GetValue(maxParallel), parse.GetValue(json), ct).ConfigureAwait(false);
             }
 

@@ -71,15 +71,20 @@ internal static class JobRunner
         }
     }
 
-    /// <summary>Polls the job through the API's own GET handler and shows the progress until it ends; Ctrl+C cancels the job gracefully.</summary>
+    /// <summary>
+    /// Polls the job through the API's own GET handler and shows the progress until it ends; Ctrl+C cancels the job
+    /// gracefully. Tool calls held for approval (<c>--approve</c>) are asked about one by one, then watching goes on.
+    /// </summary>
     static async Task<AgentJobStatus> WatchAsync(LocalHost host, string id, IAnsiConsole display, CancellationToken cancellationToken)
     {
         var reader = host.Services.GetRequiredService<AgentJobStatusReader>();
         var clock = Stopwatch.StartNew();
         var cancelSent = false;
+        var asked = new HashSet<string>(StringComparer.Ordinal);
         string? lastShown = null;
 
-        async Task<AgentJobStatus> Loop(Action<string> show)
+        // Returns the final status, or null when held calls wait for an answer.
+        async Task<AgentJobStatus?> Loop(Action<string> show)
         {
             while (true)
             {
@@ -97,29 +102,83 @@ internal static class JobRunner
                 }
 
                 show(Describe(status.Progress, cancelSent));
+                if (!cancelSent && status.Progress?.PendingApprovals?.Any(p => !asked.Contains(p.CallId)) == true)
+                {
+                    return null;
+                }
+
                 await Task.Delay(RefreshInterval, CancellationToken.None).ConfigureAwait(false);
             }
         }
 
-        if (display.Profile.Capabilities.Interactive)
+        while (true)
         {
             AgentJobStatus? final = null;
-            await display.Status().Spinner(Spinner.Known.Dots).StartAsync("Starting", async context =>
+            if (display.Profile.Capabilities.Interactive)
             {
-                final = await Loop(text => context.Status(Markup.Escape($"{text} · {clock.Elapsed.TotalSeconds:0.0} s"))).ConfigureAwait(false);
-            }).ConfigureAwait(false);
-            return final!;
-        }
-
-        // Not a terminal: one plain line per change, no cursor movement, no colour.
-        return await Loop(text =>
-        {
-            if (text != lastShown)
-            {
-                lastShown = text;
-                display.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0}s  {text}");
+                await display.Status().Spinner(Spinner.Known.Dots).StartAsync("Starting", async context =>
+                {
+                    final = await Loop(text => context.Status(Markup.Escape($"{text} · {clock.Elapsed.TotalSeconds:0.0} s"))).ConfigureAwait(false);
+                }).ConfigureAwait(false);
             }
-        }).ConfigureAwait(false);
+            else
+            {
+                // Not a terminal: one plain line per change, no cursor movement, no colour.
+                final = await Loop(text =>
+                {
+                    if (text != lastShown)
+                    {
+                        lastShown = text;
+                        display.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0}s  {text}");
+                    }
+                }).ConfigureAwait(false);
+            }
+
+            if (final is not null)
+            {
+                return final;
+            }
+
+            await AskAsync(host, id, display, asked, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Asks about each held call not asked about yet: "y" or "yes" runs it; anything else rejects it (what follows
+    /// "n " is the reason the model gets). A closed standard input or Ctrl+C rejects what is left.
+    /// </summary>
+    static async Task AskAsync(LocalHost host, string id, IAnsiConsole display, HashSet<string> asked, CancellationToken cancellationToken)
+    {
+        var metadata = await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true, CancellationToken.None).ConfigureAwait(false);
+        foreach (var call in JobApprovals.Pending(metadata?.SerializedCustomStatus).Where(p => asked.Add(p.CallId)))
+        {
+            display.Markup($"[bold]Approve[/] {Markup.Escape(call.Tool)}({Markup.Escape(Compact(call.Arguments))})? [[y/N, or n <reason>]] ");
+            var answer = cancellationToken.IsCancellationRequested ? null : await ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            if (answer is null)
+            {
+                display.WriteLine();
+            }
+
+            var words = (answer ?? "").Trim();
+            var approved = words.Equals("y", StringComparison.OrdinalIgnoreCase) || words.Equals("yes", StringComparison.OrdinalIgnoreCase);
+            var reason = approved ? null
+                : answer is null ? "no answer at the terminal"
+                : words.Length > 1 && words[0] is 'n' or 'N' && char.IsWhiteSpace(words[1]) ? words[2..].Trim()
+                : "rejected at the terminal";
+            var sent = await JobApprovals.SendAsync(host.Client, id, AgentJobOrchestrator.Name, new ApprovalDecision(call.CallId, approved, reason, Environment.UserName), CancellationToken.None)
+                .ConfigureAwait(false);
+            display.MarkupLine(sent == JobApprovals.Outcome.Sent
+                ? $"  {(approved ? "[green]approved[/]" : "[red]rejected[/]")} {Markup.Escape(call.CallId)}"
+                : $"  [yellow]not sent[/] ({sent}): the call was decided or the job moved on");
+        }
+    }
+
+    /// <summary>A line of standard input; null when it is closed or Ctrl+C comes first.</summary>
+    static async Task<string?> ReadLineAsync(CancellationToken cancellationToken)
+    {
+        var line = Task.Run(Console.In.ReadLine, CancellationToken.None);
+        var first = await Task.WhenAny(line, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
+        return first == line ? await line.ConfigureAwait(false) : null;
     }
 
     static string Describe(JobProgress? progress, bool cancelSent)
@@ -145,6 +204,11 @@ internal static class JobRunner
             text += $" · tools {string.Join(", ", tools)}";
         }
 
+        if (progress.PendingApprovals is { Count: > 0 } held)
+        {
+            text += $" · {held.Count} call{(held.Count == 1 ? "" : "s")} awaiting approval";
+        }
+
         return cancelSent ? text + " · cancel requested" : text;
     }
 
@@ -164,7 +228,7 @@ internal static class JobRunner
         {
             n++;
             var detail = step.Type == "tool_calls"
-                ? string.Join("; ", step.ToolCalls.Select(c => $"{c.Name}({Compact(c.Arguments)}){(c.Output is null ? "" : " → " + Compact(c.Output))}"))
+                ? string.Join("; ", step.ToolCalls.Select(c => $"{c.Name}({Compact(c.Arguments)}){(c.Output is null ? "" : " → " + Compact(c.Output))}{Decision(c.Approval)}"))
                 : step.MessageId is null ? "" : "message " + step.MessageId;
             console.WriteLine($"  {n}. {step.Type} ({step.Status}) {detail}".TrimEnd());
         }
@@ -191,6 +255,9 @@ internal static class JobRunner
             console.WriteLine($"  thread {thread} (continue it with --thread {thread})");
         }
     }
+
+    static string Decision(JobApproval? approval) => approval is null ? ""
+        : $" [{(approval.Approved ? "approved" : "rejected")}{(approval.DecidedBy is { } by ? " by " + by : "")}{(approval.Reason is { } why ? ": " + why : "")}]";
 
     /// <summary>JSON on one line, readable (no \u escapes); other text unchanged.</summary>
     static string Compact(string text)

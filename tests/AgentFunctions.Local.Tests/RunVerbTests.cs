@@ -25,6 +25,23 @@ public class RunVerbTests
         Assert.DoesNotContain("\u001b[", output.StdOut + output.StdErr); // no ANSI escape sequences
     }
 
+    [Theory]
+    [InlineData("y\n", "6 * 7 = 42.", "[approved by ")]
+    [InlineData("n not with my numbers\n", "rejected by the user: not with my numbers", "[rejected by ")]
+    [InlineData("", "rejected by the user: no answer at the terminal", "[rejected by ")]
+    public async Task Run_approve_asks_before_each_tool_call_and_reads_the_answer_from_a_pipe(string answer, string reply, string step)
+    {
+        var output = await LocalCli.RunWithInputAsync(Timeout, answer, null,
+            "run", "Please use calculate with {\"expression\": \"6 * 7\"}", "--tool", "calculate", "--approve");
+
+        Assert.True(output.ExitCode == 0, $"exit {output.ExitCode}; stderr: {output.StdErr}; stdout: {output.StdOut}");
+        Assert.Contains("Approve calculate({\"expression\":\"6 * 7\"})?", output.StdOut, StringComparison.Ordinal);
+        Assert.Contains("awaiting approval", output.StdOut, StringComparison.Ordinal);
+        Assert.Contains(reply, output.StdOut, StringComparison.Ordinal);
+        Assert.Contains(step, output.StdOut, StringComparison.Ordinal);
+        Assert.Contains("agent deleted", output.StdOut, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Run_json_prints_only_the_result_as_camel_case_json()
     {

@@ -12,9 +12,19 @@ public static class LocalCli
     public sealed record Output(int ExitCode, string StdOut, string StdErr);
 
     /// <summary>Runs the CLI to the end (bounded by <paramref name="timeout"/>), capturing both streams.</summary>
-    public static async Task<Output> RunAsync(TimeSpan timeout, IDictionary<string, string>? environment = null, params string[] args)
+    public static Task<Output> RunAsync(TimeSpan timeout, IDictionary<string, string>? environment = null, params string[] args) =>
+        RunWithInputAsync(timeout, null, environment, args);
+
+    /// <summary>As <see cref="RunAsync"/>, with <paramref name="input"/> written to standard input, which is then closed (a pipe).</summary>
+    public static async Task<Output> RunWithInputAsync(TimeSpan timeout, string? input, IDictionary<string, string>? environment = null, params string[] args)
     {
         using var process = Start(environment, args);
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+            process.StandardInput.Close();
+        }
+
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(timeout);
