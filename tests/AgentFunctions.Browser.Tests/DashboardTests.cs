@@ -1,0 +1,96 @@
+using System.Text.RegularExpressions;
+using AgentFunctions.Browser.Tests.Support;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace AgentFunctions.Browser.Tests;
+
+/// <summary>
+/// The dashboard in headless Chromium against <c>serve</c> processes: starting, watching, cancelling and reloading
+/// jobs as a person would, through the page's labelled controls.
+/// </summary>
+public sealed partial class DashboardTests(DashboardServers servers) : IClassFixture<DashboardServers>
+{
+    [Fact]
+    public async Task A_job_started_from_the_page_is_watched_live_until_Completed_with_its_reply()
+    {
+        var page = await servers.NewPageAsync();
+        await page.GotoAsync(servers.QuickDashboard);
+
+        await page.GetByLabel("Prompt").FillAsync("What is 17 * 23?");
+        await page.GetByLabel("Tools").FillAsync("calculate");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Start job" }).ClickAsync();
+
+        var view = page.Locator("#job");
+        await Expect(view).ToBeVisibleAsync();
+        await Expect(page.Locator("#f-outcome")).ToHaveTextAsync("Completed");
+        await Expect(page.Locator("#reply")).ToContainTextAsync("391");
+        await Expect(page.Locator("#f-agent")).ToHaveTextAsync("yes");
+        await Expect(page.Locator("#tool-rows tr")).ToContainTextAsync(["calculate"]);
+        await Expect(page.Locator("#tool-rows tr td").Nth(2)).ToContainTextAsync("391");
+        await Expect(page.Locator("#run-steps")).ToContainTextAsync("tool_calls (completed)");
+        await Expect(page.Locator("#f-usage")).ToHaveTextAsync(TokensPattern());
+
+        // The list shows the job finished too (it polls the list API).
+        var id = await page.Locator("#job-id").TextContentAsync();
+        await Expect(page.Locator($"#job-rows tr[data-id='{id}'] td").Nth(1)).ToHaveTextAsync("Completed");
+
+        // Every event once, in order, although the server closed the stream every 3 s and EventSource resumed it.
+        using var client = servers.QuickClient();
+        Assert.Equal(await DashboardServers.EventIdsAsync(client, id!), await EventIdsOnPageAsync(page));
+
+        // The whole page (form, list, job view) as a test artifact; docs/dashboard.png is one of these.
+        var png = await page.ScreenshotAsync(new() { FullPage = true });
+        var path = Path.Combine(AppContext.BaseDirectory, "TestResults", "dashboard-job.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllBytesAsync(path, png, TestContext.Current.CancellationToken);
+        TestContext.Current.AddAttachment("dashboard-job.png", png, "image/png");
+    }
+
+    [Fact]
+    public async Task A_running_job_is_cancelled_from_the_page_on_a_narrow_window()
+    {
+        var page = await servers.NewPageAsync(width: 390, height: 844);
+        await page.GotoAsync(servers.Slow.BaseAddress.ToString());
+
+        await page.GetByLabel("Prompt").FillAsync("Hello, tell me a joke");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Start job" }).PressAsync("Enter");
+        await Expect(page.Locator("#events li[data-type='runStatus']")).Not.ToHaveCountAsync(0);
+        await Expect(page.Locator("#f-outcome")).ToHaveTextAsync("–");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Cancel job" }).ClickAsync();
+        await Expect(page.Locator("#f-outcome")).ToHaveTextAsync("Cancelled");
+        await Expect(page.Locator("#f-agent")).ToHaveTextAsync("yes");
+        await Expect(page.Locator("#events li[data-type='cancelRequested']")).ToContainTextAsync("cancelled from the dashboard");
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Cancel job" })).ToBeDisabledAsync();
+
+        // Readable on a narrow window: nothing wider than the viewport.
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"),
+            "The page scrolls sideways at 390 px.");
+    }
+
+    [Fact]
+    public async Task Reloading_mid_job_resumes_the_stream_with_every_event_once()
+    {
+        using var client = servers.QuickClient();
+        var id = await servers.StartJobAsync(client, new { prompt = "What is 6 * 7?", tools = new[] { "calculate" } });
+        var page = await servers.NewPageAsync();
+        await page.GotoAsync($"{servers.QuickDashboard}#job={id}");
+        await Expect(page.Locator("#events li[data-type='runStatus']")).Not.ToHaveCountAsync(0);
+        Assert.Equal(0, await page.Locator("#events li[data-type='result']").CountAsync());
+
+        await page.ReloadAsync();
+        await Expect(page.Locator("#f-outcome")).ToHaveTextAsync("Completed");
+        await Expect(page.Locator("#reply")).ToContainTextAsync("42");
+
+        var onPage = await EventIdsOnPageAsync(page);
+        Assert.Equal(onPage.Count, onPage.Distinct().Count());
+        Assert.Equal(await DashboardServers.EventIdsAsync(client, id), onPage);
+    }
+
+    static async Task<List<string>> EventIdsOnPageAsync(IPage page) =>
+        [.. await page.Locator("#events li").EvaluateAllAsync<string[]>("items => items.map(i => i.dataset.eventId)")];
+
+    [GeneratedRegex(@"^\d+ \(\d+ in, \d+ out\)$")]
+    private static partial Regex TokensPattern();
+}
