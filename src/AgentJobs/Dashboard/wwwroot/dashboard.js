@@ -199,10 +199,14 @@
     let data;
     try { data = JSON.parse(e.data); } catch { data = {}; }
 
-    $('events').append(el('li', { 'data-event-id': e.lastEventId, 'data-type': type },
+    // The log follows new events unless the reader has scrolled up in it.
+    const log = $('events');
+    const following = log.scrollHeight - log.scrollTop - log.clientHeight < 8;
+    log.append(el('li', { 'data-event-id': e.lastEventId, 'data-type': type },
       el('time', { datetime: data.at, text: time(data.at) }),
       el('span', { className: 'type', text: type }),
       el('span', { className: 'summary', text: summary(type, data) })));
+    if (following) log.scrollTop = log.scrollHeight;
 
     switch (type) {
       case 'accepted':
