@@ -18,7 +18,9 @@ public static class Chromium
         {
             return File.Exists(configured)
                 ? configured
-                : throw new InvalidOperationException($"{PathVariable} is '{configured}', which does not exist.");
+                : throw new InvalidOperationException(
+                    $"{PathVariable} is '{configured}', which does not exist. Point it at a Chromium or Chrome executable, " +
+                    "or unset it to use Debian's chromium from PATH (sudo apt-get install -y chromium).");
         }
 
         var found = (Environment.GetEnvironmentVariable("PATH") ?? "")
