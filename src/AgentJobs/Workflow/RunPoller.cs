@@ -80,8 +80,12 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
         }
 
         // Each generation starts with no custom status on some backends (Azure Storage); carry the live count over so
-        // the job's progress never drops back while a new generation waits for its first poll.
-        context.SetCustomStatus(new PollerProgress(run.RawStatus, polls));
+        // the job's progress never drops back while a new generation waits for its first poll. A job's first poller
+        // has nothing to carry: its status appears with its first poll.
+        if (polls > 0)
+        {
+            context.SetCustomStatus(new PollerProgress(run.RawStatus, polls));
+        }
 
         DateTime Deadline() => stopWaiting.IsCompleted && stopWaiting.Result < input.DeadlineUtc ? stopWaiting.Result : input.DeadlineUtc;
 
