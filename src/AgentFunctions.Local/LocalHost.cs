@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using AgentJobs;
 using AgentJobs.AgentService;
 using AgentJobs.Configuration;
+using AgentJobs.Dashboard;
 using AgentJobs.Hosting;
 using AgentJobs.Http;
 using AgentJobs.Mcp;
@@ -41,6 +42,9 @@ public sealed class LocalHost : IAsyncDisposable
 
     /// <summary>Where <c>serve</c> serves the agent-jobs MCP server (Streamable HTTP).</summary>
     public const string McpPath = "mcp";
+
+    /// <summary>Where <c>serve</c> serves the dashboard's script and style sheet (the page itself is at <c>/</c>).</summary>
+    public const string DashboardAssetsPath = "/dashboard/";
 
     /// <summary>Configuration key of the key <c>serve</c> requires from callers (environment: <c>AgentJobs__ServeKey</c>).</summary>
     public const string ServeKeySetting = ServeKey.Setting;
@@ -155,6 +159,7 @@ public sealed class LocalHost : IAsyncDisposable
                 ServePipeline.Use(app);
                 MapAgentJobsApi(app);
                 OperationsEndpoints.MapAgentJobsOperations(app); // DELETE a job, the batch API
+                MapDashboard(app); // the dashboard page at /, its files at /dashboard/
                 app.MapMcp("/" + McpPath); // the same jobs as MCP tools (AgentJobs.Mcp), stateless Streamable HTTP
                 host = app;
             }
@@ -221,6 +226,17 @@ public sealed class LocalHost : IAsyncDisposable
 
             throw;
         }
+    }
+
+    /// <summary>
+    /// Maps the dashboard (<see cref="AgentJobsDashboard"/>): the page at <c>GET /</c>, its script and style sheet at
+    /// <c>GET /dashboard/{file}</c>, behind the same key check as the API.
+    /// </summary>
+    public static void MapDashboard(IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/", (HttpRequest request, AgentJobsDashboard dashboard) => dashboard.Serve(request, null, DashboardAssetsPath));
+        endpoints.MapGet(DashboardAssetsPath + "{file}", (HttpRequest request, string file, AgentJobsDashboard dashboard) =>
+            dashboard.Serve(request, file, DashboardAssetsPath));
     }
 
     /// <summary>Maps the agent-jobs API onto the shared handlers (<see cref="AgentJobsApi"/>), exactly as the Functions app exposes it.</summary>

@@ -34,7 +34,9 @@ public sealed class HostileRequestTests(ServeProcessFixture fixture) : IClassFix
     static readonly Dictionary<string, (byte[] Request, int Status)> Requests = new()
     {
         ["unknown route"] = (RawHttp.Request("GET /nope HTTP/1.1"), 404),
-        ["root"] = (RawHttp.Request("GET / HTTP/1.1"), 404),
+        ["POST on the dashboard"] = (RawHttp.Request("POST / HTTP/1.1", ["Content-Length: 0"]), 405),
+        ["unknown dashboard file"] = (RawHttp.Request("GET /dashboard/nope.js HTTP/1.1"), 404),
+        ["path traversal from the dashboard"] = (RawHttp.Request("GET /dashboard/..%2f..%2fappsettings.json HTTP/1.1"), 404),
         ["api prefix only"] = (RawHttp.Request("GET /api HTTP/1.1"), 404),
         ["unknown route, Accept text/html"] = (RawHttp.Request("GET /admin HTTP/1.1", ["Accept: text/html"]), 404),
         ["too many segments"] = (RawHttp.Request("POST /api/agent-jobs/a/b/c HTTP/1.1", ["Content-Length: 0"]), 404),

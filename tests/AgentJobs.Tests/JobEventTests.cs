@@ -83,6 +83,35 @@ public class JobEventTests
         Assert.All(events, e => Assert.NotNull(e.Data["at"]));
     }
 
+    [Fact]
+    public async Task Run_status_changes_seen_by_poller_generations_that_continued_as_new_are_still_in_the_stream()
+    {
+        await using var host = await WorkflowHost.StartAsync();
+        host.Service.Script = _ =>
+        [
+            ScriptStep.Of("in_progress"), ScriptStep.Of("in_progress"), ScriptStep.Of("in_progress"),
+            ScriptStep.Of("queued"), ScriptStep.Of("in_progress"), ScriptStep.Of("in_progress"),
+            ScriptStep.Of("completed"),
+        ];
+
+        // Two polls per generation: the changes at polls 1, 4 and 5 are seen by generations long gone when the job
+        // is read, once, at its end.
+        var id = await host.StartJobAsync(WorkflowHost.Job() with { Polling = WorkflowHost.FastPolling with { PollsPerGeneration = 2 } });
+        await host.WaitForEndAsync(id);
+        var (events, finished) = await new JobEventReader(host.Services.GetRequiredService<IJobHistorySource>(), id).ReadAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(finished);
+        var statuses = events.Where(e => e.Type == JobEventTypes.RunStatus).Select(e => ((string?)e.Data["status"], (int?)e.Data["polls"])).ToList();
+        Assert.Equal([("queued", null), ("in_progress", 1), ("queued", 4), ("in_progress", 5), ("completed", 7)], statuses);
+
+        // The ids a reader got while each generation ran: the poller's position, then 1 + 2 × polls.
+        Assert.All(events.Where(e => e.Type == JobEventTypes.RunStatus && e.Data["polls"] is not null), e =>
+            Assert.Equal(1 + (2 * (int)e.Data["polls"]!), e.Id.Sub));
+        var ids = events.Select(e => e.Id).ToList();
+        Assert.Equal(ids.Order(), ids);
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+    }
+
     // Run statuses as a reader sees them, consecutive repeats removed (queued may or may not be seen).
     static List<string?> Collapse(IReadOnlyList<JobEvent> events)
     {

@@ -231,6 +231,14 @@ public static class JobEventProjector
             return;
         }
 
+        // What earlier generations saw (their history is gone after continue-as-new), with the ids they had.
+        foreach (var change in input.Seen ?? [])
+        {
+            var seen = state.SawRun(new RunDto(change.RunId, change.RawStatus), emit: true, force: true)!;
+            seen["polls"] = change.Polls;
+            state.Add(new JobEventId(position, 1 + (2 * change.Polls), 0), JobEventTypes.RunStatus, seen, change.AtUtc);
+        }
+
         var polls = input.Polls;
         var status = input.Run?.RawStatus;
         var gets = new HashSet<int>();
@@ -426,5 +434,7 @@ public static class JobEventProjector
 
     sealed record PollOutcomeDto(RunDto? Run);
 
-    sealed record PollInputDto(RunDto? Run, int Polls);
+    sealed record PollInputDto(RunDto? Run, int Polls, IReadOnlyList<SeenDto>? Seen);
+
+    sealed record SeenDto(int Polls, string? RunId, string? RawStatus, DateTime AtUtc);
 }

@@ -17,10 +17,10 @@ public sealed class AgentJobEventsOptions
     public int EventStreamPollMilliseconds { get; set; } = 500;
 }
 
-/// <summary>Registers the job list and the event stream.</summary>
+/// <summary>Registers the job list, the event stream and the dashboard.</summary>
 public static class AgentJobsLiveServiceCollectionExtensions
 {
-    /// <summary>Adds <see cref="AgentJobListApi"/>, <see cref="AgentJobEventsApi"/>, their options and the Durable-client history source (hosts may register another first).</summary>
+    /// <summary>Adds <see cref="AgentJobListApi"/>, <see cref="AgentJobEventsApi"/>, the dashboard (<see cref="Dashboard.AgentJobsDashboard"/>), their options and the Durable-client history source (hosts may register another first).</summary>
     public static IServiceCollection AddAgentJobsLive(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -28,6 +28,7 @@ public static class AgentJobsLiveServiceCollectionExtensions
         services.TryAddSingleton<IJobHistorySource, DurableClientHistorySource>();
         services.TryAddSingleton<AgentJobListApi>();
         services.TryAddSingleton<AgentJobEventsApi>();
+        services.TryAddSingleton<Dashboard.AgentJobsDashboard>();
         return services;
     }
 }

@@ -11,13 +11,23 @@ namespace AgentJobs.Workflow;
 /// <param name="Polls">Polls so far in the job.</param>
 /// <param name="NextDelayMs">The delay carried over from the previous generation.</param>
 /// <param name="NextPollAtUtc">When the previous generation meant to poll next (it continued as new while waiting).</param>
+/// <param name="Seen">The run-status changes earlier generations saw (at most <see cref="RunPoller.MaxCarriedStatusChanges"/>,
+/// the latest), so the event stream still has them once those generations' history is gone.</param>
 public sealed record PollRunInput(
     RunState Run,
     DateTime DeadlineUtc,
     PollingSettings Polling,
     int Polls,
     double NextDelayMs = 0,
-    DateTime? NextPollAtUtc = null);
+    DateTime? NextPollAtUtc = null,
+    IReadOnlyList<RunStatusSeen>? Seen = null);
+
+/// <summary>A run-status change a poll saw.</summary>
+/// <param name="Polls">The job's poll count at that poll.</param>
+/// <param name="RunId">The run.</param>
+/// <param name="RawStatus">The service's word for the new status.</param>
+/// <param name="AtUtc">Orchestration time when the poll's answer arrived.</param>
+public sealed record RunStatusSeen(int Polls, string RunId, string RawStatus, DateTime AtUtc);
 
 /// <summary>Why the poller returned, with the run as last seen.</summary>
 /// <param name="Run">The run.</param>
@@ -37,8 +47,8 @@ public sealed record PollOutcome(RunState Run, int Polls, bool DeadlineReached);
 /// </list>
 /// It continues as new every <see cref="PollingSettings.PollsPerGeneration"/> steps (a poll, or a timer re-armed after
 /// firing early), so its history stays bounded however long the run takes; a generation that ends while waiting
-/// hands the time it was waiting for to the next, so the wait is never started over. Its custom status carries the
-/// live poll count.
+/// hands the time it was waiting for to the next, so the wait is never started over, and the run-status changes it
+/// saw, so the event stream keeps them. Its custom status carries the live poll count.
 /// </summary>
 public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
 {
@@ -47,6 +57,9 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
 
     /// <summary>The event (payload: a UTC <see cref="DateTime"/>) that brings the poller's deadline forward.</summary>
     public const string StopWaitingEventName = "StopWaiting";
+
+    /// <summary>Most run-status changes a generation hands to the next (<see cref="PollRunInput.Seen"/>): the latest.</summary>
+    public const int MaxCarriedStatusChanges = 100;
 
     /// <summary>The poller.</summary>
     public override async Task<PollOutcome> RunAsync(TaskOrchestrationContext context, PollRunInput input)
@@ -59,6 +72,7 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
         var polls = input.Polls;
         var nextPollAt = input.NextPollAtUtc;
         var steps = 0;
+        var seen = new List<RunStatusSeen>(input.Seen ?? []);
         var delay = TimeSpan.FromMilliseconds(input.NextDelayMs);
         if (delay <= TimeSpan.Zero)
         {
@@ -66,7 +80,8 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
         }
 
         // Each generation starts with no custom status on some backends (Azure Storage); carry the live count over so
-        // the job's progress never drops back while a new generation waits for its first poll.
+        // the job's progress never drops back while a new generation waits for its first poll. A job's first poller
+        // has nothing to carry: its status appears with its first poll.
         if (polls > 0)
         {
             context.SetCustomStatus(new PollerProgress(run.RawStatus, polls));
@@ -98,7 +113,7 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
             {
                 if (steps >= input.Polling.PollsPerGeneration)
                 {
-                    context.ContinueAsNew(input with { Run = run, Polls = polls, NextDelayMs = delay.TotalMilliseconds, DeadlineUtc = Deadline(), NextPollAtUtc = due });
+                    context.ContinueAsNew(input with { Run = run, Polls = polls, NextDelayMs = delay.TotalMilliseconds, DeadlineUtc = Deadline(), NextPollAtUtc = due, Seen = [.. seen.TakeLast(MaxCarriedStatusChanges)] });
                     return new PollOutcome(run, polls, DeadlineReached: false); // ignored: the next generation answers
                 }
 
@@ -124,11 +139,11 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
             nextPollAt = null;
             if (steps >= input.Polling.PollsPerGeneration)
             {
-                context.ContinueAsNew(input with { Run = run, Polls = polls, NextDelayMs = delay.TotalMilliseconds, DeadlineUtc = Deadline(), NextPollAtUtc = due });
+                context.ContinueAsNew(input with { Run = run, Polls = polls, NextDelayMs = delay.TotalMilliseconds, DeadlineUtc = Deadline(), NextPollAtUtc = due, Seen = [.. seen.TakeLast(MaxCarriedStatusChanges)] });
                 return new PollOutcome(run, polls, DeadlineReached: false); // ignored: the next generation answers
             }
 
-            var previous = run.Status;
+            var previous = run;
             try
             {
                 run = await context.CallActivityAsync<RunState>(nameof(AgentJobActivities.GetRun), run.Ref, retry);
@@ -140,8 +155,13 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
 
             polls++;
             steps++;
+            if (run.RawStatus != previous.RawStatus)
+            {
+                seen.Add(new RunStatusSeen(polls, run.RunId, run.RawStatus, context.CurrentUtcDateTime));
+            }
+
             context.SetCustomStatus(new PollerProgress(run.RawStatus, polls));
-            delay = PollDelay.Next(input.Polling, delay, run.Status != previous, run.PollAfterMs);
+            delay = PollDelay.Next(input.Polling, delay, run.Status != previous.Status, run.PollAfterMs);
         }
     }
 }
