@@ -1,6 +1,7 @@
 using AgentJobs.AgentService;
 using AgentJobs.Contracts;
 using AgentJobs.Http;
+using AgentJobs.Telemetry;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 
@@ -27,6 +28,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
         ArgumentNullException.ThrowIfNull(request);
 
         var log = context.CreateReplaySafeLogger<AgentJobOrchestrator>();
+        AgentJobsTelemetry.JobStarted(context, request);
         var job = new JobTracker(context);
         var stopper = new JobStopper(
             context, job, request.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds, request.CancelGraceSeconds ?? AgentJobDefaults.CancelGraceSeconds);
@@ -132,7 +134,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
         }
 
         job.Enter(JobPhase.Done);
-        return new AgentJobResult(
+        var result = new AgentJobResult(
             outcome,
             run?.RawStatus,
             Reply(messages, job.RunIds),
@@ -149,6 +151,8 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
             job.ToolCalls,
             job.Elapsed,
             stopper.Recorded(run));
+        AgentJobsTelemetry.JobFinished(context, request, result);
+        return result;
     }
 
     /// <summary>
