@@ -47,6 +47,12 @@ public static class Cli
             "AgentJobs__McpServers__<name>__Url). Jobs then name its tools <name>/<tool> or <name>/*.",
     };
 
+    static readonly Option<string?> OtlpEndpoint = new("--otlp-endpoint")
+    {
+        Description = "Export traces and metrics over OTLP to this URL, e.g. http://localhost:4318 (same as OTEL_EXPORTER_OTLP_ENDPOINT; " +
+            "OTLP/HTTP protobuf unless OTEL_EXPORTER_OTLP_PROTOCOL=grpc).",
+    };
+
     /// <summary>Parses and runs the command line.</summary>
     public static Task<int> InvokeAsync(string[] args) =>
         Build().Parse(args).InvokeAsync(new InvocationConfiguration
@@ -83,10 +89,11 @@ public static class Cli
         var maxTotalTokens = new Option<long?>("--max-total-tokens") { Description = "Budget: total tokens the job's runs may use (default none)." };
         var thread = new Option<string?>("--thread") { Description = "Continue an existing thread instead of creating one." };
         var json = new Option<bool>("--json") { Description = "Print the job result as JSON on standard output, nothing else." };
+        var trace = new Option<bool>("--trace") { Description = "After the result, print the job's trace as a compact span tree (to standard error with --json)." };
 
         var command = new Command("run", "Run one agent job and print its reply, run steps and cleanup.")
         {
-            prompt, model, instructions, agentName, tools, maxDuration, maxToolRounds, maxTotalTokens, thread, json, batch, maxParallel,
+            prompt, model, instructions, agentName, tools, maxDuration, maxToolRounds, maxTotalTokens, thread, json, batch, maxParallel, trace,
         };
         AddHostOptions(command);
         command.SetAction(async (parse, ct) =>
@@ -103,6 +110,11 @@ public static class Cli
                 MaxTotalTokens: parse.GetValue(maxTotalTokens));
             var options = HostOptions(parse);
             options.LogLevel = parse.GetValue(Verbose) ? LogLevel.Information : LogLevel.Error;
+            if (parse.GetValue(trace))
+            {
+                options.Spans = new SpanCollector();
+            }
+
             if (parse.GetValue(batch) is { } file)
             {
                 return await BatchRunner.RunAsync(options, file, request, parse.GetValue(maxParallel), parse.GetValue(json), ct).ConfigureAwait(false);
@@ -165,6 +177,7 @@ public static class Cli
         command.Options.Add(SimulatedRunMs);
         command.Options.Add(Verbose);
         command.Options.Add(McpServers);
+        command.Options.Add(OtlpEndpoint);
     }
 
     static LocalHostOptions HostOptions(ParseResult parse)
@@ -178,6 +191,7 @@ public static class Cli
             ApiKey = parse.GetValue(ApiKey),
             Protocol = parse.GetValue(Protocol),
             SimulatedRunMs = parse.GetValue(SimulatedRunMs),
+            OtlpEndpoint = parse.GetValue(OtlpEndpoint),
         };
 
         // name=url → AgentJobs:McpServers:<name>:Url; the host validates both when it starts.
