@@ -52,6 +52,7 @@ namespace AgentJobs.Hosting;
 public sealed class AzureStorageSidecarAdapter(IOrchestrationService inner, TimeSpan? activityLockRenewal = null) : IOrchestrationService
 {
     readonly ConcurrentDictionary<TaskActivityWorkItem, LockRenewal> renewals = new(ReferenceEqualityComparer.Instance);
+    readonly TraceContextCarryOver traceContexts = new();
 
     /// <inheritdoc/>
     public int TaskOrchestrationDispatcherCount => inner.TaskOrchestrationDispatcherCount;
@@ -111,8 +112,8 @@ public sealed class AzureStorageSidecarAdapter(IOrchestrationService inner, Time
     public int GetDelayInSecondsAfterOnFetchException(Exception exception) => inner.GetDelayInSecondsAfterOnFetchException(exception);
 
     /// <inheritdoc/>
-    public Task<TaskOrchestrationWorkItem> LockNextTaskOrchestrationWorkItemAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken) =>
-        inner.LockNextTaskOrchestrationWorkItemAsync(receiveTimeout, cancellationToken);
+    public async Task<TaskOrchestrationWorkItem> LockNextTaskOrchestrationWorkItemAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken) =>
+        traceContexts.Remember(await inner.LockNextTaskOrchestrationWorkItemAsync(receiveTimeout, cancellationToken).ConfigureAwait(false))!;
 
     /// <inheritdoc/>
     public Task RenewTaskOrchestrationWorkItemLockAsync(TaskOrchestrationWorkItem workItem) => inner.RenewTaskOrchestrationWorkItemLockAsync(workItem);
@@ -128,6 +129,7 @@ public sealed class AzureStorageSidecarAdapter(IOrchestrationService inner, Time
         OrchestrationState orchestrationState)
     {
         ArgumentNullException.ThrowIfNull(newOrchestrationRuntimeState);
+        traceContexts.Apply(workItem, newOrchestrationRuntimeState);
         for (var i = 0; i < newOrchestrationRuntimeState.NewEvents.Count; i++)
         {
             var original = newOrchestrationRuntimeState.NewEvents[i];

@@ -25,7 +25,8 @@ public class TelemetryTests
     static readonly ActivitySource TestSource = new("AgentJobs.Tests.Telemetry");
 
     /// <summary>Runs the calculate job inside a test root span and returns the result and the job's spans (its trace).</summary>
-    static async Task<(AgentJobResult Result, IReadOnlyList<Activity> Spans)> RunTracedAsync(string protocol, bool captureContent)
+    static async Task<(AgentJobResult Result, IReadOnlyList<Activity> Spans)> RunTracedAsync(
+        string protocol, bool captureContent, PollingSettings? polling = null, int inProgressMs = 60)
     {
         var exported = new List<Activity>();
         using var tracing = Sdk.CreateTracerProviderBuilder()
@@ -33,7 +34,7 @@ public class TelemetryTests
             .AddAgentJobsInstrumentation()
             .AddInMemoryExporter(exported)
             .Build();
-        await using var server = await StartServerAsync();
+        await using var server = await StartServerAsync(inProgressMs);
         using var host = await StartWorkflowAsync(server, protocol, configure: services =>
             services.AddSingleton(new AgentJobsTelemetryOptions { CaptureMessageContent = captureContent }));
 
@@ -42,7 +43,7 @@ public class TelemetryTests
         using (var root = TestSource.StartActivity("test: start job")!)
         {
             traceId = root.TraceId;
-            id = await ScheduleAsync(host, new AgentJobRequest(Prompt, Tools: ["calculate"], Polling: FastPolling));
+            id = await ScheduleAsync(host, new AgentJobRequest(Prompt, Tools: ["calculate"], Polling: polling ?? FastPolling));
         }
 
         var result = await CompletionAsync(host.Services.GetRequiredService<Microsoft.DurableTask.Client.DurableTaskClient>(), id);
@@ -151,6 +152,20 @@ public class TelemetryTests
         Assert.DoesNotContain(values, v => v.Contains("17 * 23", StringComparison.Ordinal) || v.Contains("391", StringComparison.Ordinal));
         Assert.DoesNotContain(values, v => v.Contains(Key, StringComparison.Ordinal));
         Assert.DoesNotContain(spans.SelectMany(s => s.TagObjects), t => t.Key.StartsWith("gen_ai.input", StringComparison.Ordinal) || t.Key.StartsWith("gen_ai.output", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_poller_that_continues_as_new_stays_in_the_jobs_trace_with_one_span_per_poll()
+    {
+        var (result, spans) = await RunTracedAsync(
+            AgentJobs.Configuration.AgentProtocols.Classic, captureContent: false, FastPolling with { PollsPerGeneration = 1 }, inProgressMs: 400);
+
+        Assert.Equal(JobOutcome.Completed, result.Outcome);
+        Assert.True(result.Polls >= 4, $"only {result.Polls} polls");
+        Assert.Single(spans, s => s.ParentSpanId == default);
+        Assert.All(spans.Where(s => s.ParentSpanId != default), s => ParentOf(spans, s));
+        Assert.Single(spans, s => s.DisplayName == "orchestration:AgentJob");
+        Assert.Equal(result.Polls, Server(spans, "GetRun").Count());
     }
 
     [Theory]
