@@ -27,6 +27,9 @@ public static class AgentJobsTelemetry
     /// <summary>The Durable Task SDK's activity source (client, worker): the job's orchestration and activity spans.</summary>
     public const string DurableTaskSourceName = "Microsoft.DurableTask";
 
+    /// <summary>The Azure Functions isolated worker's activity source (its function invocation spans).</summary>
+    public const string FunctionsWorkerSourceName = "Microsoft.Azure.Functions.Worker";
+
     /// <summary>Counter <c>agentjobs.jobs.started</c> ({job}), by <c>gen_ai.request.model</c>.</summary>
     public const string JobsStartedMetric = "agentjobs.jobs.started";
 
@@ -191,8 +194,9 @@ public static class AgentJobsTelemetry
 
     /// <summary>
     /// Records a finished job (never on replay): the finished counter, the duration, the token usage, and the
-    /// invoke_agent attributes on the job's span, the SDK's <c>orchestration:AgentJob</c> span, which the SDK ends
-    /// once, when the orchestration completes.
+    /// invoke_agent attributes on the job's span: on the Durable worker the SDK's <c>orchestration:AgentJob</c> span,
+    /// which the SDK ends once, when the orchestration completes; in the Functions app the invocation span of the
+    /// orchestrator's last episode (the host traces the orchestration itself).
     /// </summary>
     public static void JobFinished(TaskOrchestrationContext context, AgentJobRequest request, AgentJobResult result)
     {
@@ -217,7 +221,7 @@ public static class AgentJobsTelemetry
             TokenUsage.Record(usage.CompletionTokens, operation, provider, model, new(GenAIAttributes.TokenType, "output"));
         }
 
-        if (Activity.Current is not { Source.Name: DurableTaskSourceName } span)
+        if (Activity.Current is not { Source.Name: DurableTaskSourceName or FunctionsWorkerSourceName } span)
         {
             return;
         }
