@@ -2,6 +2,7 @@ using System.Diagnostics;
 using AgentJobs.Contracts;
 using AgentJobs.Telemetry;
 using AgentJobs.Tests.Support;
+using AgentJobs.Workflow;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -50,7 +51,7 @@ public class TelemetryTests
 
         // The last activity's span ends just after it reports its result; give it a moment.
         var until = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < until && !Snapshot(exported, traceId).Any(s => s.DisplayName == "activity:DeleteAgent" && s.Kind == ActivityKind.Server))
+        while (DateTime.UtcNow < until && !Snapshot(exported, traceId).Any(s => s.DisplayName == $"activity:{nameof(AgentJobActivities.DeleteAgent)}" && s.Kind == ActivityKind.Server))
         {
             await Task.Delay(50);
         }
@@ -89,9 +90,9 @@ public class TelemetryTests
         Assert.All(spans.Where(s => s != root), s => ParentOf(spans, s));
 
         // start → create_orchestration → the job span (the SDK's orchestration span, with the invoke_agent attributes).
-        var create = Assert.Single(spans, s => s.DisplayName == "create_orchestration:AgentJob");
+        var create = Assert.Single(spans, s => s.DisplayName == $"create_orchestration:{AgentJobOrchestrator.Name}");
         Assert.Equal(root.SpanId, create.ParentSpanId);
-        var job = Assert.Single(spans, s => s.DisplayName == "orchestration:AgentJob");
+        var job = Assert.Single(spans, s => s.DisplayName == $"orchestration:{AgentJobOrchestrator.Name}");
         Assert.Equal(create.SpanId, job.ParentSpanId);
         Assert.Equal(GenAIAttributes.InvokeAgent, job.GetTagItem(GenAIAttributes.OperationName));
         Assert.Equal(GenAIAttributes.AzureAIOpenAI, job.GetTagItem(GenAIAttributes.ProviderName));
@@ -105,10 +106,15 @@ public class TelemetryTests
 
         // Exactly one span per activity execution, each under the SDK's client span of its scheduling, which sits
         // under the job span (or a poller's span for GetRun), however many times the orchestrators replayed.
-        var pollers = spans.Where(s => s.DisplayName == "orchestration:PollAgentRun" && s.Kind == ActivityKind.Server).ToList();
+        var pollers = spans.Where(s => s.DisplayName == $"orchestration:{RunPoller.Name}" && s.Kind == ActivityKind.Server).ToList();
         Assert.NotEmpty(pollers);
         Assert.All(pollers, p => Assert.Equal(job.SpanId, ParentOf(spans, ParentOf(spans, p)).SpanId));
-        string[] once = ["CreateAgent", "CreateThread", "StartRun", "ExecuteTool", "SubmitToolOutputs", "ListMessages", "ListRunSteps", "DeleteAgent"];
+        string[] once =
+        [
+            nameof(AgentJobActivities.CreateAgent), nameof(AgentJobActivities.CreateThread), nameof(AgentJobActivities.StartRun),
+            nameof(AgentJobActivities.ExecuteTool), nameof(AgentJobActivities.SubmitToolOutputs), nameof(AgentJobActivities.ListMessages),
+            nameof(AgentJobActivities.ListRunSteps), nameof(AgentJobActivities.DeleteAgent),
+        ];
         foreach (var name in once)
         {
             var execution = Assert.Single(Server(spans, name));
@@ -117,7 +123,7 @@ public class TelemetryTests
             Assert.Equal(job.SpanId, scheduled.ParentSpanId);
         }
 
-        var polls = Server(spans, "GetRun").ToList();
+        var polls = Server(spans, nameof(AgentJobActivities.GetRun)).ToList();
         Assert.Equal(result.Polls, polls.Count);
         Assert.All(polls, p => Assert.Contains(ParentOf(spans, ParentOf(spans, p)), pollers));
         Assert.Equal(
@@ -126,13 +132,13 @@ public class TelemetryTests
 
         // GenAI spans inside their activities.
         var createAgent = Assert.Single(spans, s => s.DisplayName == $"create_agent {AgentJobDefaults.AgentName}");
-        Assert.Equal(Assert.Single(Server(spans, "CreateAgent")).SpanId, createAgent.ParentSpanId);
+        Assert.Equal(Assert.Single(Server(spans, nameof(AgentJobActivities.CreateAgent))).SpanId, createAgent.ParentSpanId);
         Assert.Equal(ActivityKind.Client, createAgent.Kind);
         Assert.Equal(GenAIAttributes.CreateAgent, createAgent.GetTagItem(GenAIAttributes.OperationName));
         Assert.Equal(AgentJobDefaults.Model, createAgent.GetTagItem(GenAIAttributes.RequestModel));
         Assert.Equal(result.AgentId, createAgent.GetTagItem(GenAIAttributes.AgentId));
         var tool = Assert.Single(spans, s => s.DisplayName == "execute_tool calculate");
-        Assert.Equal(Assert.Single(Server(spans, "ExecuteTool")).SpanId, tool.ParentSpanId);
+        Assert.Equal(Assert.Single(Server(spans, nameof(AgentJobActivities.ExecuteTool))).SpanId, tool.ParentSpanId);
         Assert.Equal(GenAIAttributes.ExecuteTool, tool.GetTagItem(GenAIAttributes.OperationName));
         Assert.Equal("calculate", tool.GetTagItem(GenAIAttributes.ToolName));
         Assert.Equal(Assert.Single(result.RunSteps.SelectMany(s => s.ToolCalls)).Id, tool.GetTagItem(GenAIAttributes.ToolCallId));
@@ -164,8 +170,8 @@ public class TelemetryTests
         Assert.True(result.Polls >= 4, $"only {result.Polls} polls");
         Assert.Single(spans, s => s.ParentSpanId == default);
         Assert.All(spans.Where(s => s.ParentSpanId != default), s => ParentOf(spans, s));
-        Assert.Single(spans, s => s.DisplayName == "orchestration:AgentJob");
-        Assert.Equal(result.Polls, Server(spans, "GetRun").Count());
+        Assert.Single(spans, s => s.DisplayName == $"orchestration:{AgentJobOrchestrator.Name}");
+        Assert.Equal(result.Polls, Server(spans, nameof(AgentJobActivities.GetRun)).Count());
     }
 
     [Theory]
@@ -175,10 +181,10 @@ public class TelemetryTests
         var (result, spans) = await RunTracedAsync(protocol, captureContent: true);
 
         Assert.Equal(JobOutcome.Completed, result.Outcome);
-        var input = Assert.Single(Server(spans, "StartRun")).GetTagItem(GenAIAttributes.InputMessages) as string;
+        var input = Assert.Single(Server(spans, nameof(AgentJobActivities.StartRun))).GetTagItem(GenAIAttributes.InputMessages) as string;
         Assert.Contains(Prompt, input, StringComparison.Ordinal);
         Assert.Contains("\"role\":\"user\"", input, StringComparison.Ordinal);
-        var output = Assert.Single(Server(spans, "ListMessages")).GetTagItem(GenAIAttributes.OutputMessages) as string;
+        var output = Assert.Single(Server(spans, nameof(AgentJobActivities.ListMessages))).GetTagItem(GenAIAttributes.OutputMessages) as string;
         Assert.Contains("391", output, StringComparison.Ordinal);
         var tool = Assert.Single(spans, s => s.DisplayName == "execute_tool calculate");
         Assert.Contains("17 * 23", tool.GetTagItem(GenAIAttributes.ToolCallArguments) as string, StringComparison.Ordinal);
@@ -210,13 +216,50 @@ public class TelemetryTests
         Assert.Equal(1, Sum(AgentJobsTelemetry.JobsFinishedMetric, GenAIAttributes.JobOutcome, nameof(JobOutcome.Completed)));
         Assert.Equal(1, Sum(AgentJobsTelemetry.JobDurationMetric));
         Assert.Equal(1, Sum(AgentJobsTelemetry.ToolCallsMetric, GenAIAttributes.ToolName, "calculate"));
-        Assert.Equal(result.Polls, Sum(AgentJobsTelemetry.ServiceCallDurationMetric, GenAIAttributes.Operation, "GetRun"));
-        Assert.Equal(1, Sum(AgentJobsTelemetry.ServiceCallDurationMetric, GenAIAttributes.Operation, "DeleteAgent"));
+        Assert.Equal(result.Polls, Sum(AgentJobsTelemetry.ServiceCallDurationMetric, GenAIAttributes.Operation, nameof(AgentJobActivities.GetRun)));
+        Assert.Equal(1, Sum(AgentJobsTelemetry.ServiceCallDurationMetric, GenAIAttributes.Operation, nameof(AgentJobActivities.DeleteAgent)));
         Assert.Equal(0, Sum(AgentJobsTelemetry.ServiceRetriesMetric));
 
         var tokens = metrics.Where(m => m.Name == AgentJobsTelemetry.TokenUsageMetric).SelectMany(m => m.MetricPoints).ToList();
         Assert.Equal(result.Usage!.PromptTokens, tokens.Where(p => Equals(Tags(p)[GenAIAttributes.TokenType], "input")).Sum(p => p.GetHistogramSum()));
         Assert.Equal(result.Usage.CompletionTokens, tokens.Where(p => Equals(Tags(p)[GenAIAttributes.TokenType], "output")).Sum(p => p.GetHistogramSum()));
+    }
+
+    [Fact]
+    public async Task A_transient_service_failure_is_an_error_span_one_retry_and_a_failed_call_measurement()
+    {
+        var exported = new List<Activity>();
+        var metrics = new List<MetricSnapshot>();
+        using var tracing = Sdk.CreateTracerProviderBuilder().AddAgentJobsInstrumentation().AddInMemoryExporter(exported).Build();
+        using var meters = Sdk.CreateMeterProviderBuilder().AddAgentJobsInstrumentation().AddInMemoryExporter(metrics).Build();
+        await using var server = await StartServerAsync();
+        server.AddFault(new LocalAgentService.FaultRule { Operation = "get-run", Mode = "500", Count = 1 });
+        using var host = await StartWorkflowAsync(server, AgentJobs.Configuration.AgentProtocols.Classic);
+
+        var result = await RunAsync(host, new AgentJobRequest(Prompt, Tools: ["calculate"], Polling: FastPolling));
+        Assert.Equal(JobOutcome.Completed, result.Outcome);
+        await Task.Delay(200);
+        tracing.ForceFlush();
+        meters.ForceFlush();
+
+        List<Activity> spans;
+        lock (exported)
+        {
+            var job = Assert.Single(exported, s => s.DisplayName == $"orchestration:{AgentJobOrchestrator.Name}" && Equals(s.GetTagItem(GenAIAttributes.AgentId), result.AgentId));
+            spans = [.. exported.Where(s => s.TraceId == job.TraceId)];
+        }
+
+        // The failed attempt is an activity execution of its own, marked failed; the retry is another.
+        var polls = Server(spans, nameof(AgentJobActivities.GetRun)).ToList();
+        var failed = Assert.Single(polls, s => s.Status == ActivityStatusCode.Error);
+        Assert.Equal("500", failed.GetTagItem(GenAIAttributes.ErrorType));
+        Assert.Equal(result.Polls + 1, polls.Count);
+
+        var retries = metrics.Where(m => m.Name == AgentJobsTelemetry.ServiceRetriesMetric).SelectMany(m => m.MetricPoints).Sum(p => p.GetSumLong());
+        Assert.Equal(1, retries);
+        var failedCalls = metrics.Where(m => m.Name == AgentJobsTelemetry.ServiceCallDurationMetric).SelectMany(m => m.MetricPoints)
+            .Where(p => Equals(Tags(p).GetValueOrDefault(GenAIAttributes.ErrorType), "500")).Sum(p => p.GetHistogramCount());
+        Assert.Equal(1, failedCalls);
     }
 
     static Dictionary<string, object?> Tags(MetricPoint point)

@@ -145,7 +145,7 @@ public static class AgentJobsTelemetry
         catch (Exception ex)
         {
             error = ex is AgentServiceException { StatusCode: { } status } ? status.ToString(System.Globalization.CultureInfo.InvariantCulture) : ex.GetType().Name;
-            Activity.Current?.SetTag(GenAIAttributes.ErrorType, error);
+            Failed(Activity.Current, error);
             throw;
         }
         finally
@@ -256,6 +256,13 @@ public static class AgentJobsTelemetry
         {
             ServiceRetries.Add(1);
         }
+    }
+
+    /// <summary>Marks a span failed with a low-cardinality <c>error.type</c> (never the exception's message, which may quote a request).</summary>
+    public static void Failed(Activity? span, string errorType)
+    {
+        span?.SetTag(GenAIAttributes.ErrorType, errorType);
+        span?.SetStatus(ActivityStatusCode.Error, errorType);
     }
 
     static string Messages(string role, string text) =>

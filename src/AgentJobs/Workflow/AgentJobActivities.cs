@@ -117,7 +117,17 @@ public sealed class AgentJobActivities(
     {
         ArgumentNullException.ThrowIfNull(call);
         using var span = AgentJobsTelemetry.StartExecuteTool(call, telemetry.CaptureMessageContent);
-        var output = await tools.InvokeAsync(call, CancellationToken.None);
+        ToolOutput output;
+        try
+        {
+            output = await tools.InvokeAsync(call, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            AgentJobsTelemetry.Failed(span, ex.GetType().Name); // a transient MCP failure, retried by the orchestrator
+            throw;
+        }
+
         AgentJobsTelemetry.ToolCallEnded(span, call, output, telemetry.CaptureMessageContent);
         if (output.IsError)
         {
