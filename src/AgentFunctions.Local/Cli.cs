@@ -117,6 +117,12 @@ public static class Cli
 
             if (parse.GetValue(batch) is { } file)
             {
+                if (options.Spans is not null)
+                {
+                    Terminal.Fail("--trace: prints one job's trace, so it does not go with --batch; use --otlp-endpoint for a batch's traces.");
+                    return ConfigurationError;
+                }
+
                 return await BatchRunner.RunAsync(options, file, request, parse.GetValue(maxParallel), parse.GetValue(json), ct).ConfigureAwait(false);
             }
 

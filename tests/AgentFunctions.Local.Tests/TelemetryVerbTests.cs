@@ -85,6 +85,24 @@ public class TelemetryVerbTests
     }
 
     [Fact]
+    public async Task Trace_with_a_batch_exits_2_with_a_one_line_reason()
+    {
+        var prompts = Path.Combine(Path.GetTempPath(), $"prompts-{Guid.NewGuid():N}.txt");
+        await File.WriteAllTextAsync(prompts, "Hello\n");
+        try
+        {
+            var output = await LocalCli.RunAsync(Timeout, null, "run", "--batch", prompts, "--trace");
+
+            Assert.Equal(Cli.ConfigurationError, output.ExitCode);
+            Assert.StartsWith("error: --trace: prints one job's trace", output.StdErr.Trim(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(prompts);
+        }
+    }
+
+    [Fact]
     public async Task Under_serve_a_jobs_trace_starts_at_the_api_request_and_is_exported()
     {
         await using var collector = await OtlpReceiver.StartAsync();
