@@ -47,6 +47,12 @@ public static class Cli
             "AgentJobs__McpServers__<name>__Url). Jobs then name its tools <name>/<tool> or <name>/*.",
     };
 
+    static readonly Option<string?> OtlpEndpoint = new("--otlp-endpoint")
+    {
+        Description = "Export traces and metrics over OTLP to this URL, e.g. http://localhost:4318 (same as OTEL_EXPORTER_OTLP_ENDPOINT; " +
+            "OTLP/HTTP protobuf unless OTEL_EXPORTER_OTLP_PROTOCOL=grpc).",
+    };
+
     /// <summary>Parses and runs the command line.</summary>
     public static Task<int> InvokeAsync(string[] args) =>
         Build().Parse(args).InvokeAsync(new InvocationConfiguration
@@ -83,6 +89,7 @@ public static class Cli
         var maxTotalTokens = new Option<long?>("--max-total-tokens") { Description = "Budget: total tokens the job's runs may use (default none)." };
         var thread = new Option<string?>("--thread") { Description = "Continue an existing thread instead of creating one." };
         var json = new Option<bool>("--json") { Description = "Print the job result as JSON on standard output, nothing else." };
+        var trace = new Option<bool>("--trace") { Description = "After the result, print the job's trace as a compact span tree (to standard error with --json)." };
         var approve = new Option<bool>("--approve")
         {
             Description = "Hold every tool call for your approval: the job asks y/n on the terminal (or reads the answer from standard input) before each call runs.",
@@ -94,7 +101,7 @@ public static class Cli
 
         var command = new Command("run", "Run one agent job and print its reply, run steps and cleanup.")
         {
-            prompt, model, instructions, agentName, tools, maxDuration, maxToolRounds, maxTotalTokens, thread, json, approve, approvalTimeout, batch, maxParallel,
+            prompt, model, instructions, agentName, tools, maxDuration, maxToolRounds, maxTotalTokens, thread, json, approve, approvalTimeout, batch, maxParallel, trace,
         };
         AddHostOptions(command);
         command.SetAction(async (parse, ct) =>
@@ -112,11 +119,22 @@ public static class Cli
                 Approval: parse.GetValue(approve) ? new ApprovalPolicy([ApprovalPolicy.AllTools], parse.GetValue(approvalTimeout)) : null);
             var options = HostOptions(parse);
             options.LogLevel = parse.GetValue(Verbose) ? LogLevel.Information : LogLevel.Error;
+            if (parse.GetValue(trace))
+            {
+                options.Spans = new SpanCollector();
+            }
+
             if (parse.GetValue(batch) is { } file)
             {
                 if (request.Approval is not null)
                 {
                     Terminal.Fail("--approve: a batch cannot ask for approvals on the terminal; use the API's approval policy for batch items.");
+                    return ConfigurationError;
+                }
+
+                if (options.Spans is not null)
+                {
+                    Terminal.Fail("--trace: prints one job's trace, so it does not go with --batch; use --otlp-endpoint for a batch's traces.");
                     return ConfigurationError;
                 }
 
@@ -180,6 +198,7 @@ public static class Cli
         command.Options.Add(SimulatedRunMs);
         command.Options.Add(Verbose);
         command.Options.Add(McpServers);
+        command.Options.Add(OtlpEndpoint);
     }
 
     static LocalHostOptions HostOptions(ParseResult parse)
@@ -193,6 +212,7 @@ public static class Cli
             ApiKey = parse.GetValue(ApiKey),
             Protocol = parse.GetValue(Protocol),
             SimulatedRunMs = parse.GetValue(SimulatedRunMs),
+            OtlpEndpoint = parse.GetValue(OtlpEndpoint),
         };
 
         // name=url → AgentJobs:McpServers:<name>:Url; the host validates both when it starts.

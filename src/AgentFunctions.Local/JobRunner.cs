@@ -60,6 +60,11 @@ internal static class JobRunner
                 PrintResult(Terminal.Out, result, showThread: host.EmbeddedAgentService is null);
             }
 
+            if (options.Spans is { } spans)
+            {
+                await PrintTraceAsync(json ? Terminal.Error : Terminal.Out, spans, id).ConfigureAwait(false);
+            }
+
             if (result.Outcome != JobOutcome.Completed || !result.AgentDeleted)
             {
                 var why = result.Failure is { } f ? $"{f.Code}: {f.Message}" : $"run {result.RunStatus}";
@@ -68,6 +73,27 @@ internal static class JobRunner
             }
 
             return 0;
+        }
+    }
+
+    /// <summary>
+    /// Prints the job's trace (<c>--trace</c>): the one that holds the <c>create_orchestration</c> span of this job.
+    /// The last activity's span ends just after it reports its result, so wait briefly for the spans to settle.
+    /// </summary>
+    static async Task PrintTraceAsync(IAnsiConsole console, SpanCollector spans, string id)
+    {
+        var count = -1;
+        for (var i = 0; i < 20 && spans.Spans.Count != count; i++)
+        {
+            count = spans.Spans.Count;
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+
+        console.WriteLine();
+        console.MarkupLine("[bold]Trace[/]");
+        foreach (var line in SpanTree.Render(spans.Spans, s => Equals(s.GetTagItem("durabletask.task.instance_id"), id)))
+        {
+            console.WriteLine("  " + line);
         }
     }
 

@@ -142,6 +142,7 @@ public sealed class LocalHost : IAsyncDisposable
                 throw new LocalHostException(ex.Message, ex);
             }
 
+            LocalTelemetry.Configure(builder, options, serve); // --otlp-endpoint, run --trace
             var backend = options.Backend(builder.Configuration);
             builder.Services.AddDurableBackend(backend, registry => registry.AddAgentJobTasks());
             builder.Services.AddSingleton<AgentJobStatusReader>();

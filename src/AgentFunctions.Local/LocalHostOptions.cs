@@ -44,6 +44,16 @@ public sealed class LocalHostOptions
     /// <summary>Write logs to standard error (so standard output carries only the command's own output).</summary>
     public bool LogToStandardError { get; set; } = true;
 
+    /// <summary>
+    /// An OTLP endpoint to export traces and metrics to (<c>--otlp-endpoint</c>; the standard
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> works too), e.g. <c>http://localhost:4318</c>. OTLP/HTTP protobuf unless
+    /// <c>OTEL_EXPORTER_OTLP_PROTOCOL</c> says <c>grpc</c>.
+    /// </summary>
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary>Keeps the host's spans in memory (<c>run --trace</c>); null records none unless OTLP is on.</summary>
+    internal SpanCollector? Spans { get; set; }
+
     /// <summary>Adjusts the embedded agent service's options after configuration is applied (benchmarks, tests).</summary>
     public Action<LocalAgentServerOptions>? ConfigureAgentService { get; set; }
 

@@ -1,9 +1,11 @@
 using AgentJobs;
 using AgentJobs.Mcp;
-using Microsoft.Azure.Functions.Worker;
+using AgentJobs.Telemetry;
+using Azure.Monitor.OpenTelemetry.Exporter;
+using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using OpenTelemetry;
 
 namespace AgentFunctions;
 
@@ -13,12 +15,8 @@ namespace AgentFunctions;
 /// </summary>
 public static class AgentFunctionsStartup
 {
-    /// <summary>The logger provider that Application Insights registers with a Warning-and-above default rule.</summary>
-    const string ApplicationInsightsLoggerProvider =
-        "Microsoft.Extensions.Logging.ApplicationInsights.ApplicationInsightsLoggerProvider";
-
     /// <summary>
-    /// Registers Application Insights for the isolated worker and the agent-jobs workflow. Validates the agent
+    /// Registers OpenTelemetry for the isolated worker (exported to Azure Monitor) and the agent-jobs workflow. Validates the agent
     /// service settings now: a missing or malformed one throws, naming it, and the worker does not start.
     /// </summary>
     /// <exception cref="AgentJobs.Configuration.AgentServiceConfigurationException">A setting is missing or malformed.</exception>
@@ -31,21 +29,23 @@ public static class AgentFunctionsStartup
         services.AddAgentJobs(configuration);
         services.AddAgentJobsMcpServer(); // served by McpFunctions at /api/mcp
 
-        // Worker-side telemetry (the host sends its own request telemetry). Reads APPLICATIONINSIGHTS_CONNECTION_STRING;
-        // with APPLICATIONINSIGHTS_AUTHENTICATION_STRING set by infra it authenticates with the managed identity.
-        services.AddApplicationInsightsTelemetryWorkerService();
-        services.ConfigureFunctionsApplicationInsights();
-
-        // Application Insights adds a rule that keeps only warnings from the worker's ILogger; let host.json's
-        // levels (Information by default) apply instead.
-        services.Configure<LoggerFilterOptions>(options =>
+        // Worker-side telemetry with OpenTelemetry (host.json sets "telemetryMode": "OpenTelemetry", so the host's
+        // own telemetry and the worker's share one trace): the worker's invocation spans, the agent jobs' spans and
+        // metrics, outgoing HTTP calls, and logs. Exported to Application Insights when a connection string is set;
+        // with APPLICATIONINSIGHTS_AUTHENTICATION_STRING set by infra, with the managed identity (no key).
+        var telemetry = services.AddOpenTelemetry()
+            .UseFunctionsWorkerDefaults()
+            .WithTracing(tracing => tracing.AddAgentJobsInstrumentation())
+            .WithMetrics(metrics => metrics.AddAgentJobsInstrumentation());
+        if (configuration[AzureMonitorSettings.ConnectionStringSetting] is { Length: > 0 } connectionString)
         {
-            var rule = options.Rules.FirstOrDefault(r => r.ProviderName == ApplicationInsightsLoggerProvider);
-            if (rule is not null)
+            telemetry.UseAzureMonitorExporter(exporter =>
             {
-                options.Rules.Remove(rule);
-            }
-        });
+                exporter.ConnectionString = connectionString;
+                exporter.Credential = AzureMonitorSettings.Credential(configuration[AzureMonitorSettings.AuthenticationStringSetting]);
+            });
+        }
+
         return services;
     }
 }

@@ -2,8 +2,11 @@ using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.Serialization;
+using System.Diagnostics;
 using DurableTask.Core;
 using DurableTask.Core.History;
+using DurableTask.Core.Tracing;
+using Microsoft.DurableTask.Testing.Sidecar.Dispatcher;
 
 namespace AgentJobs.Hosting;
 
@@ -52,6 +55,7 @@ namespace AgentJobs.Hosting;
 public sealed class AzureStorageSidecarAdapter(IOrchestrationService inner, TimeSpan? activityLockRenewal = null) : IOrchestrationService
 {
     readonly ConcurrentDictionary<TaskActivityWorkItem, LockRenewal> renewals = new(ReferenceEqualityComparer.Instance);
+    readonly TraceContextCarryOver traceContexts = new();
 
     /// <inheritdoc/>
     public int TaskOrchestrationDispatcherCount => inner.TaskOrchestrationDispatcherCount;
@@ -111,8 +115,17 @@ public sealed class AzureStorageSidecarAdapter(IOrchestrationService inner, Time
     public int GetDelayInSecondsAfterOnFetchException(Exception exception) => inner.GetDelayInSecondsAfterOnFetchException(exception);
 
     /// <inheritdoc/>
-    public Task<TaskOrchestrationWorkItem> LockNextTaskOrchestrationWorkItemAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken) =>
-        inner.LockNextTaskOrchestrationWorkItemAsync(receiveTimeout, cancellationToken);
+    public async Task<TaskOrchestrationWorkItem> LockNextTaskOrchestrationWorkItemAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    {
+        var workItem = await inner.LockNextTaskOrchestrationWorkItemAsync(receiveTimeout, cancellationToken).ConfigureAwait(false);
+        if (workItem?.OrchestrationRuntimeState is { } state)
+        {
+            RelinkSubOrchestrations(state.PastEvents, state);
+            RelinkSubOrchestrations(state.Events, state);
+        }
+
+        return traceContexts.Remember(workItem)!;
+    }
 
     /// <inheritdoc/>
     public Task RenewTaskOrchestrationWorkItemLockAsync(TaskOrchestrationWorkItem workItem) => inner.RenewTaskOrchestrationWorkItemLockAsync(workItem);
@@ -128,6 +141,7 @@ public sealed class AzureStorageSidecarAdapter(IOrchestrationService inner, Time
         OrchestrationState orchestrationState)
     {
         ArgumentNullException.ThrowIfNull(newOrchestrationRuntimeState);
+        traceContexts.Apply(workItem, newOrchestrationRuntimeState);
         for (var i = 0; i < newOrchestrationRuntimeState.NewEvents.Count; i++)
         {
             var original = newOrchestrationRuntimeState.NewEvents[i];
@@ -268,7 +282,42 @@ public sealed class AzureStorageSidecarAdapter(IOrchestrationService inner, Time
         ArgumentNullException.ThrowIfNull(e);
         var storable = AsDataContractType(e);
         PlainTags(storable);
+
+        // The subclass's trace context is not stored; its span id is, in the base type's own field for it, so the
+        // parent's client span for the sub-orchestration keeps its id when the history is read back.
+        if (e is GrpcSubOrchestrationInstanceCreatedEvent { ParentTraceContext: { } context } && storable is SubOrchestrationInstanceCreatedEvent created
+            && string.IsNullOrEmpty(created.ClientSpanId) && ActivityContext.TryParse(context.TraceParent, context.TraceState, out var parsed))
+        {
+            created.ClientSpanId = parsed.SpanId.ToHexString();
+        }
+
         return storable;
+    }
+
+    /// <summary>
+    /// Gives each stored sub-orchestration-created event back the trace context the sidecar sends the worker (only
+    /// its gRPC subclass carries one): the orchestration's own trace with the stored client span id. Without it the
+    /// worker names that client span anew on every read, and a run poller's spans hang from a span nobody emits.
+    /// </summary>
+    static void RelinkSubOrchestrations(IList<HistoryEvent> events, OrchestrationRuntimeState state)
+    {
+        if (state.ExecutionStartedEvent?.ParentTraceContext is not { } own
+            || !ActivityContext.TryParse(own.TraceParent, own.TraceState, out var trace))
+        {
+            return;
+        }
+
+        for (var i = 0; i < events.Count; i++)
+        {
+            if (events[i] is SubOrchestrationInstanceCreatedEvent { ClientSpanId: { Length: > 0 } spanId } created and not GrpcSubOrchestrationInstanceCreatedEvent)
+            {
+                var relinked = (GrpcSubOrchestrationInstanceCreatedEvent)RuntimeHelpers.GetUninitializedObject(typeof(GrpcSubOrchestrationInstanceCreatedEvent));
+                CopyFields(created, relinked, typeof(SubOrchestrationInstanceCreatedEvent));
+                relinked.ParentTraceContext = new DistributedTraceContext(
+                    $"00-{trace.TraceId.ToHexString()}-{spanId}-{(byte)trace.TraceFlags:x2}", trace.TraceState);
+                events[i] = relinked;
+            }
+        }
     }
 
     static HistoryEvent AsDataContractType(HistoryEvent e)
@@ -287,15 +336,20 @@ public sealed class AzureStorageSidecarAdapter(IOrchestrationService inner, Time
 
         // Every field the base types declare (the [DataMember] properties' backing fields included), none of the subclass's.
         var copy = RuntimeHelpers.GetUninitializedObject(contract);
-        for (var declaring = contract; declaring is not null && declaring != typeof(object); declaring = declaring.BaseType)
+        CopyFields(e, copy, contract);
+        return (HistoryEvent)copy;
+    }
+
+    /// <summary>Copies every field <paramref name="type"/> and its base types declare from <paramref name="from"/> to <paramref name="to"/>.</summary>
+    static void CopyFields(object from, object to, Type type)
+    {
+        for (var declaring = type; declaring is not null && declaring != typeof(object); declaring = declaring.BaseType)
         {
             foreach (var field in declaring.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
             {
-                field.SetValue(copy, field.GetValue(e));
+                field.SetValue(to, field.GetValue(from));
             }
         }
-
-        return (HistoryEvent)copy;
     }
 
     static int IndexOfReference(IList<HistoryEvent> events, HistoryEvent e)

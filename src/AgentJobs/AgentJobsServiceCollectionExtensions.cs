@@ -36,6 +36,7 @@ public static class AgentJobsServiceCollectionExtensions
         var apiOptions = new AgentJobsApiOptions();
         configuration.GetSection(AgentJobsApiOptions.SectionName).Bind(apiOptions);
         services.TryAddSingleton(McpToolServers.FromConfiguration(configuration));
+        services.TryAddSingleton(Telemetry.AgentJobsTelemetryOptions.FromConfiguration(configuration));
         services.AddAgentJobsOperations(configuration); // retention, batches
         return services.AddAgentJobs(endpoint, apiOptions);
     }
@@ -68,6 +69,7 @@ public static class AgentJobsServiceCollectionExtensions
         services.AddBuiltInAgentTools();
         services.TryAddSingleton(McpToolServers.None);
         services.TryAddSingleton(sp => new McpToolSource(sp.GetRequiredService<McpToolServers>(), sp.GetService<ILoggerFactory>()));
+        services.TryAddSingleton(new Telemetry.AgentJobsTelemetryOptions()); // content capture off unless configured
         services.TryAddSingleton<AgentJobActivities>();
         services.TryAddSingleton<AgentJobRequestValidator>();
         services.TryAddSingleton(sp => new AgentJobPolicy(

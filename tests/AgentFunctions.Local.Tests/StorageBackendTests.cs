@@ -259,6 +259,46 @@ public sealed class StorageBackendTests(AzuriteFixture azurite) : IClassFixture<
         return x.Zip(y, (p, q) => p.CompareTo(q)).FirstOrDefault(c => c != 0);
     }
 
+    [Fact]
+    public async Task On_storage_a_job_with_continued_as_new_pollers_is_one_connected_trace()
+    {
+        var spans = new SpanCollector();
+        await using var host = await LocalHost.StartServeAsync(new LocalHostOptions
+        {
+            Urls = "http://127.0.0.1:0", Storage = azurite.ConnectionString, TaskHub = TaskHub("trace"), SimulatedRunMs = 1500, Spans = spans,
+        });
+        using var http = new HttpClient { BaseAddress = host.Urls[0] };
+
+        using var accepted = await http.PostAsJsonAsync("/api/agent-jobs", new { prompt = "What is 17 * 23?", tools = new[] { "calculate" }, polling = FastPolling });
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
+        var id = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        JsonElement result = default;
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < until && result.ValueKind != JsonValueKind.Object)
+        {
+            await Task.Delay(200);
+            var status = await http.GetFromJsonAsync<JsonElement>($"/api/agent-jobs/{id}");
+            if (status.TryGetProperty("result", out var r) && r.ValueKind == JsonValueKind.Object)
+            {
+                result = r;
+            }
+        }
+
+        Assert.Equal("Completed", result.GetProperty("outcome").GetString());
+        await Task.Delay(500); // the last activity's span ends just after it reports
+        var job = Assert.Single(spans.Spans, s => s.DisplayName == "orchestration:AgentJob" && Equals(s.GetTagItem("durabletask.task.instance_id"), id));
+        var trace = spans.Spans.Where(s => s.TraceId == job.TraceId).ToList();
+        var ids = trace.Select(s => s.SpanId).ToHashSet();
+        Assert.Single(trace, s => !ids.Contains(s.ParentSpanId)); // one root (the test's request): nothing dangles
+        var polls = result.GetProperty("polls").GetInt32();
+        Assert.True(polls > 3, $"only {polls} polls, so no poller continued as new");
+        var ours = spans.Spans.Where(s => (s.GetTagItem("durabletask.task.instance_id") as string)?.StartsWith(id, StringComparison.Ordinal) == true).ToList();
+        Assert.All(ours, s => Assert.Equal(job.TraceId, s.TraceId)); // every generation of every poller is in the job's trace
+        var pollSpans = trace.Count(s => s.DisplayName == "activity:GetRun" && s.Kind == System.Diagnostics.ActivityKind.Server);
+        Assert.InRange(pollSpans, polls / 2, polls); // known gap: a poll due at once in a new generation's first episode is not traced
+        Assert.Single(trace, s => s.DisplayName == "activity:ExecuteTool" && s.Kind == System.Diagnostics.ActivityKind.Server);
+    }
+
     static string TaskHub(string prefix) => prefix + Guid.NewGuid().ToString("N")[..12];
 
     static async Task<JsonElement> WaitForAsync(HttpClient http, ServeProcess serve, string id, TimeSpan timeout, Func<JsonElement, bool> condition)

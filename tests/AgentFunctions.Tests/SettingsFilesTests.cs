@@ -52,16 +52,16 @@ public class SettingsFilesTests
     }
 
     [Fact]
-    public void Host_json_sets_log_levels_and_application_insights_sampling()
+    public void Host_json_sets_log_levels_and_opentelemetry_mode()
     {
-        var logging = Read("host.json").GetProperty("logging");
+        var host = Read("host.json");
+        Assert.Equal("OpenTelemetry", host.GetProperty("telemetryMode").GetString()); // the host's telemetry joins the worker's traces
+        var logging = host.GetProperty("logging");
         var levels = logging.GetProperty("logLevel");
         Assert.Equal("Information", levels.GetProperty("default").GetString());
         Assert.Equal("Information", levels.GetProperty("Function").GetString());
         Assert.Equal("Information", levels.GetProperty("Host.Results").GetString());
-        var sampling = logging.GetProperty("applicationInsights").GetProperty("samplingSettings");
-        Assert.True(sampling.GetProperty("isEnabled").GetBoolean());
-        Assert.Contains("Request", sampling.GetProperty("excludedTypes").GetString(), StringComparison.Ordinal);
+        Assert.False(logging.TryGetProperty("applicationInsights", out _)); // classic Application Insights settings do not apply in OpenTelemetry mode
     }
 
     [Fact]

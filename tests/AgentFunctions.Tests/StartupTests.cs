@@ -4,10 +4,12 @@ using AgentJobs.AgentService.Classic;
 using AgentJobs.Configuration;
 using AgentJobs.Http;
 using AgentJobs.Workflow;
-using Microsoft.ApplicationInsights;
+using Azure.Identity;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace AgentFunctions.Tests;
 
@@ -68,8 +70,44 @@ public class StartupTests
         Assert.NotNull(provider.GetRequiredService<AgentJobsApi>());
         Assert.NotNull(provider.GetRequiredService<AgentJobActivities>());
         Assert.Equal(32_000, provider.GetRequiredService<AgentJobsApiOptions>().MaxPromptLength);
-        Assert.NotNull(provider.GetRequiredService<TelemetryClient>());
+        Assert.NotNull(provider.GetRequiredService<TracerProvider>());
+        Assert.NotNull(provider.GetRequiredService<MeterProvider>());
         Assert.NotNull(ActivatorUtilities.CreateInstance<HttpFunctions>(provider));
         Assert.NotNull(ActivatorUtilities.CreateInstance<ActivityFunctions>(provider));
+    }
+
+    [Fact]
+    public async Task With_a_connection_string_telemetry_goes_to_azure_monitor_and_no_classic_sdk_is_registered()
+    {
+        var settings = Settings(
+            (AzureMonitorSettings.ConnectionStringSetting, "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://127.0.0.1:9/"),
+            (AzureMonitorSettings.AuthenticationStringSetting, "ClientId=11111111-1111-1111-1111-111111111111;Authorization=AAD"));
+        var services = AgentFunctionsStartup.ConfigureServices(new ServiceCollection().AddLogging().AddSingleton(settings), settings);
+        await using var provider = services.BuildServiceProvider();
+
+        Assert.NotNull(provider.GetRequiredService<TracerProvider>());
+        Assert.DoesNotContain(services, d => d.ServiceType.FullName?.StartsWith("Microsoft.ApplicationInsights", StringComparison.Ordinal) == true);
+        Assert.DoesNotContain(AppDomain.CurrentDomain.GetAssemblies(), a => a.GetName().Name == "Microsoft.ApplicationInsights");
+    }
+
+    [Theory]
+    [InlineData("ClientId=11111111-1111-1111-1111-111111111111;Authorization=AAD", true)]
+    [InlineData("Authorization=AAD", true)]
+    [InlineData(" authorization = aad ; clientid = 2 ", true)]
+    [InlineData("", false)]
+    [InlineData(null, false)]
+    [InlineData("ClientId=1", false)]
+    public void The_authentication_string_becomes_a_managed_identity_credential(string? authenticationString, bool entra)
+    {
+        var credential = AzureMonitorSettings.Credential(authenticationString);
+
+        if (entra)
+        {
+            Assert.IsType<ManagedIdentityCredential>(credential);
+        }
+        else
+        {
+            Assert.Null(credential);
+        }
     }
 }

@@ -140,6 +140,20 @@ public sealed class FunctionAppTests(TemplateFixture fixture)
     }
 
     [Fact]
+    public void Telemetry_settings_are_the_ones_the_OpenTelemetry_worker_reads_and_no_classic_agent_is_configured()
+    {
+        // The worker exports with OpenTelemetry (Azure Monitor exporter) and turns the authentication string into a
+        // managed identity credential; the host joins it in OpenTelemetry mode. No key-based or agent-based setting.
+        var worker = File.ReadAllText(RepoPaths.File("src/AgentFunctions/AzureMonitorSettings.cs"));
+        Assert.Contains("\"APPLICATIONINSIGHTS_CONNECTION_STRING\"", worker, StringComparison.Ordinal);
+        Assert.Contains("\"APPLICATIONINSIGHTS_AUTHENTICATION_STRING\"", worker, StringComparison.Ordinal);
+        Assert.Contains("\"telemetryMode\": \"OpenTelemetry\"", File.ReadAllText(RepoPaths.File("host.json")), StringComparison.Ordinal);
+        Assert.DoesNotContain("APPINSIGHTS_INSTRUMENTATIONKEY", Settings.Keys);
+        Assert.DoesNotContain("ApplicationInsightsAgent_EXTENSION_VERSION", Settings.Keys);
+        Assert.EndsWith("Authorization=AAD', parameters('identityClientId'))]", Settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Agent_settings_point_at_the_Foundry_project_and_model_deployment()
     {
         Assert.Equal("[parameters('agentEndpoint')]", Settings["AgentService__Endpoint"]);

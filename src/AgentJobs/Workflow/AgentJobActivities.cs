@@ -1,5 +1,6 @@
 using AgentJobs.AgentService;
 using AgentJobs.Contracts;
+using AgentJobs.Telemetry;
 using AgentJobs.Tools;
 using Microsoft.Extensions.Logging;
 
@@ -8,9 +9,12 @@ namespace AgentJobs.Workflow;
 /// <summary>
 /// The workflow's activities: one per agent-service call, plus one that runs a function tool. Each is a thin,
 /// idempotent step (they run at least once): creates carry an idempotency key, deletes treat "not found" as done.
-/// Hosts register them under these method names (see <see cref="AgentJobTasks"/>).
+/// Hosts register them under these method names (see <see cref="AgentJobTasks"/>). Each agent-service operation is
+/// timed (<see cref="AgentJobsTelemetry.ServiceCallDurationMetric"/>); creating the agent and running a tool get their
+/// GenAI spans; prompt, reply, instructions and tool content go on spans only when <paramref name="telemetry"/> says so.
 /// </summary>
-public sealed class AgentJobActivities(IAgentService service, AgentToolRegistry tools, ILogger<AgentJobActivities> logger)
+public sealed class AgentJobActivities(
+    IAgentService service, AgentToolRegistry tools, ILogger<AgentJobActivities> logger, AgentJobsTelemetryOptions telemetry)
 {
     /// <summary>
     /// Creates the job's agent with its function tools; MCP tools (<c>server/tool</c>) are read from their servers'
@@ -19,55 +23,64 @@ public sealed class AgentJobActivities(IAgentService service, AgentToolRegistry 
     public async Task<AgentRef> CreateAgent(CreateAgentInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        using var span = AgentJobsTelemetry.StartCreateAgent(input.Name, input.Model, input.Instructions, telemetry.CaptureMessageContent);
         var definition = new AgentDefinition(
             input.Name,
             input.Model,
             input.Instructions,
             await tools.GetSpecsAsync(input.ToolNames, CancellationToken.None),
             new Dictionary<string, string>(StringComparer.Ordinal) { ["agentfunctions_job"] = input.JobId });
-        return await service.CreateAgentAsync(definition, input.IdempotencyKey, CancellationToken.None);
+        var agent = await Measure(nameof(CreateAgent), () => service.CreateAgentAsync(definition, input.IdempotencyKey, CancellationToken.None));
+        span?.SetTag(GenAIAttributes.AgentId, agent.Id);
+        return agent;
     }
 
     /// <summary>Creates the thread.</summary>
     public Task<string> CreateThread(CreateThreadInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return service.CreateThreadAsync(input.IdempotencyKey, CancellationToken.None);
+        return Measure(nameof(CreateThread), () => service.CreateThreadAsync(input.IdempotencyKey, CancellationToken.None));
     }
 
     /// <summary>Adds the user's message and starts the run.</summary>
     public Task<RunState> StartRun(StartRunInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return service.StartRunAsync(input.Agent, input.ThreadId, input.UserMessage, input.IdempotencyKey, CancellationToken.None);
+        AgentJobsTelemetry.RecordInput(input.UserMessage, telemetry.CaptureMessageContent);
+        return Measure(nameof(StartRun), () => service.StartRunAsync(input.Agent, input.ThreadId, input.UserMessage, input.IdempotencyKey, CancellationToken.None));
     }
 
     /// <summary>Reads the run (one poll).</summary>
-    public Task<RunState> GetRun(RunRef run) => service.GetRunAsync(run, CancellationToken.None);
+    public Task<RunState> GetRun(RunRef run) => Measure(nameof(GetRun), () => service.GetRunAsync(run, CancellationToken.None));
 
     /// <summary>Submits every tool output of a batch in one call.</summary>
     public Task<RunState> SubmitToolOutputs(SubmitToolOutputsInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return service.SubmitToolOutputsAsync(input.Agent, input.Run, input.Outputs, input.IdempotencyKey, CancellationToken.None);
+        return Measure(nameof(SubmitToolOutputs), () => service.SubmitToolOutputsAsync(input.Agent, input.Run, input.Outputs, input.IdempotencyKey, CancellationToken.None));
     }
 
     /// <summary>Stops the run and closes the tool calls it waits for.</summary>
     public Task<RunState> CancelRun(CancelRunInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return service.CancelRunAsync(input.Run, input.Reason, CancellationToken.None);
+        return Measure(nameof(CancelRun), () => service.CancelRunAsync(input.Run, input.Reason, CancellationToken.None));
     }
 
     /// <summary>Answers the tool calls the thread still holds open, so the next job can continue it.</summary>
     public Task<int> CloseToolCalls(CloseToolCallsInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return service.CloseOpenToolCallsAsync(input.ThreadId, input.Reason, CancellationToken.None);
+        return Measure(nameof(CloseToolCalls), () => service.CloseOpenToolCallsAsync(input.ThreadId, input.Reason, CancellationToken.None));
     }
 
     /// <summary>Reads the thread's messages.</summary>
-    public Task<IReadOnlyList<JobMessage>> ListMessages(string threadId) => service.ListMessagesAsync(threadId, CancellationToken.None);
+    public async Task<IReadOnlyList<JobMessage>> ListMessages(string threadId)
+    {
+        var messages = await Measure(nameof(ListMessages), () => service.ListMessagesAsync(threadId, CancellationToken.None));
+        AgentJobsTelemetry.RecordOutput(messages, telemetry.CaptureMessageContent);
+        return messages;
+    }
 
     /// <summary>
     /// Reads the runs' steps, with each tool call's arguments and output cut to <see cref="ResultText.MaxToolTextLength"/>
@@ -76,7 +89,7 @@ public sealed class AgentJobActivities(IAgentService service, AgentToolRegistry 
     public async Task<IReadOnlyList<JobRunStep>> ListRunSteps(ListRunStepsInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var steps = await service.ListRunStepsAsync(input.ThreadId, input.RunIds, CancellationToken.None);
+        var steps = await Measure(nameof(ListRunSteps), () => service.ListRunStepsAsync(input.ThreadId, input.RunIds, CancellationToken.None));
         return [.. steps.Select(step => step with
         {
             ToolCalls = [.. step.ToolCalls.Select(call => call with { Arguments = ResultText.Cap(call.Arguments)!, Output = ResultText.Cap(call.Output) })],
@@ -87,13 +100,13 @@ public sealed class AgentJobActivities(IAgentService service, AgentToolRegistry 
     public async Task<bool> DeleteAgent(AgentRef agent)
     {
         ArgumentNullException.ThrowIfNull(agent);
-        var deleted = await service.DeleteAgentAsync(agent, CancellationToken.None);
+        var deleted = await Measure(nameof(DeleteAgent), () => service.DeleteAgentAsync(agent, CancellationToken.None));
         logger.LogInformation("Agent {AgentId} {Outcome}.", agent.Id, deleted ? "deleted" : "was already gone");
         return deleted;
     }
 
     /// <summary>Deletes a thread the job created.</summary>
-    public Task<bool> DeleteThread(string threadId) => service.DeleteThreadAsync(threadId, CancellationToken.None);
+    public Task<bool> DeleteThread(string threadId) => Measure(nameof(DeleteThread), () => service.DeleteThreadAsync(threadId, CancellationToken.None));
 
     /// <summary>
     /// Announces a round of tool calls held for approval: recorded in history (the event stream shows it from there)
@@ -117,7 +130,19 @@ public sealed class AgentJobActivities(IAgentService service, AgentToolRegistry 
     public async Task<ToolOutput> ExecuteTool(ToolCallRequest call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        var output = await tools.InvokeAsync(call, CancellationToken.None);
+        using var span = AgentJobsTelemetry.StartExecuteTool(call, telemetry.CaptureMessageContent);
+        ToolOutput output;
+        try
+        {
+            output = await tools.InvokeAsync(call, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            AgentJobsTelemetry.Failed(span, ex.GetType().Name); // a transient MCP failure, retried by the orchestrator
+            throw;
+        }
+
+        AgentJobsTelemetry.ToolCallEnded(span, call, output, telemetry.CaptureMessageContent);
         if (output.IsError)
         {
             logger.LogWarning("Tool call {ToolCallId} ({Tool}) returned an error output.", call.Id, call.Name);
@@ -125,4 +150,6 @@ public sealed class AgentJobActivities(IAgentService service, AgentToolRegistry 
 
         return output;
     }
+
+    static Task<T> Measure<T>(string operation, Func<Task<T>> call) => AgentJobsTelemetry.MeasureServiceCallAsync(operation, call);
 }

@@ -1,6 +1,7 @@
 using AgentJobs.AgentService;
 using AgentJobs.Contracts;
 using AgentJobs.Http;
+using AgentJobs.Telemetry;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 
@@ -29,6 +30,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(request);
 
+        AgentJobsTelemetry.JobStarted(context, request);
         var job = new JobTracker(context);
         var stopper = new JobStopper(
             context, job, request.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds, request.CancelGraceSeconds ?? AgentJobDefaults.CancelGraceSeconds);
@@ -90,7 +92,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
         }
 
         job.Enter(JobPhase.Done);
-        return new AgentJobResult(
+        var result = new AgentJobResult(
             outcome,
             run?.RawStatus,
             Reply(messages, job.RunIds),
@@ -108,6 +110,8 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
             job.Elapsed,
             stopper.Recorded(run),
             job.Approvals);
+        AgentJobsTelemetry.JobFinished(context, request, result);
+        return result;
     }
 
     /// <summary>

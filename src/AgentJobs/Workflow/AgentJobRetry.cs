@@ -82,6 +82,10 @@ public static class AgentJobRetry
         {
             delay = limit!.Value - now;
         }
+        else
+        {
+            Telemetry.AgentJobsTelemetry.RetryScheduled(context.OrchestrationContext);
+        }
 
         if (interrupt is null)
         {
