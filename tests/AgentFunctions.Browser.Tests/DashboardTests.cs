@@ -89,83 +89,35 @@ public sealed partial class DashboardTests(DashboardServers servers) : IClassFix
     }
 
     [Fact]
-    public async Task Approval_buttons_appear_on_approvalRequested_post_the_decision_and_go_on_approvalDecided()
+    public async Task A_held_tool_call_is_rejected_from_the_page_and_the_model_answers_the_rejection()
     {
-        // Approvals are not served yet, so the job's stream, status and approvals endpoints are played by the test
-        // (everything else is the real serve): the page must show the buttons, post the decision and drop them.
-        const string job = "approval-job";
-        var page = await servers.NewPageAsync();
-        var posted = new TaskCompletionSource<(string Body, string? Code)>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var streams = 0;
-        await page.RouteAsync(url => new Uri(url).AbsolutePath.StartsWith($"/api/agent-jobs/{job}", StringComparison.Ordinal), async route =>
+        // A real job whose calculate call waits for approval: the page shows the call, posts the decision with its
+        // reason and the function key, and the job completes with the model answering the rejection.
+        using var client = servers.QuickClient();
+        var id = await servers.StartJobAsync(client, new
         {
-            var request = route.Request;
-            var path = new Uri(request.Url).AbsolutePath;
-            if (path.EndsWith("/approvals", StringComparison.Ordinal))
-            {
-                posted.TrySetResult((request.PostData!, System.Web.HttpUtility.ParseQueryString(new Uri(request.Url).Query)["code"]));
-                await route.FulfillAsync(new() { Status = 202, ContentType = "application/json", Body = "{}" });
-            }
-            else if (path.EndsWith("/events", StringComparison.Ordinal))
-            {
-                switch (Interlocked.Increment(ref streams))
-                {
-                    case 1:
-                        await route.FulfillAsync(new()
-                        {
-                            ContentType = "text/event-stream",
-                            Body = "retry: 200\n\n" +
-                                Sse("1.0.0", "accepted", """{"prompt":"Add two and two","model":"m","tools":["calculate"],"at":"2026-01-01T00:00:00Z"}""") +
-                                Sse("2.0.0", "phase", """{"phase":"AwaitingApproval","at":"2026-01-01T00:00:01Z"}""") +
-                                Sse("3.0.0", "approvalRequested", """{"callId":"call_1","tool":"calculate","arguments":"{\"expression\":\"2+2\"}","expiresAt":"2026-01-01T01:00:00Z","at":"2026-01-01T00:00:02Z"}"""),
-                        });
-                        break;
-                    case 2:
-                        // EventSource reconnects by itself (Chromium sends Last-Event-ID, which Playwright's
-                        // interception does not show); the decision comes once it is posted.
-                        await posted.Task.WaitAsync(TimeSpan.FromMinutes(2));
-                        await route.FulfillAsync(new()
-                        {
-                            ContentType = "text/event-stream",
-                            Body = Sse("4.0.0", "approvalDecided", """{"callId":"call_1","approved":true,"reason":"fine","at":"2026-01-01T00:00:03Z"}"""),
-                        });
-                        break;
-                    default:
-                        await route.FulfillAsync(new() { Status = 204 });
-                        break;
-                }
-            }
-            else
-            {
-                await route.FulfillAsync(new()
-                {
-                    ContentType = "application/json",
-                    Body = """{"id":"approval-job","runtimeStatus":"Running","progress":{"phase":"AwaitingApproval","polls":0,"elapsedSeconds":1}}""",
-                });
-            }
+            prompt = "Please use calculate with {\"expression\": \"6 * 7\"}",
+            tools = new[] { "calculate" },
+            approval = new { tools = new[] { "calculate" } },
         });
+        var page = await servers.NewPageAsync();
+        await page.GotoAsync($"{servers.QuickDashboard}#job={id}");
 
-        await page.GotoAsync($"{servers.QuickDashboard}#job={job}");
-        var approve = page.GetByRole(AriaRole.Button, new() { Name = "Approve calculate" });
-        await Expect(approve).ToBeVisibleAsync();
-        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Reject calculate" })).ToBeVisibleAsync();
+        var reject = page.GetByRole(AriaRole.Button, new() { Name = "Reject calculate" });
+        await Expect(reject).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Approve calculate" })).ToBeVisibleAsync();
         await Expect(page.Locator("#f-phase")).ToHaveTextAsync("AwaitingApproval");
+        await Expect(page.Locator("#events li[data-type='approvalRequested']")).ToContainTextAsync("calculate");
 
-        await page.GetByLabel("Reason (optional)").FillAsync("fine");
-        await approve.ClickAsync();
-        var (body, code) = await posted.Task.WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
-        using var json = System.Text.Json.JsonDocument.Parse(body);
-        Assert.Equal("call_1", json.RootElement.GetProperty("callId").GetString());
-        Assert.True(json.RootElement.GetProperty("approved").GetBoolean());
-        Assert.Equal("fine", json.RootElement.GetProperty("reason").GetString());
-        Assert.Equal(servers.Key, code);
+        await page.GetByLabel("Reason (optional)").FillAsync("not with my numbers");
+        await reject.ClickAsync();
 
-        await Expect(approve).ToHaveCountAsync(0);
-        await Expect(page.Locator("#approvals")).ToBeHiddenAsync();
-        await Expect(page.Locator("#events li[data-type='approvalDecided']")).ToContainTextAsync("approved: fine");
+        await Expect(reject).ToHaveCountAsync(0);
+        await Expect(page.Locator("#events li[data-type='approvalDecided']")).ToContainTextAsync("rejected: not with my numbers");
+        await Expect(page.Locator("#f-outcome")).ToHaveTextAsync("Completed");
+        await Expect(page.Locator("#reply")).ToContainTextAsync("rejected by the user: not with my numbers");
+        await Expect(page.Locator("#f-agent")).ToHaveTextAsync("yes");
     }
-
-    static string Sse(string id, string type, string data) => $"id: {id}\nevent: {type}\ndata: {data}\n\n";
 
     static async Task<List<string>> EventIdsOnPageAsync(IPage page) =>
         [.. await page.Locator("#events li").EvaluateAllAsync<string[]>("items => items.map(i => i.dataset.eventId)")];
