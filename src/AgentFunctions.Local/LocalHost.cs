@@ -255,6 +255,22 @@ public sealed class LocalHost : IAsyncDisposable
         api.MapGet("", (HttpRequest request, AgentJobListApi list, DurableTaskClient client, CancellationToken ct) => list.ListAsync(request, client, ct));
         api.MapGet("{id}/events", (HttpRequest request, string id, AgentJobEventsApi events, DurableTaskClient client, CancellationToken ct) =>
             events.StreamAsync(request, id, client, ct));
+
+        var sessions = endpoints.MapGroup("/" + AgentSessionsApi.RoutePrefix);
+        sessions.MapPost("", (HttpRequest request, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
+            handlers.StartAsync(request, client, ct));
+        sessions.MapGet("{id}", (HttpRequest request, string id, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
+            handlers.GetAsync(request, id, client, ct));
+        sessions.MapDelete("{id}", (HttpRequest request, string id, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
+            handlers.EndAsync(request, id, client, ct));
+        sessions.MapPost("{id}/turns", (HttpRequest request, string id, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
+            handlers.SendTurnAsync(request, id, client, ct));
+        sessions.MapGet("{id}/turns/{turn}", (HttpRequest request, string id, string turn, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
+            handlers.GetTurnAsync(request, id, turn, client, ct));
+        sessions.MapPost("{id}/cancel-turn", (HttpRequest request, string id, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
+            handlers.CancelTurnAsync(request, id, client, ct));
+        sessions.MapPost("{id}/approvals", (HttpRequest request, string id, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
+            handlers.DecideAsync(request, id, client, ct));
     }
 
     /// <summary>Waits until the host is asked to stop (Ctrl+C, SIGTERM) or <paramref name="cancellationToken"/> fires.</summary>

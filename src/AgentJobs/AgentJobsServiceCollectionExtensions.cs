@@ -75,6 +75,8 @@ public static class AgentJobsServiceCollectionExtensions
         services.TryAddSingleton(sp => new AgentJobPolicy(
             sp.GetService<AgentServiceEndpoint>()?.DefaultModel ?? Contracts.AgentJobDefaults.Model, sp.GetRequiredService<AgentJobsApiOptions>()));
         services.TryAddSingleton<AgentJobsApi>();
+        services.TryAddSingleton<AgentSessionsApi>();
+        services.TryAddSingleton<Sessions.SessionMailbox>();
         services.AddAgentJobsProblemDetails();
         services.AddAgentJobsOperations();
         services.AddAgentJobsLive(); // job list, event stream, dashboard (AgentJobs.Http.AgentJobsLiveServiceCollectionExtensions)

@@ -176,29 +176,32 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
         var outcome = string.IsNullOrWhiteSpace(id)
             ? JobApprovals.Outcome.UnknownJob
             : await JobApprovals.SendAsync(client, id, AgentJobOrchestrator.Name, decision!, cancellationToken);
-        var callId = decision!.CallId;
-        switch (outcome)
+        if (outcome == JobApprovals.Outcome.Sent)
         {
-            case JobApprovals.Outcome.Sent:
-                logger.LogInformation("Approval decision for tool call {CallId} of agent job {JobId}: {Approved}.", callId, id, decision.Approved ? "approved" : "rejected");
-                return Results.Json(new ApprovalAccepted(id, callId, decision.Approved, Links(request, id).StatusQueryGetUri), JsonOptions, statusCode: StatusCodes.Status202Accepted);
-            case JobApprovals.Outcome.UnknownJob:
-                return NotFound(id);
-            case JobApprovals.Outcome.UnknownCall:
-                return Problem(StatusCodes.Status404NotFound, "Tool call not found", $"No tool call of agent job '{id}' with the id '{callId}' waits for approval.", "callId");
-            case JobApprovals.Outcome.AlreadyDecided:
-                return Problem(StatusCodes.Status409Conflict, "Tool call already decided", $"Tool call '{callId}' of agent job '{id}' was already decided; the first decision stands.", "callId");
-            case JobApprovals.Outcome.Finished:
-                return Problem(StatusCodes.Status409Conflict, "Agent job already finished", $"Agent job '{id}' has already finished; nothing waits for approval.", null);
-            case JobApprovals.Outcome.NothingPending:
-                return Problem(StatusCodes.Status409Conflict, "Nothing awaits approval", $"No tool call of agent job '{id}' waits for approval now.", "callId");
-            default:
-                return new WithRetryAfter(Problem(StatusCodes.Status503ServiceUnavailable, "Agent job has not started yet",
-                    $"Agent job '{id}' is still waiting to start after {JobEvents.StartWait.TotalSeconds:0} s, so the decision was not sent; try again.", null), 5);
+            logger.LogInformation("Approval decision for tool call {CallId} of agent job {JobId}: {Approved}.", decision!.CallId, id, decision.Approved ? "approved" : "rejected");
         }
+
+        return DecisionResult(outcome, "Agent job", id, decision!, Links(request, id).StatusQueryGetUri, () => NotFound(id));
     }
 
-    static (ApprovalDecision? Decision, ValidationProblem? Problem) ReadDecision(byte[] body)
+    /// <summary>The HTTP answer to a decision's outcome (shared by jobs and session turns).</summary>
+    internal static IResult DecisionResult(JobApprovals.Outcome outcome, string what, string id, ApprovalDecision decision, string statusUri, Func<IResult> notFound)
+    {
+        var callId = decision.CallId;
+        return outcome switch
+        {
+            JobApprovals.Outcome.Sent => Results.Json(new ApprovalAccepted(id, callId, decision.Approved, statusUri), JsonOptions, statusCode: StatusCodes.Status202Accepted),
+            JobApprovals.Outcome.UnknownJob => notFound(),
+            JobApprovals.Outcome.UnknownCall => Problem(StatusCodes.Status404NotFound, "Tool call not found", $"No tool call of {what.ToLowerInvariant()} '{id}' with the id '{callId}' waits for approval.", "callId"),
+            JobApprovals.Outcome.AlreadyDecided => Problem(StatusCodes.Status409Conflict, "Tool call already decided", $"Tool call '{callId}' of {what.ToLowerInvariant()} '{id}' was already decided; the first decision stands.", "callId"),
+            JobApprovals.Outcome.Finished => Problem(StatusCodes.Status409Conflict, $"{what} already finished", $"{what} '{id}' has already finished; nothing waits for approval.", null),
+            JobApprovals.Outcome.NothingPending => Problem(StatusCodes.Status409Conflict, "Nothing awaits approval", $"No tool call of {what.ToLowerInvariant()} '{id}' waits for approval now.", "callId"),
+            _ => new WithRetryAfter(Problem(StatusCodes.Status503ServiceUnavailable, $"{what} has not started yet",
+                $"{what} '{id}' is still waiting to start after {JobEvents.StartWait.TotalSeconds:0} s, so the decision was not sent; try again.", null), 5),
+        };
+    }
+
+    internal static (ApprovalDecision? Decision, ValidationProblem? Problem) ReadDecision(byte[] body)
     {
         const string shape = " The body must be a JSON object like {\"callId\": \"call_…\", \"approved\": true, \"reason\": \"…\"}.";
         if (body.Length == 0)
@@ -230,7 +233,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
 
     static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
 
-    static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    internal static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         if (request.ContentLength > MaxBodyBytes)
         {
@@ -253,7 +256,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
         return buffer.ToArray();
     }
 
-    static (string? Reason, ValidationProblem? Problem) ReadReason(byte[] body)
+    internal static (string? Reason, ValidationProblem? Problem) ReadReason(byte[] body)
     {
         if (body.Length == 0)
         {
@@ -278,7 +281,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
     /// 415 unless the request declares a JSON body: <c>application/json</c> or any <c>+json</c> type, with no charset
     /// or UTF-8. No Content-Type at all is accepted (the body is read as JSON).
     /// </summary>
-    static IResult? UnsupportedContentType(HttpRequest request)
+    internal static IResult? UnsupportedContentType(HttpRequest request)
     {
         var header = request.Headers.ContentType;
         if (StringValues.IsNullOrEmpty(header))
@@ -333,7 +336,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
     static IResult NotFound(string id) =>
         Problem(StatusCodes.Status404NotFound, "Agent job not found", $"No agent job has the id '{id}'.", null);
 
-    static IResult Problem(int status, string title, string detail, string? field) =>
+    internal static IResult Problem(int status, string title, string detail, string? field) =>
         Results.Problem(new Microsoft.AspNetCore.Mvc.ProblemDetails
         {
             Status = status,
@@ -344,7 +347,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
         });
 
     /// <summary>Adds a Retry-After header (seconds) to a result.</summary>
-    sealed class WithRetryAfter(IResult inner, int seconds) : IResult
+    internal sealed class WithRetryAfter(IResult inner, int seconds) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {
@@ -354,7 +357,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
     }
 
     /// <summary>Adds a Location header to a result.</summary>
-    sealed class WithLocation(IResult inner, string location) : IResult
+    internal sealed class WithLocation(IResult inner, string location) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {

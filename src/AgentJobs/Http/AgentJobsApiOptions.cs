@@ -18,6 +18,9 @@ public sealed class AgentJobsApiOptions
     /// <summary>Largest <c>maxToolRounds</c> a job may ask for (default 256).</summary>
     public int MaxToolRoundsLimit { get; set; } = 256;
 
+    /// <summary>Longest idle timeout a session may ask for, in seconds (default 86400: a day).</summary>
+    public int MaxSessionIdleSeconds { get; set; } = 86_400;
+
     /// <summary>
     /// Largest <c>maxTotalTokens</c> a job may ask for, and the budget of jobs that ask for none; null (the default)
     /// leaves token use unbounded unless a job sets a budget.

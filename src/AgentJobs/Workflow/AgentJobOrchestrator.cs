@@ -119,7 +119,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
     /// which classic services do when the run ends); then the run's own ending (completed, failed, expired,
     /// incomplete); a run that was stopped, or never started, ends as the stop says.
     /// </summary>
-    static JobOutcome Outcome(RunState? run, JobStopper stopper) => (run?.Status, stopper.Stop?.Reason) switch
+    internal static JobOutcome Outcome(RunState? run, JobStopper stopper) => (run?.Status, stopper.Stop?.Reason) switch
     {
         (_, StopReason.Failed) => JobOutcome.Failed,
         (_, StopReason.BudgetExceeded) => JobOutcome.BudgetExceeded,
@@ -133,7 +133,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
         _ => JobOutcome.Failed,
     };
 
-    static JobFailure? Failure(JobOutcome outcome, RunState? run, JobStopper stopper) => outcome switch
+    internal static JobFailure? Failure(JobOutcome outcome, RunState? run, JobStopper stopper) => outcome switch
     {
         JobOutcome.Completed => null,
         _ when stopper.Failure is { } failure => failure,
@@ -159,7 +159,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
 
     // The reply is what the agent said in this job's runs; services that do not tag messages with runs get the
     // last assistant message.
-    static string? Reply(IReadOnlyList<JobMessage> messages, IReadOnlyList<string> runIds)
+    internal static string? Reply(IReadOnlyList<JobMessage> messages, IReadOnlyList<string> runIds)
     {
         var ours = messages.Where(m => m.Role == "assistant" && m.RunId is not null && runIds.Contains(m.RunId)).Select(m => m.Text).ToList();
         if (ours.Count > 0)

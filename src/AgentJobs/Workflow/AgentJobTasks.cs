@@ -13,7 +13,8 @@ public static class AgentJobTasks
 {
     /// <summary>Every orchestrator name.</summary>
     public static IReadOnlyList<string> OrchestratorNames { get; } =
-        [AgentJobOrchestrator.Name, RunPoller.Name, Batches.AgentBatchOrchestrator.Name, Retention.RetentionScheduleOrchestrator.Name];
+        [AgentJobOrchestrator.Name, RunPoller.Name, Batches.AgentBatchOrchestrator.Name, Retention.RetentionScheduleOrchestrator.Name,
+         Sessions.AgentSessionOrchestrator.Name, Sessions.AgentTurnOrchestrator.Name, Sessions.AgentSessionRequestOrchestrator.Name];
 
     /// <summary>Every activity name.</summary>
     public static IReadOnlyList<string> ActivityNames { get; } =
@@ -36,6 +37,10 @@ public static class AgentJobTasks
     /// <summary>Activities of the operations side (retention), besides the job's own.</summary>
     public static IReadOnlyList<string> OperationsActivityNames { get; } = [Retention.RetentionScheduleOrchestrator.ActivityName];
 
+    /// <summary>Activities of sessions that read and clear their mailbox through the durable client.</summary>
+    public static IReadOnlyList<string> SessionActivityNames { get; } =
+        [Sessions.AgentSessionOrchestrator.ReadMailboxActivity, Sessions.AgentSessionOrchestrator.RemoveRequestActivity];
+
     /// <summary>Adds the orchestrators and activities; activities resolve <see cref="AgentJobActivities"/> from DI.</summary>
     public static DurableTaskRegistry AddAgentJobTasks(this DurableTaskRegistry registry)
     {
@@ -44,6 +49,13 @@ public static class AgentJobTasks
         registry.AddOrchestrator<RunPoller>(RunPoller.Name);
         registry.AddOrchestrator<Batches.AgentBatchOrchestrator>(Batches.AgentBatchOrchestrator.Name);
         registry.AddOrchestrator<Retention.RetentionScheduleOrchestrator>(Retention.RetentionScheduleOrchestrator.Name);
+        registry.AddOrchestrator<Sessions.AgentSessionOrchestrator>(Sessions.AgentSessionOrchestrator.Name);
+        registry.AddOrchestrator<Sessions.AgentTurnOrchestrator>(Sessions.AgentTurnOrchestrator.Name);
+        registry.AddOrchestrator<Sessions.AgentSessionRequestOrchestrator>(Sessions.AgentSessionRequestOrchestrator.Name);
+        registry.AddActivity(Sessions.AgentSessionOrchestrator.ReadMailboxActivity, services => new ClientActivity<string, Sessions.MailboxContents>(
+            services, (mailbox, client, sessionId) => mailbox.ReadAsync(client, sessionId)));
+        registry.AddActivity(Sessions.AgentSessionOrchestrator.RemoveRequestActivity, services => new ClientActivity<string, bool>(
+            services, (mailbox, client, requestId) => mailbox.RemoveAsync(client, requestId)));
         registry.AddActivity(Retention.RetentionScheduleOrchestrator.ActivityName, services => new PurgeActivity(
             services.GetRequiredService<Retention.RetentionActivities>(), services.GetRequiredService<Microsoft.DurableTask.Client.DurableTaskClient>()));
 
@@ -70,6 +82,13 @@ public static class AgentJobTasks
         : TaskActivity<DateTimeOffset, Retention.RetentionRun>
     {
         public override Task<Retention.RetentionRun> RunAsync(TaskActivityContext context, DateTimeOffset input) => activities.PurgeExpired(client, input);
+    }
+
+    sealed class ClientActivity<TInput, TOutput>(IServiceProvider services, Func<Sessions.SessionMailbox, Microsoft.DurableTask.Client.DurableTaskClient, TInput, Task<TOutput>> run)
+        : TaskActivity<TInput, TOutput>
+    {
+        public override Task<TOutput> RunAsync(TaskActivityContext context, TInput input) => run(
+            services.GetRequiredService<Sessions.SessionMailbox>(), services.GetRequiredService<Microsoft.DurableTask.Client.DurableTaskClient>(), input);
     }
 
     sealed class ServiceActivity<TInput, TOutput>(AgentJobActivities activities, Func<AgentJobActivities, TInput, Task<TOutput>> run)

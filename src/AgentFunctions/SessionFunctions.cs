@@ -1,0 +1,104 @@
+using AgentJobs.Http;
+using AgentJobs.Sessions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
+
+namespace AgentFunctions;
+
+/// <summary>The agent sessions API: thin HTTP triggers over the shared handlers (<see cref="AgentSessionsApi"/>), as <c>serve</c> maps them.</summary>
+public sealed class SessionFunctions(AgentSessionsApi api, SessionMailbox mailbox)
+{
+    /// <summary>Function name of POST /api/agent-sessions.</summary>
+    public const string StartName = "StartAgentSession";
+
+    /// <summary>Function name of GET /api/agent-sessions/{id}.</summary>
+    public const string GetName = "GetAgentSession";
+
+    /// <summary>Function name of DELETE /api/agent-sessions/{id}.</summary>
+    public const string EndName = "EndAgentSession";
+
+    /// <summary>Function name of POST /api/agent-sessions/{id}/turns.</summary>
+    public const string SendTurnName = "SendAgentSessionTurn";
+
+    /// <summary>Function name of GET /api/agent-sessions/{id}/turns/{turn}.</summary>
+    public const string GetTurnName = "GetAgentSessionTurn";
+
+    /// <summary>Function name of POST /api/agent-sessions/{id}/cancel-turn.</summary>
+    public const string CancelTurnName = "CancelAgentSessionTurn";
+
+    /// <summary>Function name of POST /api/agent-sessions/{id}/approvals.</summary>
+    public const string DecideName = "DecideAgentSessionToolCall";
+
+    /// <summary>Starts a session: 201 + Location; 400 naming the field.</summary>
+    [Function(StartName)]
+    public Task<IResult> Start(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agent-sessions")] HttpRequest request,
+        [DurableClient] DurableTaskClient client) =>
+        api.StartAsync(request, client, Aborted(request));
+
+    /// <summary>The session's status and turns: 200; 404.</summary>
+    [Function(GetName)]
+    public Task<IResult> Get(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agent-sessions/{id}")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient client) =>
+        api.GetAsync(request, id, client, Aborted(request));
+
+    /// <summary>Ends the session: 202; 404; 409 ended.</summary>
+    [Function(EndName)]
+    public Task<IResult> End(
+        [HttpTrigger(AuthorizationLevel.Function, "delete", Route = "agent-sessions/{id}")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient client) =>
+        api.EndAsync(request, id, client, Aborted(request));
+
+    /// <summary>Sends a turn: 202 (queued or not); 400; 404; 409 ended.</summary>
+    [Function(SendTurnName)]
+    public Task<IResult> SendTurn(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agent-sessions/{id}/turns")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient client) =>
+        api.SendTurnAsync(request, id, client, Aborted(request));
+
+    /// <summary>One turn by number or turn id: 200; 404.</summary>
+    [Function(GetTurnName)]
+    public Task<IResult> GetTurn(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agent-sessions/{id}/turns/{turn}")] HttpRequest request,
+        string id,
+        string turn,
+        [DurableClient] DurableTaskClient client) =>
+        api.GetTurnAsync(request, id, turn, client, Aborted(request));
+
+    /// <summary>Cancels the running turn: 202; 404; 409 when none runs.</summary>
+    [Function(CancelTurnName)]
+    public Task<IResult> CancelTurn(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agent-sessions/{id}/cancel-turn")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient client) =>
+        api.CancelTurnAsync(request, id, client, Aborted(request));
+
+    /// <summary>Decides a tool call of the running turn: as a job's approvals.</summary>
+    [Function(DecideName)]
+    public Task<IResult> Decide(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agent-sessions/{id}/approvals")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient client) =>
+        api.DecideAsync(request, id, client, Aborted(request));
+
+    /// <summary>Reads a session's mailbox (<see cref="SessionMailbox.ReadAsync"/>).</summary>
+    [Function(AgentSessionOrchestrator.ReadMailboxActivity)]
+    public Task<MailboxContents> ReadMailbox([ActivityTrigger] string sessionId, [DurableClient] DurableTaskClient client) =>
+        mailbox.ReadAsync(client, sessionId);
+
+    /// <summary>Removes a turn request whose turn has run (<see cref="SessionMailbox.RemoveAsync"/>).</summary>
+    [Function(AgentSessionOrchestrator.RemoveRequestActivity)]
+    public Task<bool> RemoveRequest([ActivityTrigger] string requestId, [DurableClient] DurableTaskClient client) =>
+        mailbox.RemoveAsync(client, requestId);
+
+    static CancellationToken Aborted(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return request.HttpContext.RequestAborted;
+    }
+}

@@ -1,0 +1,438 @@
+using System.Text.Json;
+using AgentJobs.Contracts;
+using AgentJobs.Sessions;
+using AgentJobs.Workflow;
+using Microsoft.AspNetCore.Http;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+using static AgentJobs.Http.AgentJobsApi;
+
+namespace AgentJobs.Http;
+
+/// <summary>
+/// The HTTP API of agent sessions, written once and served by both hosts (as <see cref="AgentJobsApi"/> is):
+/// <list type="bullet">
+/// <item><c>POST /api/agent-sessions</c> → 201 + Location; 400 naming the field.</item>
+/// <item><c>POST /api/agent-sessions/{id}/turns</c> <c>{prompt, maxDurationSeconds?}</c> → 202 (queued when a turn runs); 404; 409 ended.</item>
+/// <item><c>GET /api/agent-sessions/{id}</c> → 200 status, agent, thread, turns, usage; 404.</item>
+/// <item><c>GET /api/agent-sessions/{id}/turns/{n}</c> (number or turn id) → 200 the turn's progress and result; 404.</item>
+/// <item><c>POST /api/agent-sessions/{id}/cancel-turn</c> → 202; 409 when no turn runs.</item>
+/// <item><c>POST /api/agent-sessions/{id}/approvals</c> → as a job's, for the running turn.</item>
+/// <item><c>DELETE /api/agent-sessions/{id}</c> → 202: the running turn is cancelled, the agent deleted; 404; 409 ended.</item>
+/// </list>
+/// </summary>
+public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJobPolicy policy, AgentJobsApiOptions options, ILogger<AgentSessionsApi> logger)
+{
+    /// <summary>The route prefix both hosts serve.</summary>
+    public const string RoutePrefix = "api/agent-sessions";
+
+    /// <summary>Most turns a session's GET lists (the newest are kept).</summary>
+    public const int MaxListedTurns = 1_000;
+
+    /// <summary>Starts a session: its agent and thread are created by activities.</summary>
+    public async Task<IResult> StartAsync(HttpRequest request, DurableTaskClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        var (session, problem) = await ReadAsync<AgentSessionRequest>(request, allowEmpty: true, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        session ??= new AgentSessionRequest();
+        var template = new AgentJobRequest(
+            "(session)", session.Instructions, session.Model, session.AgentName, session.Tools, session.ThreadId,
+            MaxToolRounds: session.MaxToolRounds, MaxTotalTokens: session.MaxTotalTokens, Polling: session.Polling, Approval: session.Approval);
+        if (validator.Validate(template) is { } invalid)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid agent session request", invalid.Message, invalid.Field);
+        }
+
+        if (session.IdleTimeoutSeconds is { } idle && (idle < 1 || idle > options.MaxSessionIdleSeconds))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid agent session request",
+                $"'idleTimeoutSeconds' must be between 1 and {options.MaxSessionIdleSeconds}; got {idle}.", "idleTimeoutSeconds");
+        }
+
+        var state = new SessionState(policy.Settle(template), session.IdleTimeoutSeconds ?? AgentSessionRequest.DefaultIdleTimeoutSeconds, session.KeepThread, ThreadId: session.ThreadId);
+        var id = await client.ScheduleNewOrchestrationInstanceAsync(AgentSessionOrchestrator.Name, state, cancellationToken);
+        logger.LogInformation("Started agent session {SessionId}.", id);
+
+        // The thread is made by an activity; wait briefly so the answer can name it.
+        var progress = await WaitForProgressAsync(client, id, p => p.ThreadId is not null, TimeSpan.FromSeconds(10), cancellationToken);
+        var links = Links(request, id);
+        return new WithLocation(Results.Json(new SessionStarted(id, progress?.AgentId, progress?.ThreadId, links), JsonOptions, statusCode: StatusCodes.Status201Created), links.Session);
+    }
+
+    /// <summary>Sends a turn; it runs when the turns before it have.</summary>
+    public async Task<IResult> SendTurnAsync(HttpRequest request, string id, DurableTaskClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        var (turn, problem) = await ReadAsync<SessionTurnRequest>(request, allowEmpty: false, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (validator.Validate(new AgentJobRequest(turn!.Prompt, MaxDurationSeconds: turn.MaxDurationSeconds)) is { } invalid)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid turn", invalid.Message, invalid.Field);
+        }
+
+        var (instance, state, missing) = await FindAsync(client, id, cancellationToken);
+        if (missing is not null)
+        {
+            return missing;
+        }
+
+        // The turn goes into the session's durable mailbox first; the doorbell only wakes an idle session.
+        var turnId = Guid.NewGuid().ToString("N");
+        var settled = state!.Template with { Prompt = turn.Prompt, MaxDurationSeconds = turn.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds };
+        var queued = await SessionRequests.SendTurnAsync(client, id, new SessionTurnEvent(turnId, settled), cancellationToken);
+        logger.LogInformation("Turn {TurnId} sent to agent session {SessionId}{Queued}.", turnId, id, queued ? " (queued)" : "");
+        var links = Links(request, id);
+        return Results.Json(new TurnAccepted(id, turnId, queued, $"{links.Session}/turns/{turnId}", links.Session), JsonOptions, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    /// <summary>The session: status, agent, thread, turns (oldest first) and usage.</summary>
+    public async Task<IResult> GetAsync(HttpRequest request, string id, DurableTaskClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
+        if (instance is null || instance.Name != AgentSessionOrchestrator.Name)
+        {
+            logger.LogDebug("Status asked for unknown agent session {SessionId}.", id);
+            return SessionNotFound(id);
+        }
+
+        var turns = new List<SessionTurnSummary>();
+        var query = new OrchestrationQuery { InstanceIdPrefix = id + ":turn:", FetchInputsAndOutputs = true, PageSize = 200 };
+        await foreach (var t in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
+        {
+            if (t.Name == AgentTurnOrchestrator.Name && Summary(t) is { } summary)
+            {
+                turns.Add(summary);
+            }
+        }
+
+        var ended = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? Read<AgentSessionResult>(instance.SerializedOutput) : null;
+        var progress = Progress(instance);
+        var status = instance.IsCompleted ? "ended" : progress?.Status ?? "starting";
+        return Results.Json(
+            new AgentSessionStatus(
+                id, status, instance.RuntimeStatus.ToString(), instance.CreatedAt, instance.LastUpdatedAt,
+                ended?.AgentId ?? progress?.AgentId, ended?.ThreadId ?? progress?.ThreadId, progress?.RunningTurn?.Number, progress?.IdleExpiresAt,
+                [.. turns.OrderBy(t => t.Number).TakeLast(MaxListedTurns)],
+                TokenUsage.Add(null, turns.Aggregate((TokenUsage?)null, (sum, t) => TokenUsage.Add(sum, t.Usage))),
+                ended,
+                Links(request, id)),
+            JsonOptions);
+    }
+
+    /// <summary>One turn, by number or turn id: its live progress and, once done, its result.</summary>
+    public async Task<IResult> GetTurnAsync(HttpRequest request, string id, string turn, DurableTaskClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        OrchestrationMetadata? found = null;
+        if (int.TryParse(turn, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0)
+        {
+            found = await client.GetInstanceAsync(AgentTurnOrchestrator.InstanceId(id, number), getInputsAndOutputs: true, cancellationToken);
+        }
+        else
+        {
+            var query = new OrchestrationQuery { InstanceIdPrefix = id + ":turn:", FetchInputsAndOutputs = true, PageSize = 200 };
+            await foreach (var t in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
+            {
+                if (t.Name == AgentTurnOrchestrator.Name && Read<SessionTurnInput>(t.SerializedInput)?.TurnId == turn)
+                {
+                    found = t;
+                    break;
+                }
+            }
+        }
+
+        if (found is null || found.Name != AgentTurnOrchestrator.Name)
+        {
+            logger.LogDebug("Unknown turn {Turn} of agent session {SessionId} asked for.", turn, id);
+            return Problem(StatusCodes.Status404NotFound, "Turn not found",
+                $"Agent session '{id}' has no turn '{turn}' (yet: a queued turn gets its number when it starts).", null);
+        }
+
+        var input = Read<SessionTurnInput>(found.SerializedInput);
+        return Results.Json(
+            new SessionTurnStatus(id, input?.Number ?? 0, input?.TurnId, found.RuntimeStatus.ToString(), found.CreatedAt, found.LastUpdatedAt,
+                Read<JobProgress>(found.SerializedCustomStatus), Read<SessionTurnResult>(found.SerializedOutput)),
+            JsonOptions);
+    }
+
+    /// <summary>Cancels the running turn gracefully; the session stays.</summary>
+    public async Task<IResult> CancelTurnAsync(HttpRequest request, string id, DurableTaskClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        var body = await ReadBodyAsync(request, cancellationToken);
+        var (reason, invalid) = body is null ? (null, new ValidationProblem("body", $"The request body is larger than {MaxBodyBytes} bytes.")) : ReadReason(body);
+        if (invalid is not null)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid cancel request", invalid.Message, invalid.Field);
+        }
+
+        var (instance, _, missing) = await FindAsync(client, id, cancellationToken);
+        if (missing is not null)
+        {
+            return missing;
+        }
+
+        if (Progress(instance!)?.RunningTurn is not { } running)
+        {
+            return Problem(StatusCodes.Status409Conflict, "No turn is running", $"Agent session '{id}' runs no turn now; there is nothing to cancel.", null);
+        }
+
+        if (!await JobEvents.RaiseAsync(client, running.InstanceId, AgentJobOrchestrator.CancelEventName, reason ?? "cancelled through the API", cancellationToken))
+        {
+            return NotStarted(id);
+        }
+
+        logger.LogInformation("Cancel requested for turn {Number} of agent session {SessionId}.", running.Number, id);
+        return Results.Json(new { id, turn = running.Number, running.TurnId }, JsonOptions, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    /// <summary>Decides a tool call the running turn holds for approval.</summary>
+    public async Task<IResult> DecideAsync(HttpRequest request, string id, DurableTaskClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        if (UnsupportedContentType(request) is { } unsupported)
+        {
+            return unsupported;
+        }
+
+        var body = await ReadBodyAsync(request, cancellationToken);
+        var (decision, invalid) = body is null ? (null, new ValidationProblem("body", $"The request body is larger than {MaxBodyBytes} bytes.")) : ReadDecision(body);
+        if (invalid is not null)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid approval decision", invalid.Message, invalid.Field);
+        }
+
+        var (instance, _, missing) = await FindAsync(client, id, cancellationToken);
+        if (missing is not null)
+        {
+            return missing;
+        }
+
+        if (request.HttpContext.User.Identity is { IsAuthenticated: true, Name: { Length: > 0 } user })
+        {
+            decision = decision! with { DecidedBy = user };
+        }
+
+        var outcome = Progress(instance!)?.RunningTurn is { } running
+            ? await JobApprovals.SendAsync(client, running.InstanceId, AgentTurnOrchestrator.Name, decision!, cancellationToken)
+            : JobApprovals.Outcome.NothingPending;
+        logger.LogInformation("Approval decision for tool call {CallId} of agent session {SessionId}: {Outcome}.", decision!.CallId, id, outcome);
+        return DecisionResult(outcome is JobApprovals.Outcome.UnknownJob or JobApprovals.Outcome.Finished ? JobApprovals.Outcome.NothingPending : outcome,
+            "Agent session", id, decision!, Links(request, id).Session, () => SessionNotFound(id));
+    }
+
+    /// <summary>Ends the session: the running turn is cancelled, the agent deleted (and the thread, unless adopted or kept).</summary>
+    public async Task<IResult> EndAsync(HttpRequest request, string id, DurableTaskClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        var body = await ReadBodyAsync(request, cancellationToken);
+        var (reason, invalid) = body is null ? (null, new ValidationProblem("body", $"The request body is larger than {MaxBodyBytes} bytes.")) : ReadReason(body);
+        if (invalid is not null)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid end request", invalid.Message, invalid.Field);
+        }
+
+        var (instance, _, missing) = await FindAsync(client, id, cancellationToken);
+        if (missing is not null)
+        {
+            return missing;
+        }
+
+        reason ??= "ended through the API";
+        await SessionRequests.EndAsync(client, id, reason, Progress(instance!)?.RunningTurn, cancellationToken);
+        logger.LogInformation("Agent session {SessionId} asked to end.", id);
+        return Results.Json(Links(request, id), JsonOptions, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    static async Task<(OrchestrationMetadata? Instance, SessionState? State, IResult? Problem)> FindAsync(DurableTaskClient client, string id, CancellationToken cancellationToken)
+    {
+        var instance = string.IsNullOrWhiteSpace(id) ? null : await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
+        if (instance is null || instance.Name != AgentSessionOrchestrator.Name)
+        {
+            return (null, null, SessionNotFound(id));
+        }
+
+        if (instance.IsCompleted)
+        {
+            return (instance, null, Problem(StatusCodes.Status409Conflict, "Agent session ended", $"Agent session '{id}' has ended ({instance.RuntimeStatus}).", null));
+        }
+
+        return (instance, Read<SessionState>(instance.SerializedInput), null);
+    }
+
+    static async Task<(T? Value, IResult? Problem)> ReadAsync<T>(HttpRequest request, bool allowEmpty, CancellationToken cancellationToken)
+        where T : class
+    {
+        if (UnsupportedContentType(request) is { } unsupported)
+        {
+            return (null, unsupported);
+        }
+
+        var body = await ReadBodyAsync(request, cancellationToken);
+        if (body is null)
+        {
+            return (null, Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"The request body is larger than {MaxBodyBytes} bytes.", "body"));
+        }
+
+        if (body.Length == 0)
+        {
+            return allowEmpty ? (null, null) : (null, Problem(StatusCodes.Status400BadRequest, "Invalid request", "The request body is empty; send a JSON object.", "body"));
+        }
+
+        var (value, problem) = AgentJobRequestValidator.ReadJson<T>(body);
+        return problem is not null || value is null
+            ? (null, Problem(StatusCodes.Status400BadRequest, "Invalid request", problem?.Message ?? "The request body must be a JSON object, not null.", problem?.Field ?? "body"))
+            : (value, null);
+    }
+
+    static async Task<SessionProgress?> WaitForProgressAsync(
+        DurableTaskClient client, string id, Func<SessionProgress, bool> condition, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var until = DateTime.UtcNow + wait;
+        SessionProgress? progress = null;
+        while (DateTime.UtcNow < until)
+        {
+            var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
+            progress = instance is null ? null : Progress(instance);
+            if (instance?.IsCompleted == true || (progress is not null && condition(progress)))
+            {
+                break;
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+
+        return progress;
+    }
+
+    static SessionTurnSummary? Summary(OrchestrationMetadata turn)
+    {
+        var input = Read<SessionTurnInput>(turn.SerializedInput);
+        var result = Read<SessionTurnResult>(turn.SerializedOutput);
+        if (input is null)
+        {
+            return null;
+        }
+
+        var prompt = input.Request.Prompt;
+        return new SessionTurnSummary(
+            input.Number, input.TurnId, turn.RuntimeStatus.ToString(), prompt.Length <= 200 ? prompt : prompt[..200] + "…",
+            result?.Outcome, result?.Reply, result?.Usage, result?.ToolCalls ?? 0, turn.CreatedAt, turn.LastUpdatedAt);
+    }
+
+    static SessionProgress? Progress(OrchestrationMetadata instance) => Read<SessionProgress>(instance.SerializedCustomStatus);
+
+    static T? Read<T>(string? json)
+        where T : class
+    {
+        if (string.IsNullOrEmpty(json))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<T>(json, JsonOptions);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    static SessionLinks Links(HttpRequest request, string id)
+    {
+        var root = $"{request.Scheme}://{request.Host}{request.PathBase}/{RoutePrefix}/{Uri.EscapeDataString(id)}";
+        return new SessionLinks(root, root + "/turns", root + "/cancel-turn", root + "/approvals");
+    }
+
+    static IResult SessionNotFound(string id) =>
+        Problem(StatusCodes.Status404NotFound, "Agent session not found", $"No agent session has the id '{id}'.", null);
+
+    static WithRetryAfter NotStarted(string id) =>
+        new WithRetryAfter(Problem(StatusCodes.Status503ServiceUnavailable, "Agent session has not started yet",
+            $"Agent session '{id}' is still waiting to start after {JobEvents.StartWait.TotalSeconds:0} s; try again.", null), 5);
+}
+
+/// <summary>Where to follow a session.</summary>
+/// <param name="Session">GET the session; DELETE ends it.</param>
+/// <param name="Turns">POST a turn.</param>
+/// <param name="CancelTurn">POST to cancel the running turn.</param>
+/// <param name="Approvals">POST approval decisions for the running turn.</param>
+public sealed record SessionLinks(string Session, string Turns, string CancelTurn, string Approvals);
+
+/// <summary>The 201 answer to a new session.</summary>
+/// <param name="Id">The session id.</param>
+/// <param name="AgentId">The agent, when already created.</param>
+/// <param name="ThreadId">The thread, when already known.</param>
+/// <param name="Links">Where to follow it.</param>
+public sealed record SessionStarted(string Id, string? AgentId, string? ThreadId, SessionLinks Links);
+
+/// <summary>The 202 answer to a turn.</summary>
+/// <param name="SessionId">The session.</param>
+/// <param name="TurnId">The turn's id (GET <see cref="TurnUri"/>; its number comes when it starts).</param>
+/// <param name="Queued">True when another turn ran (or the session was starting) when it arrived: it waits its turn.</param>
+/// <param name="TurnUri">GET the turn.</param>
+/// <param name="SessionUri">GET the session.</param>
+public sealed record TurnAccepted(string SessionId, string TurnId, bool Queued, string TurnUri, string SessionUri);
+
+/// <summary>One turn in a session's status.</summary>
+/// <param name="Number">Its number.</param>
+/// <param name="TurnId">Its id.</param>
+/// <param name="RuntimeStatus">Its orchestration's runtime status.</param>
+/// <param name="PromptPreview">The message, at most 200 characters.</param>
+/// <param name="Outcome">How it ended, once it has.</param>
+/// <param name="Reply">What the agent said.</param>
+/// <param name="Usage">Its token usage.</param>
+/// <param name="ToolCalls">Tool calls answered.</param>
+/// <param name="CreatedAt">When it started.</param>
+/// <param name="LastUpdatedAt">When it last changed.</param>
+public sealed record SessionTurnSummary(
+    int Number, string TurnId, string RuntimeStatus, string PromptPreview, JobOutcome? Outcome, string? Reply, TokenUsage? Usage, int ToolCalls,
+    DateTimeOffset CreatedAt, DateTimeOffset LastUpdatedAt);
+
+/// <summary>The GET answer for a session.</summary>
+/// <param name="Id">The session.</param>
+/// <param name="Status"><c>starting</c>, <c>idle</c>, <c>running</c>, <c>ending</c> or <c>ended</c>.</param>
+/// <param name="RuntimeStatus">The session orchestration's runtime status.</param>
+/// <param name="CreatedAt">When it started (its current generation).</param>
+/// <param name="LastUpdatedAt">When it last changed.</param>
+/// <param name="AgentId">The agent.</param>
+/// <param name="ThreadId">The thread.</param>
+/// <param name="RunningTurn">The number of the turn running now.</param>
+/// <param name="IdleExpiresAt">When an idle session ends itself.</param>
+/// <param name="Turns">Its turns, oldest first.</param>
+/// <param name="Usage">Token usage of every turn.</param>
+/// <param name="Ended">How it ended, once it has.</param>
+/// <param name="Links">Where to follow it.</param>
+public sealed record AgentSessionStatus(
+    string Id, string Status, string RuntimeStatus, DateTimeOffset CreatedAt, DateTimeOffset LastUpdatedAt, string? AgentId, string? ThreadId,
+    int? RunningTurn, DateTime? IdleExpiresAt, IReadOnlyList<SessionTurnSummary> Turns, TokenUsage? Usage, AgentSessionResult? Ended, SessionLinks Links);
+
+/// <summary>The GET answer for one turn.</summary>
+/// <param name="SessionId">The session.</param>
+/// <param name="Number">The turn's number.</param>
+/// <param name="TurnId">Its id.</param>
+/// <param name="RuntimeStatus">Its orchestration's runtime status.</param>
+/// <param name="CreatedAt">When it started.</param>
+/// <param name="LastUpdatedAt">When it last changed.</param>
+/// <param name="Progress">Its live progress (phases, polls, pending approvals).</param>
+/// <param name="Result">Its result, once done.</param>
+public sealed record SessionTurnStatus(
+    string SessionId, int Number, string? TurnId, string RuntimeStatus, DateTimeOffset CreatedAt, DateTimeOffset LastUpdatedAt, JobProgress? Progress, SessionTurnResult? Result);

@@ -1,0 +1,150 @@
+using AgentJobs.Contracts;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+
+namespace AgentJobs.Sessions;
+
+/// <summary>
+/// A session's mailbox, kept in durable state rather than in the session's event buffer: each turn the API accepts is
+/// an instance <c>{sessionId}:req:{turnId}</c> of <see cref="AgentSessionRequestOrchestrator"/> holding the turn, and
+/// an end request is the instance <c>{sessionId}:end</c>. The session reads the mailbox at the start of every
+/// generation and removes a request once its turn has run, so nothing depends on events surviving continue-as-new
+/// (events the in-process sidecar forwards across continue-as-new are dropped; Azure/durabletask#720 drops events
+/// raised too early on Azure Storage). The <see cref="AgentSessionOrchestrator.DoorbellEventName"/> event only wakes an
+/// idle session; a lost doorbell delays nothing, because the next generation reads the mailbox anyway.
+/// </summary>
+public sealed class SessionMailbox(ILogger<SessionMailbox> logger)
+{
+    /// <summary>The instance that holds a turn request.</summary>
+    public static string RequestId(string sessionId, string turnId) => $"{sessionId}:req:{turnId}";
+
+    /// <summary>The instance that marks an end request.</summary>
+    public static string EndId(string sessionId) => $"{sessionId}:end";
+
+    /// <summary>Reads the mailbox: the end request (if any) and the turn requests, oldest first. Read-only, so idempotent.</summary>
+    public async Task<MailboxContents> ReadAsync(DurableTaskClient client, string sessionId)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var end = await client.GetInstanceAsync(EndId(sessionId), getInputsAndOutputs: true).ConfigureAwait(false);
+        var requests = new List<(DateTimeOffset CreatedAt, string Id, SessionTurnEvent Turn)>();
+        var query = new OrchestrationQuery { InstanceIdPrefix = sessionId + ":req:", FetchInputsAndOutputs = true, PageSize = 500 };
+        await foreach (var request in client.GetAllInstancesAsync(query).ConfigureAwait(false))
+        {
+            if (request.Name == AgentSessionRequestOrchestrator.Name && request.ReadInputAs<SessionTurnEvent>() is { } turn)
+            {
+                requests.Add((request.CreatedAt, request.InstanceId, turn));
+            }
+        }
+
+        logger.LogDebug("Session {SessionId} mailbox: {Count} turn request(s){End}.", sessionId, requests.Count, end is null ? "" : ", end requested");
+        return new MailboxContents(
+            end is null ? null : end.ReadInputAs<string>() ?? "no reason given",
+            [.. requests.OrderBy(r => r.CreatedAt).ThenBy(r => r.Id, StringComparer.Ordinal).Select(r => new MailboxTurn(r.Id, r.Turn))]);
+    }
+
+    /// <summary>Removes a request whose turn has run (terminated first if its record has not finished). Idempotent.</summary>
+    public async Task<bool> RemoveAsync(DurableTaskClient client, string requestId)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var request = await client.GetInstanceAsync(requestId, getInputsAndOutputs: false).ConfigureAwait(false);
+        if (request is null)
+        {
+            return false;
+        }
+
+        if (!request.IsCompleted)
+        {
+            await client.TerminateInstanceAsync(requestId, "its turn has run").ConfigureAwait(false);
+            await client.WaitForInstanceCompletionAsync(requestId).ConfigureAwait(false);
+        }
+
+        var purged = await client.PurgeInstanceAsync(requestId).ConfigureAwait(false);
+        logger.LogDebug("Turn request {RequestId} removed ({Count} instance).", requestId, purged.PurgedInstanceCount);
+        return purged.PurgedInstanceCount > 0;
+    }
+}
+
+/// <summary>What a session's mailbox holds.</summary>
+/// <param name="EndReason">The reason of an end request, when there is one.</param>
+/// <param name="Turns">Turn requests, oldest first.</param>
+public sealed record MailboxContents(string? EndReason, IReadOnlyList<MailboxTurn> Turns);
+
+/// <summary>One turn request in a mailbox.</summary>
+/// <param name="RequestId">The instance that holds it.</param>
+/// <param name="Turn">The turn.</param>
+public sealed record MailboxTurn(string RequestId, SessionTurnEvent Turn);
+
+/// <summary>The durable record of a turn request or an end request: it only keeps its input (see <see cref="SessionMailbox"/>).</summary>
+public sealed class AgentSessionRequestOrchestrator : TaskOrchestrator<object?, bool>
+{
+    /// <summary>The orchestrator name.</summary>
+    public const string Name = "AgentSessionRequest";
+
+    /// <summary>Completes at once; the request is its input.</summary>
+    public override Task<bool> RunAsync(TaskOrchestrationContext context, object? input) => Task.FromResult(true);
+}
+
+/// <summary>
+/// What a caller does to a session, shared by the API, the CLI and tests: a turn or an end request goes into the
+/// durable mailbox, then the doorbell wakes the session if it is idle.
+/// </summary>
+public static class SessionRequests
+{
+    /// <summary>
+    /// Puts a turn in the session's mailbox, then rings unless the session is running a turn. Race-free: a session shows
+    /// <c>running</c> only between the mailbox read that started its turn and the next generation's first step, which
+    /// shows <c>checking</c> before it reads the mailbox again, after this request was made. So the doorbells a session
+    /// gets stay few however many turns are queued, and its history stays small.
+    /// </summary>
+    /// <returns>Whether the turn waits behind a running one.</returns>
+    public static async Task<bool> SendTurnAsync(DurableTaskClient client, string sessionId, SessionTurnEvent turn, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(turn);
+        await client.ScheduleNewOrchestrationInstanceAsync(
+            AgentSessionRequestOrchestrator.Name, turn, new StartOrchestrationOptions(SessionMailbox.RequestId(sessionId, turn.TurnId)), cancellationToken).ConfigureAwait(false);
+        var status = (await client.GetInstanceAsync(sessionId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false))?.ReadCustomStatusAs<SessionProgress>();
+        if (status?.Status == AgentSessionOrchestrator.Running)
+        {
+            return true;
+        }
+
+        await RingAsync(client, sessionId, cancellationToken).ConfigureAwait(false);
+        return status?.Status != AgentSessionOrchestrator.Idle;
+    }
+
+    /// <summary>Puts an end request in the mailbox (once), cancels the running turn at once, and rings.</summary>
+    public static async Task EndAsync(DurableTaskClient client, string sessionId, string reason, RunningTurn? running, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var endId = SessionMailbox.EndId(sessionId);
+        if (await client.GetInstanceAsync(endId, cancellationToken).ConfigureAwait(false) is null)
+        {
+            try
+            {
+                await client.ScheduleNewOrchestrationInstanceAsync(AgentSessionRequestOrchestrator.Name, reason, new StartOrchestrationOptions(endId), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Another end request made it first (one is enough); anything else is a real failure.
+                if (await client.GetInstanceAsync(endId, cancellationToken).ConfigureAwait(false) is null)
+                {
+                    throw;
+                }
+            }
+        }
+
+        // The running turn stops now, not when the session next reads its mailbox.
+        if (running is not null)
+        {
+            await client.RaiseEventAsync(running.InstanceId, Workflow.AgentJobOrchestrator.CancelEventName, $"the session was ended: {reason}", cancellationToken).ConfigureAwait(false);
+        }
+
+        await RingAsync(client, sessionId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Wakes the session if it is idle. A doorbell that is lost delays nothing: every generation reads the mailbox.</summary>
+    static Task<bool> RingAsync(DurableTaskClient client, string sessionId, CancellationToken cancellationToken) =>
+        Workflow.JobEvents.RaiseAsync(client, sessionId, AgentSessionOrchestrator.DoorbellEventName, null, cancellationToken);
+}
