@@ -27,7 +27,7 @@ public class FunctionSurfaceTests
     public void Activity_functions_are_exactly_the_workflow_activities_with_their_signatures()
     {
         var all = FunctionCatalog.With<ActivityTriggerAttribute>();
-        Assert.Equal(AgentJobTasks.ActivityNames.Concat(AgentJobTasks.OperationsActivityNames).Order(), all.Select(f => f.Name).Order());
+        Assert.Equal(AgentJobTasks.ActivityNames.Concat(AgentJobTasks.OperationsActivityNames).Concat(AgentJobTasks.SessionActivityNames).Order(), all.Select(f => f.Name).Order());
         var activities = all.Where(f => AgentJobTasks.ActivityNames.Contains(f.Name)).ToList();
         foreach (var f in activities)
         {
@@ -52,14 +52,21 @@ public class FunctionSurfaceTests
                 (McpFunctions.Name, "post,get,delete", McpFunctions.Route),
                 (BatchFunctions.CancelName, "post", "agent-batches/{id}/cancel"),
                 (HttpFunctions.CancelName, "post", "agent-jobs/{id}/cancel"),
+                (SessionFunctions.CancelTurnName, "post", "agent-sessions/{id}/cancel-turn"),
                 (HttpFunctions.DecideName, "post", "agent-jobs/{id}/approvals"),
+                (SessionFunctions.DecideName, "post", "agent-sessions/{id}/approvals"),
                 (BatchFunctions.DeleteName, "delete", "agent-batches/{id}"),
                 (RetentionFunctions.DeleteName, "delete", "agent-jobs/{id}"),
+                (SessionFunctions.EndName, "delete", "agent-sessions/{id}"),
                 (BatchFunctions.GetName, "get", "agent-batches/{id}"),
                 (HttpFunctions.GetName, "get", "agent-jobs/{id}"),
+                (SessionFunctions.GetName, "get", "agent-sessions/{id}"),
+                (SessionFunctions.GetTurnName, "get", "agent-sessions/{id}/turns/{turn}"),
                 (AgentJobLiveFunctions.ListName, "get", "agent-jobs"),
+                (SessionFunctions.SendTurnName, "post", "agent-sessions/{id}/turns"),
                 (BatchFunctions.StartName, "post", "agent-batches"),
                 (HttpFunctions.StartName, "post", "agent-jobs"),
+                (SessionFunctions.StartName, "post", "agent-sessions"),
                 (AgentJobLiveFunctions.EventsName, "get", "agent-jobs/{id}/events"),
             ],
             http.Select(x => (x.Name, string.Join(",", x.Trigger.Methods!), x.Trigger.Route!)));
@@ -75,7 +82,7 @@ public class FunctionSurfaceTests
     [Fact]
     public void The_app_has_no_other_functions()
     {
-        Assert.Equal(AgentJobTasks.OrchestratorNames.Count + AgentJobTasks.ActivityNames.Count + AgentJobTasks.OperationsActivityNames.Count + 13, FunctionCatalog.All.Count);
+        Assert.Equal(AgentJobTasks.OrchestratorNames.Count + AgentJobTasks.ActivityNames.Count + AgentJobTasks.OperationsActivityNames.Count + AgentJobTasks.SessionActivityNames.Count + 20, FunctionCatalog.All.Count);
         Assert.Equal(FunctionCatalog.All.Count, FunctionCatalog.All.Select(f => f.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count());
     }
 }

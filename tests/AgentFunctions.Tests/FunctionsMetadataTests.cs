@@ -40,14 +40,21 @@ public class FunctionsMetadataTests
                 ("AgentJobsMcp", "mcp", "post,get,delete", "Function"),
                 ("CancelAgentBatch", "agent-batches/{id}/cancel", "post", "Function"),
                 ("CancelAgentJob", "agent-jobs/{id}/cancel", "post", "Function"),
+                ("CancelAgentSessionTurn", "agent-sessions/{id}/cancel-turn", "post", "Function"),
                 ("DecideAgentJobToolCall", "agent-jobs/{id}/approvals", "post", "Function"),
+                ("DecideAgentSessionToolCall", "agent-sessions/{id}/approvals", "post", "Function"),
                 ("DeleteAgentBatch", "agent-batches/{id}", "delete", "Function"),
                 ("DeleteAgentJob", "agent-jobs/{id}", "delete", "Function"),
+                ("EndAgentSession", "agent-sessions/{id}", "delete", "Function"),
                 ("GetAgentBatch", "agent-batches/{id}", "get", "Function"),
                 ("GetAgentJob", "agent-jobs/{id}", "get", "Function"),
+                ("GetAgentSession", "agent-sessions/{id}", "get", "Function"),
+                ("GetAgentSessionTurn", "agent-sessions/{id}/turns/{turn}", "get", "Function"),
                 ("ListAgentJobs", "agent-jobs", "get", "Function"),
+                ("SendAgentSessionTurn", "agent-sessions/{id}/turns", "post", "Function"),
                 ("StartAgentBatch", "agent-batches", "post", "Function"),
                 ("StartAgentJob", "agent-jobs", "post", "Function"),
+                ("StartAgentSession", "agent-sessions", "post", "Function"),
                 ("StreamAgentJobEvents", "agent-jobs/{id}/events", "get", "Function"),
             ],
             http);
@@ -72,17 +79,17 @@ public class FunctionsMetadataTests
     }
 
     [Fact]
-    public void Lists_the_fourteen_activity_triggers()
+    public void Lists_the_sixteen_activity_triggers()
     {
         var names = WithTrigger("activityTrigger").Select(x => x.Name).ToList();
-        Assert.Equal(14, names.Count);
-        Assert.Equal(AgentJobTasks.ActivityNames.Concat(AgentJobTasks.OperationsActivityNames).Order(), names.Order());
+        Assert.Equal(16, names.Count);
+        Assert.Equal(AgentJobTasks.ActivityNames.Concat(AgentJobTasks.OperationsActivityNames).Concat(AgentJobTasks.SessionActivityNames).Order(), names.Order());
     }
 
     [Fact]
     public void Lists_nothing_else_and_the_worker_config_and_host_json_are_beside_it()
     {
-        Assert.Equal(31, Functions().Length);
+        Assert.Equal(43, Functions().Length);
         Assert.True(File.Exists(Path.Combine(RepoFiles.FunctionsOutput, "worker.config.json")));
         Assert.Equal(File.ReadAllText(RepoFiles.At("host.json")), File.ReadAllText(Path.Combine(RepoFiles.FunctionsOutput, "host.json")));
     }

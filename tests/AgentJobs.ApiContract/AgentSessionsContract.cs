@@ -1,0 +1,217 @@
+using System.Net;
+using System.Text.Json;
+using Xunit;
+
+namespace AgentJobs.ApiContract;
+
+/// <summary>
+/// Agent sessions over HTTP (<c>/api/agent-sessions</c>), shared by every host (derive as for <see cref="AgentJobsApiContract"/>).
+/// </summary>
+public abstract class AgentSessionsContract(IAgentJobsApiHost host) : AgentJobsContractBase(host)
+{
+    /// <summary>The sessions route.</summary>
+    public const string SessionsPath = "api/agent-sessions";
+
+    // A model no host configures: hosts with an embedded agent service run it on their simulated model.
+    const string Model = "\"model\": \"simulated-sessions\"";
+
+    /// <summary>Session bodies refused with 400 naming the field.</summary>
+    public static TheoryData<string, string> InvalidSessions { get; } = new()
+    {
+        { "{\"idleTimeoutSeconds\": 0}", "idleTimeoutSeconds" },
+        { "{\"tools\": [\"no_such_tool\"]}", "tools" },
+        { "{\"bogus\": 1}", "bogus" },
+        { "{\"tools\": [\"calculate\"], \"approval\": {\"tools\": [\"get_utc_now\"]}}", "approval.tools" },
+        { "[]", "body" },
+    };
+
+    async Task<(string Id, JsonElement Body)> StartSessionAsync(string fields = "")
+    {
+        using var response = await PostAsync(SessionsPath, $"{{{Model}, {FastPolling}{(fields.Length > 0 ? ", " + fields : "")}}}");
+        var body = await ReadJsonAsync(response);
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"POST answered {(int)response.StatusCode}: {body}");
+        var id = body.GetProperty("id").GetString()!;
+        Assert.EndsWith($"/{SessionsPath}/{id}", response.Headers.Location!.ToString(), StringComparison.Ordinal);
+        return (id, body);
+    }
+
+    async Task<JsonElement> SendTurnAsync(string id, string prompt)
+    {
+        using var response = await PostAsync($"{SessionsPath}/{id}/turns", $"{{\"prompt\": {JsonSerializer.Serialize(prompt)}}}");
+        var body = await ReadJsonAsync(response);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"POST turn answered {(int)response.StatusCode}: {body}");
+        return body;
+    }
+
+    async Task<JsonElement> GetSessionAsync(string id)
+    {
+        using var response = await GetAsync($"{SessionsPath}/{id}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await ReadJsonAsync(response);
+    }
+
+    async Task<JsonElement> WaitForSessionAsync(string id, Func<JsonElement, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + JobTimeout;
+        while (true)
+        {
+            var session = await GetSessionAsync(id);
+            if (condition(session))
+            {
+                return session;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Session {id} did not reach the expected state; last: {session}");
+            await Task.Delay(100, Token);
+        }
+    }
+
+    static int Finished(JsonElement session) =>
+        session.GetProperty("turns").EnumerateArray().Count(t => t.GetProperty("runtimeStatus").GetString() == "Completed");
+
+    async Task EndAndWaitAsync(string id)
+    {
+        using (var ended = await SendAsync(HttpMethod.Delete, $"{SessionsPath}/{id}", "", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, ended.StatusCode);
+        }
+
+        await WaitForSessionAsync(id, s => s.GetProperty("status").GetString() == "ended");
+    }
+
+    /// <summary>
+    /// The whole life of a session: created with its thread, two turns sent together run in order on it, each turn
+    /// readable by number and by id, and DELETE ends the session with its agent deleted.
+    /// </summary>
+    [Fact]
+    public async Task A_session_runs_its_turns_in_order_and_its_end_deletes_the_agent()
+    {
+        var (id, started) = await StartSessionAsync();
+        Assert.False(string.IsNullOrEmpty(started.GetProperty("threadId").GetString()));
+
+        var first = await SendTurnAsync(id, "first message alpha");
+        var second = await SendTurnAsync(id, "second message beta");
+        Assert.True(second.GetProperty("queued").GetBoolean(), $"the second turn should wait for the first: {second}");
+
+        var session = await WaitForSessionAsync(id, s => Finished(s) == 2);
+        var turns = session.GetProperty("turns").EnumerateArray().ToList();
+        Assert.Equal([1, 2], turns.Select(t => t.GetProperty("number").GetInt32()));
+        Assert.Equal(first.GetProperty("turnId").GetString(), turns[0].GetProperty("turnId").GetString());
+        Assert.Contains("alpha", turns[0].GetProperty("reply").GetString(), StringComparison.Ordinal);
+        Assert.Contains("beta", turns[1].GetProperty("reply").GetString(), StringComparison.Ordinal);
+        Assert.Equal(started.GetProperty("threadId").GetString(), session.GetProperty("threadId").GetString());
+
+        using (var byNumber = await GetAsync($"{SessionsPath}/{id}/turns/1"))
+        {
+            var turn = await ReadJsonAsync(byNumber);
+            Assert.Equal("Completed", turn.GetProperty("result").GetProperty("outcome").GetString());
+        }
+
+        using (var byId = await GetAsync($"{SessionsPath}/{id}/turns/{second.GetProperty("turnId").GetString()}"))
+        {
+            Assert.Equal(2, (await ReadJsonAsync(byId)).GetProperty("number").GetInt32());
+        }
+
+        await EndAndWaitAsync(id);
+        var ended = (await GetSessionAsync(id)).GetProperty("ended");
+        Assert.True(ended.GetProperty("agentDeleted").GetBoolean());
+        Assert.Equal(2, ended.GetProperty("turns").GetInt32());
+        Assert.False(await Host.AgentExistsAsync(session.GetProperty("agentId").GetString()!, Token));
+
+        using var again = await SendAsync(HttpMethod.Delete, $"{SessionsPath}/{id}", "", null);
+        await AssertProblemAsync(again, HttpStatusCode.Conflict, field: null);
+    }
+
+    /// <summary>cancel-turn stops the running turn; the session stays and takes the next one.</summary>
+    [Fact]
+    public async Task Cancel_turn_stops_the_running_turn_and_the_session_goes_on()
+    {
+        var (id, _) = await StartSessionAsync();
+        using (var nothing = await PostAsync($"{SessionsPath}/{id}/cancel-turn", null))
+        {
+            await AssertProblemAsync(nothing, HttpStatusCode.Conflict, field: null);
+        }
+
+        await SendTurnAsync(id, Host.LongRunningPrompt);
+        await WaitForSessionAsync(id, s => s.GetProperty("status").GetString() == "running");
+        using (var cancel = await PostAsync($"{SessionsPath}/{id}/cancel-turn", "{\"reason\": \"too slow\"}"))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        }
+
+        var session = await WaitForSessionAsync(id, s => Finished(s) == 1);
+        Assert.Equal("Cancelled", session.GetProperty("turns")[0].GetProperty("outcome").GetString());
+
+        await SendTurnAsync(id, "after the cancel gamma");
+        session = await WaitForSessionAsync(id, s => Finished(s) == 2);
+        Assert.Contains("gamma", session.GetProperty("turns")[1].GetProperty("reply").GetString(), StringComparison.Ordinal);
+        await EndAndWaitAsync(id);
+    }
+
+    /// <summary>A turn's held tool call is decided through the session's approvals endpoint.</summary>
+    [Fact]
+    public async Task A_turns_held_tool_call_is_approved_through_the_session()
+    {
+        var (id, _) = await StartSessionAsync("\"tools\": [\"calculate\"], \"approval\": {\"tools\": [\"calculate\"]}");
+        await SendTurnAsync(id, "Please use calculate with {\"expression\": \"6 * 7\"}");
+
+        string? callId = null;
+        var deadline = DateTime.UtcNow + JobTimeout;
+        while (callId is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the turn never waited for approval");
+            using var turn = await GetAsync($"{SessionsPath}/{id}/turns/1");
+            if (turn.StatusCode == HttpStatusCode.OK && (await ReadJsonAsync(turn)).GetProperty("progress") is { ValueKind: JsonValueKind.Object } p
+                && p.TryGetProperty("pendingApprovals", out var pending) && pending.ValueKind == JsonValueKind.Array && pending.GetArrayLength() > 0)
+            {
+                callId = pending[0].GetProperty("callId").GetString();
+            }
+            else
+            {
+                await Task.Delay(100, Token);
+            }
+        }
+
+        using (var decided = await PostAsync($"{SessionsPath}/{id}/approvals", $"{{\"callId\": \"{callId}\", \"approved\": true}}"))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, decided.StatusCode);
+        }
+
+        var session = await WaitForSessionAsync(id, s => Finished(s) == 1);
+        Assert.Contains("42", session.GetProperty("turns")[0].GetProperty("reply").GetString(), StringComparison.Ordinal);
+        await EndAndWaitAsync(id);
+    }
+
+    /// <summary>Bad session bodies: 400 naming the field.</summary>
+    [Theory]
+    [MemberData(nameof(InvalidSessions))]
+    public async Task A_bad_session_gets_400_naming_the_field(string body, string field)
+    {
+        using var response = await PostAsync(SessionsPath, body);
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
+    }
+
+    /// <summary>Unknown sessions: 404 on every route; a turn without a prompt: 400.</summary>
+    [Fact]
+    public async Task Unknown_sessions_get_404_and_a_turn_without_a_prompt_400()
+    {
+        var unknown = $"{SessionsPath}/no-such-session-{Guid.NewGuid():N}";
+        using (var get = await GetAsync(unknown))
+        {
+            await AssertProblemAsync(get, HttpStatusCode.NotFound, field: null);
+        }
+
+        using (var turn = await PostAsync(unknown + "/turns", "{\"prompt\": \"hi\"}"))
+        {
+            await AssertProblemAsync(turn, HttpStatusCode.NotFound, field: null);
+        }
+
+        using (var end = await SendAsync(HttpMethod.Delete, unknown, "", null))
+        {
+            await AssertProblemAsync(end, HttpStatusCode.NotFound, field: null);
+        }
+
+        using var empty = await PostAsync(unknown + "/turns", "{}");
+        await AssertProblemAsync(empty, HttpStatusCode.BadRequest, "prompt");
+    }
+}
