@@ -66,6 +66,7 @@ public static class Cli
     {
         var root = new RootCommand("Durable agent jobs with no Azure: an embedded durable backend, the workflow and a local agent service.");
         root.Subcommands.Add(RunCommand());
+        root.Subcommands.Add(ChatCommand());
         root.Subcommands.Add(ServeCommand());
         root.Subcommands.Add(BenchCommand());
         return root;
@@ -148,6 +149,33 @@ public static class Cli
             }
 
             return await JobRunner.RunAsync(options, request, parse.GetValue(json), ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    static Command ChatCommand()
+    {
+        var model = new Option<string?>("--model") { Description = $"Model deployment (default {AgentJobDefaults.Model})." };
+        var instructions = new Option<string?>("--instructions") { Description = $"Agent instructions (default \"{AgentJobDefaults.Instructions}\")." };
+        var tools = new Option<string[]>("--tool") { Description = "A function tool the agent may call (repeatable), as for run." };
+        var thread = new Option<string?>("--thread") { Description = "Continue an existing thread (it is kept when the session ends)." };
+        var idle = new Option<int?>("--idle-timeout") { Description = "Seconds without a message before the session ends itself (default 3600)." };
+        var command = new Command("chat", $"A conversation with one agent: each line is a turn; {ChatVerb.ExitCommand}, end of input or Ctrl+C ends it and deletes the agent.")
+        {
+            model, instructions, tools, thread, idle,
+        };
+        AddHostOptions(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            var options = HostOptions(parse);
+            options.LogLevel = parse.GetValue(Verbose) ? LogLevel.Information : LogLevel.Error;
+            var session = new AgentJobs.Sessions.AgentSessionRequest(
+                parse.GetValue(instructions),
+                parse.GetValue(model),
+                Tools: parse.GetValue(tools) is { Length: > 0 } t ? t : null,
+                IdleTimeoutSeconds: parse.GetValue(idle),
+                ThreadId: parse.GetValue(thread));
+            return await ChatVerb.RunAsync(options, session, ct).ConfigureAwait(false);
         });
         return command;
     }

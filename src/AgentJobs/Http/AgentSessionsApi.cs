@@ -41,22 +41,12 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             return problem;
         }
 
-        session ??= new AgentSessionRequest();
-        var template = new AgentJobRequest(
-            "(session)", session.Instructions, session.Model, session.AgentName, session.Tools, session.ThreadId,
-            MaxToolRounds: session.MaxToolRounds, MaxTotalTokens: session.MaxTotalTokens, Polling: session.Polling, Approval: session.Approval);
-        if (validator.Validate(template) is { } invalid)
+        var (state, invalid) = SessionRequests.Settle(session ?? new AgentSessionRequest(), validator, policy, options);
+        if (invalid is not null)
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid agent session request", invalid.Message, invalid.Field);
         }
 
-        if (session.IdleTimeoutSeconds is { } idle && (idle < 1 || idle > options.MaxSessionIdleSeconds))
-        {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid agent session request",
-                $"'idleTimeoutSeconds' must be between 1 and {options.MaxSessionIdleSeconds}; got {idle}.", "idleTimeoutSeconds");
-        }
-
-        var state = new SessionState(policy.Settle(template), session.IdleTimeoutSeconds ?? AgentSessionRequest.DefaultIdleTimeoutSeconds, session.KeepThread, ThreadId: session.ThreadId);
         var id = await client.ScheduleNewOrchestrationInstanceAsync(AgentSessionOrchestrator.Name, state, cancellationToken);
         logger.LogInformation("Started agent session {SessionId}.", id);
 
@@ -89,9 +79,9 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         }
 
         // The turn goes into the session's durable mailbox first; the doorbell only wakes an idle session.
-        var turnId = Guid.NewGuid().ToString("N");
-        var settled = state!.Template with { Prompt = turn.Prompt, MaxDurationSeconds = turn.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds };
-        var queued = await SessionRequests.SendTurnAsync(client, id, new SessionTurnEvent(turnId, settled), cancellationToken);
+        var next = SessionRequests.Turn(state!, turn.Prompt, turn.MaxDurationSeconds);
+        var turnId = next.TurnId;
+        var queued = await SessionRequests.SendTurnAsync(client, id, next, cancellationToken);
         logger.LogInformation("Turn {TurnId} sent to agent session {SessionId}{Queued}.", turnId, id, queued ? " (queued)" : "");
         var links = Links(request, id);
         return Results.Json(new TurnAccepted(id, turnId, queued, $"{links.Session}/turns/{turnId}", links.Session), JsonOptions, statusCode: StatusCodes.Status202Accepted);

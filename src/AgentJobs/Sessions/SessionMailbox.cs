@@ -92,6 +92,43 @@ public sealed class AgentSessionRequestOrchestrator : TaskOrchestrator<object?, 
 public static class SessionRequests
 {
     /// <summary>
+    /// Validates a new session as a job is validated (the agent's fields, tools, approval policy, budgets) plus its idle
+    /// timeout, and settles it into the first generation's input; or the field and message of the first problem.
+    /// </summary>
+    public static (SessionState? State, Http.ValidationProblem? Problem) Settle(
+        AgentSessionRequest session, Http.AgentJobRequestValidator validator, Http.AgentJobPolicy policy, Http.AgentJobsApiOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(validator);
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(options);
+        var template = new AgentJobRequest(
+            "(session)", session.Instructions, session.Model, session.AgentName, session.Tools, session.ThreadId,
+            MaxToolRounds: session.MaxToolRounds, MaxTotalTokens: session.MaxTotalTokens, Polling: session.Polling, Approval: session.Approval);
+        if (validator.Validate(template) is { } invalid)
+        {
+            return (null, invalid);
+        }
+
+        if (session.IdleTimeoutSeconds is { } idle && (idle < 1 || idle > options.MaxSessionIdleSeconds))
+        {
+            return (null, new("idleTimeoutSeconds", $"'idleTimeoutSeconds' must be between 1 and {options.MaxSessionIdleSeconds}; got {idle}."));
+        }
+
+        return (new SessionState(
+            policy.Settle(template), session.IdleTimeoutSeconds ?? AgentSessionRequest.DefaultIdleTimeoutSeconds, session.KeepThread, ThreadId: session.ThreadId), null);
+    }
+
+    /// <summary>A turn of <paramref name="state"/>'s session: its template with the prompt and deadline (default 600 s).</summary>
+    public static SessionTurnEvent Turn(SessionState state, string prompt, int? maxDurationSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return new SessionTurnEvent(
+            Guid.NewGuid().ToString("N"),
+            state.Template with { Prompt = prompt, MaxDurationSeconds = maxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds });
+    }
+
+    /// <summary>
     /// Puts a turn in the session's mailbox, then rings unless the session is running a turn. Race-free: a session shows
     /// <c>running</c> only between the mailbox read that started its turn and the next generation's first step, which
     /// shows <c>checking</c> before it reads the mailbox again, after this request was made. So the doorbells a session

@@ -1,0 +1,132 @@
+using AgentJobs.Contracts;
+using AgentJobs.Http;
+using AgentJobs.Sessions;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+
+namespace AgentFunctions.Local;
+
+/// <summary>
+/// The <c>chat</c> verb: a session in the terminal. Each line of standard input is a turn (a pipe works as well as a
+/// keyboard); <c>/exit</c>, the end of input or Ctrl+C ends the session, which deletes its agent.
+/// </summary>
+internal static class ChatVerb
+{
+    /// <summary>The line that ends the session.</summary>
+    public const string ExitCommand = "/exit";
+
+    static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(200);
+
+    public static async Task<int> RunAsync(LocalHostOptions options, AgentSessionRequest session, CancellationToken cancellationToken)
+    {
+        if (await Terminal.StartOrFailAsync(() => LocalHost.StartAsync(options, cancellationToken), options.Verbose).ConfigureAwait(false) is not { } host)
+        {
+            return Cli.ConfigurationError;
+        }
+
+        await using (host.ConfigureAwait(false))
+        {
+            var services = host.Services;
+            var (state, problem) = SessionRequests.Settle(
+                session, services.GetRequiredService<AgentJobRequestValidator>(), services.GetRequiredService<AgentJobPolicy>(), services.GetRequiredService<AgentJobsApiOptions>());
+            if (problem is not null)
+            {
+                Terminal.Fail($"{problem.Field}: {problem.Message}");
+                return Cli.ConfigurationError;
+            }
+
+            var client = host.Client;
+            var id = await client.ScheduleNewOrchestrationInstanceAsync(AgentSessionOrchestrator.Name, state, CancellationToken.None).ConfigureAwait(false);
+            var console = Terminal.Out;
+            console.MarkupLine($"[bold]Agent session[/] {Markup.Escape(id)} · type a message, {ExitCommand} to end");
+
+            var turns = 0;
+            var reason = "the chat ended";
+            while (true)
+            {
+                console.Markup("[bold]you>[/] ");
+                var line = await ReadLineAsync(cancellationToken).ConfigureAwait(false);
+                if (line is null || cancellationToken.IsCancellationRequested)
+                {
+                    console.WriteLine();
+                    reason = cancellationToken.IsCancellationRequested ? "the chat was stopped (Ctrl+C)" : reason;
+                    break;
+                }
+
+                if (line.Trim() == ExitCommand)
+                {
+                    break;
+                }
+
+                if (string.IsNullOrWhiteSpace(line))
+                {
+                    continue;
+                }
+
+                await SessionRequests.SendTurnAsync(client, id, SessionRequests.Turn(state!, line, maxDurationSeconds: null), CancellationToken.None).ConfigureAwait(false);
+                var result = await WaitForTurnAsync(client, id, ++turns, cancellationToken).ConfigureAwait(false);
+                if (result is null)
+                {
+                    reason = "the chat was stopped (Ctrl+C)";
+                    break;
+                }
+
+                PrintTurn(console, result);
+            }
+
+            var running = (await client.GetInstanceAsync(id, getInputsAndOutputs: true, CancellationToken.None).ConfigureAwait(false))?.ReadCustomStatusAs<SessionProgress>()?.RunningTurn;
+            await SessionRequests.EndAsync(client, id, reason, running, CancellationToken.None).ConfigureAwait(false);
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            var ended = (await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, wait.Token).ConfigureAwait(false)).ReadOutputAs<AgentSessionResult>();
+            var tokens = ended?.Usage is { } u ? $" · {u.TotalTokens} tokens" : "";
+            var cleanup = ended?.AgentDeleted == true ? "agent deleted" : $"agent {ended?.AgentId} NOT deleted";
+            console.WriteLine($"Session ended · {ended?.Turns ?? turns} turn{(ended?.Turns == 1 ? "" : "s")}{tokens} · {cleanup}{(ended?.ThreadDeleted == true ? ", thread deleted" : "")}");
+            return ended?.AgentDeleted == true ? 0 : Cli.JobNotCompleted;
+        }
+    }
+
+    /// <summary>Waits for turn <paramref name="number"/> to finish; null when Ctrl+C came first (the session's end then cancels it).</summary>
+    static async Task<SessionTurnResult?> WaitForTurnAsync(DurableTaskClient client, string sessionId, int number, CancellationToken cancellationToken)
+    {
+        var turnId = AgentTurnOrchestrator.InstanceId(sessionId, number);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var turn = await client.GetInstanceAsync(turnId, getInputsAndOutputs: true, CancellationToken.None).ConfigureAwait(false);
+            if (turn is { IsCompleted: true })
+            {
+                return turn.ReadOutputAs<SessionTurnResult>();
+            }
+
+            try
+            {
+                await Task.Delay(RefreshInterval, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        return null;
+    }
+
+    static void PrintTurn(IAnsiConsole console, SessionTurnResult turn)
+    {
+        var tools = turn.RunSteps.SelectMany(s => s.ToolCalls).Select(c => c.Name).ToList();
+        if (tools.Count > 0)
+        {
+            console.MarkupLine($"[grey]  (tools: {Markup.Escape(string.Join(", ", tools))})[/]");
+        }
+
+        console.MarkupLine($"[bold]agent>[/] {Markup.Escape(turn.Reply ?? $"(no reply: {turn.Outcome}{(turn.Failure is { } f ? $", {f.Message}" : "")})")}");
+    }
+
+    /// <summary>A line of standard input; null when it is closed or Ctrl+C comes first.</summary>
+    static async Task<string?> ReadLineAsync(CancellationToken cancellationToken)
+    {
+        var line = Task.Run(Console.In.ReadLine, CancellationToken.None);
+        var first = await Task.WhenAny(line, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
+        return first == line ? await line.ConfigureAwait(false) : null;
+    }
+}
