@@ -109,6 +109,90 @@ public sealed class StorageBackendTests(AzuriteFixture azurite) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_session_survives_a_killed_serve_process_between_turns_and_keeps_its_thread()
+    {
+        var storage = azurite.ConnectionString;
+        await using var service = await LocalAgentServer.StartAsync(new LocalAgentServerOptions
+        {
+            ApiKey = "session-key",
+            Simulation = { QueuedMs = 0, InProgressMs = 300 },
+        });
+        string[] args =
+        [
+            "--storage", storage, "--task-hub", TaskHub("session"),
+            "--endpoint", service.OpenAIEndpoint.ToString(), "--api-key", "session-key",
+        ];
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        async Task<JsonElement> SessionAsync(ServeProcess serve, string id, Func<JsonElement, bool> condition)
+        {
+            var until = DateTime.UtcNow.AddSeconds(90);
+            string last = "";
+            while (DateTime.UtcNow < until)
+            {
+                using var response = await http.GetAsync(new Uri(serve.BaseAddress, $"api/agent-sessions/{id}"));
+                last = await response.Content.ReadAsStringAsync();
+                if (response.IsSuccessStatusCode && JsonDocument.Parse(last).RootElement.Clone() is var session && condition(session))
+                {
+                    return session;
+                }
+
+                await Task.Delay(250);
+            }
+
+            throw new TimeoutException($"Session {id} did not reach the expected state. Last: {last}. Serve output: {serve.Output}");
+        }
+
+        static int Finished(JsonElement s) => s.GetProperty("turns").EnumerateArray().Count(t => t.GetProperty("runtimeStatus").GetString() == "Completed");
+
+        string id, threadId;
+        var first = await ServeProcess.StartAsync(StartTimeout, args);
+        await using (first)
+        {
+            // Two turns sent the moment the session exists: on this provider events raised that early can be
+            // discarded, so turns live in the session's durable mailbox instead.
+            using var created = await http.PostAsJsonAsync(new Uri(first.BaseAddress, "api/agent-sessions"), new { polling = FastPolling });
+            var body = await created.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.True(created.StatusCode == System.Net.HttpStatusCode.Created, $"POST answered {created.StatusCode}: {body}");
+            id = body.GetProperty("id").GetString()!;
+            foreach (var prompt in new[] { "first message alpha", "second message beta" })
+            {
+                using var sent = await http.PostAsJsonAsync(new Uri(first.BaseAddress, $"api/agent-sessions/{id}/turns"), new { prompt });
+                Assert.Equal(System.Net.HttpStatusCode.Accepted, sent.StatusCode);
+            }
+
+            var session = await SessionAsync(first, id, s => Finished(s) == 2);
+            threadId = session.GetProperty("threadId").GetString()!;
+            await first.KillAsync();
+        }
+
+        await using var second = await ServeProcess.StartAsync(StartTimeout, args);
+        using (var sent = await http.PostAsJsonAsync(new Uri(second.BaseAddress, $"api/agent-sessions/{id}/turns"), new { prompt = "third message gamma" }))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, sent.StatusCode);
+        }
+
+        var after = await SessionAsync(second, id, s => Finished(s) == 3);
+        var replies = after.GetProperty("turns").EnumerateArray().Select(t => t.GetProperty("reply").GetString()).ToList();
+        Assert.Contains("alpha", replies[0], StringComparison.Ordinal);
+        Assert.Contains("beta", replies[1], StringComparison.Ordinal);
+        Assert.Contains("gamma", replies[2], StringComparison.Ordinal);
+        Assert.Equal(threadId, after.GetProperty("threadId").GetString());
+        Assert.Equal(1, (await service.GetStatsAsync()).Assistants); // the session's one agent, kept between turns
+
+        using (var ended = await http.DeleteAsync(new Uri(second.BaseAddress, $"api/agent-sessions/{id}")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, ended.StatusCode);
+        }
+
+        var done = await SessionAsync(second, id, s => s.GetProperty("status").GetString() == "ended");
+        Assert.True(done.GetProperty("ended").GetProperty("agentDeleted").GetBoolean());
+        var stats = await service.GetStatsAsync();
+        Assert.Equal(0, stats.Assistants);
+        Assert.Equal(1, stats.AssistantsCreated);
+    }
+
+    [Fact]
     public async Task Polls_wait_their_whole_delay_although_this_provider_fires_short_timers_early()
     {
         var storage = azurite.ConnectionString;
