@@ -162,4 +162,35 @@ public class SessionTests
         Assert.InRange(generations.Max(), 1, 40);
         Assert.Empty(host.Service.LiveAgents);
     }
+
+    [Fact]
+    public async Task Retention_purges_an_ended_session_with_its_turns_and_their_pollers()
+    {
+        await using var host = await WorkflowHost.StartAsync();
+        var template = WorkflowHost.Job("(session)");
+        var session = await StartSessionAsync(host.Services, template);
+        await SendAsync(host.Client, session, template, "only message");
+        await TurnAsync(host.Client, session, 1);
+        await EndAsync(host.Client, session);
+        var owned = await OwnedAsync(host.Client, session);
+        Assert.Contains(AgentTurnOrchestrator.InstanceId(session, 1), owned);
+        Assert.Contains(owned, id => id.Contains(":poll:", StringComparison.Ordinal));
+
+        var purger = host.Services.GetRequiredService<Retention.JobPurger>();
+        await purger.PurgeExpiredAsync(host.Client, DateTimeOffset.UtcNow.AddDays(purger.Options.RetentionDays + 1), Token);
+
+        Assert.Null(await host.Client.GetInstanceAsync(session, Token));
+        Assert.Empty(await OwnedAsync(host.Client, session));
+    }
+
+    static async Task<List<string>> OwnedAsync(DurableTaskClient client, string session)
+    {
+        var ids = new List<string>();
+        await foreach (var instance in client.GetAllInstancesAsync(new OrchestrationQuery { InstanceIdPrefix = session + ":" }))
+        {
+            ids.Add(instance.InstanceId);
+        }
+
+        return ids;
+    }
 }

@@ -19,7 +19,10 @@ public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logge
     public const int MaxInstancesPerRun = 10_000;
 
     /// <summary>Orchestrations that own their state (everything else belongs to one of these by id prefix).</summary>
-    public static IReadOnlySet<string> OwnerNames { get; } = new HashSet<string>(StringComparer.Ordinal) { AgentJobOrchestrator.Name, AgentBatchOrchestrator.Name };
+    public static IReadOnlySet<string> OwnerNames { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        AgentJobOrchestrator.Name, AgentBatchOrchestrator.Name, Sessions.AgentSessionOrchestrator.Name,
+    };
 
     /// <summary>The retention settings in force.</summary>
     public RetentionOptions Options { get; } = options ?? throw new ArgumentNullException(nameof(options));
@@ -109,7 +112,7 @@ public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logge
         if (owners > 0 || kept > 0)
         {
             logger.LogInformation(
-                "Retention purge: {Owners} finished jobs/batches older than {Days} days purged ({Instances} instances); {Kept} kept because something they own still runs.",
+                "Retention purge: {Owners} finished jobs, batches and sessions older than {Days} days purged ({Instances} instances); {Kept} kept because something they own still runs.",
                 owners, Options.RetentionDays, instances, kept);
         }
 
