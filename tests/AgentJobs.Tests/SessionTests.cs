@@ -80,6 +80,14 @@ public class SessionTests
         Assert.Equal(1, turns[0].ToolCalls);
         Assert.True(turns[0].Stop is null);
 
+        // The thread holds the conversation in order: each user message followed by the agent's answer.
+        var messages = turns[2].Messages.Select(m => (m.Role, m.Text)).ToList();
+        Assert.Equal(["user", "assistant", "user", "assistant", "user", "assistant"], messages.Select(m => m.Role));
+        Assert.Contains("6 * 7", messages[0].Text, StringComparison.Ordinal);
+        Assert.Equal(turns[0].Reply, messages[1].Text);
+        Assert.Equal("Hello, tell me a joke", messages[2].Text);
+        Assert.Equal(turns[2].Reply, messages[5].Text);
+
         // One agent for the whole session, still there between turns; the turns ran one after the other.
         Assert.Equal(1, (await server.GetStatsAsync()).Agents);
         var starts = new List<DateTimeOffset>();

@@ -37,6 +37,7 @@ public sealed class AgentTurnOrchestrator : TaskOrchestrator<SessionTurnInput, S
             request.Prompt,
             outcome,
             AgentJobOrchestrator.Reply(turn.Messages, job.RunIds),
+            turn.Messages,
             job.RunIds,
             turn.Steps,
             job.Usage,

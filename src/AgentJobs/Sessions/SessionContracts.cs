@@ -119,6 +119,7 @@ public sealed record SessionTurnInput(string SessionId, int Number, string TurnI
 /// <param name="Prompt">The user's message.</param>
 /// <param name="Outcome">How it ended, as a job's outcome.</param>
 /// <param name="Reply">What the agent said in this turn.</param>
+/// <param name="Messages">The thread's messages after this turn, oldest first (the service's first page).</param>
 /// <param name="RunIds">The turn's runs.</param>
 /// <param name="RunSteps">What the agent did.</param>
 /// <param name="Usage">Token usage of the turn.</param>
@@ -133,6 +134,7 @@ public sealed record SessionTurnResult(
     string Prompt,
     JobOutcome Outcome,
     string? Reply,
+    IReadOnlyList<JobMessage> Messages,
     IReadOnlyList<string> RunIds,
     IReadOnlyList<JobRunStep> RunSteps,
     TokenUsage? Usage,
