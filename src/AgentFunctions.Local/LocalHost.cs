@@ -259,6 +259,7 @@ public sealed class LocalHost : IAsyncDisposable
         var sessions = endpoints.MapGroup("/" + AgentSessionsApi.RoutePrefix);
         sessions.MapPost("", (HttpRequest request, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
             handlers.StartAsync(request, client, ct));
+        sessions.MapGet("", (HttpRequest request, AgentJobListApi list, DurableTaskClient client, CancellationToken ct) => list.ListSessionsAsync(request, client, ct));
         sessions.MapGet("{id}", (HttpRequest request, string id, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
             handlers.GetAsync(request, id, client, ct));
         sessions.MapDelete("{id}", (HttpRequest request, string id, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>

@@ -7,8 +7,11 @@ using Microsoft.DurableTask.Client;
 namespace AgentFunctions;
 
 /// <summary>The agent sessions API: thin HTTP triggers over the shared handlers (<see cref="AgentSessionsApi"/>), as <c>serve</c> maps them.</summary>
-public sealed class SessionFunctions(AgentSessionsApi api, SessionMailbox mailbox)
+public sealed class SessionFunctions(AgentSessionsApi api, AgentJobListApi list, SessionMailbox mailbox)
 {
+    /// <summary>Function name of GET /api/agent-sessions.</summary>
+    public const string ListName = "ListAgentSessions";
+
     /// <summary>Function name of POST /api/agent-sessions.</summary>
     public const string StartName = "StartAgentSession";
 
@@ -36,6 +39,13 @@ public sealed class SessionFunctions(AgentSessionsApi api, SessionMailbox mailbo
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agent-sessions")] HttpRequest request,
         [DurableClient] DurableTaskClient client) =>
         api.StartAsync(request, client, Aborted(request));
+
+    /// <summary>A page of sessions, newest first (filters as the job list): 200; 400 naming the field.</summary>
+    [Function(ListName)]
+    public Task<IResult> List(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agent-sessions")] HttpRequest request,
+        [DurableClient] DurableTaskClient client) =>
+        list.ListSessionsAsync(request, client, Aborted(request));
 
     /// <summary>The session's status and turns: 200; 404.</summary>
     [Function(GetName)]

@@ -63,6 +63,7 @@ public class FunctionSurfaceTests
                 (SessionFunctions.GetName, "get", "agent-sessions/{id}"),
                 (SessionFunctions.GetTurnName, "get", "agent-sessions/{id}/turns/{turn}"),
                 (AgentJobLiveFunctions.ListName, "get", "agent-jobs"),
+                (SessionFunctions.ListName, "get", "agent-sessions"),
                 (SessionFunctions.SendTurnName, "post", "agent-sessions/{id}/turns"),
                 (BatchFunctions.StartName, "post", "agent-batches"),
                 (HttpFunctions.StartName, "post", "agent-jobs"),
@@ -82,7 +83,7 @@ public class FunctionSurfaceTests
     [Fact]
     public void The_app_has_no_other_functions()
     {
-        Assert.Equal(AgentJobTasks.OrchestratorNames.Count + AgentJobTasks.ActivityNames.Count + AgentJobTasks.OperationsActivityNames.Count + AgentJobTasks.SessionActivityNames.Count + 20, FunctionCatalog.All.Count);
+        Assert.Equal(AgentJobTasks.OrchestratorNames.Count + AgentJobTasks.ActivityNames.Count + AgentJobTasks.OperationsActivityNames.Count + AgentJobTasks.SessionActivityNames.Count + 21, FunctionCatalog.All.Count);
         Assert.Equal(FunctionCatalog.All.Count, FunctionCatalog.All.Select(f => f.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count());
     }
 }

@@ -112,6 +112,13 @@ public abstract class AgentSessionsContract(IAgentJobsApiHost host) : AgentJobsC
             Assert.Equal(2, (await ReadJsonAsync(byId)).GetProperty("number").GetInt32());
         }
 
+        using (var listed = await GetAsync($"{SessionsPath}?status=Running&top=200"))
+        {
+            Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+            var mine = (await ReadJsonAsync(listed)).GetProperty("sessions").EnumerateArray().Single(x => x.GetProperty("id").GetString() == id);
+            Assert.Equal(2, mine.GetProperty("turns").GetInt32());
+        }
+
         await EndAndWaitAsync(id);
         var ended = (await GetSessionAsync(id)).GetProperty("ended");
         Assert.True(ended.GetProperty("agentDeleted").GetBoolean());
@@ -211,7 +218,12 @@ public abstract class AgentSessionsContract(IAgentJobsApiHost host) : AgentJobsC
             await AssertProblemAsync(end, HttpStatusCode.NotFound, field: null);
         }
 
-        using var empty = await PostAsync(unknown + "/turns", "{}");
-        await AssertProblemAsync(empty, HttpStatusCode.BadRequest, "prompt");
+        using (var empty = await PostAsync(unknown + "/turns", "{}"))
+        {
+            await AssertProblemAsync(empty, HttpStatusCode.BadRequest, "prompt");
+        }
+
+        using var badList = await GetAsync($"{SessionsPath}?top=0");
+        await AssertProblemAsync(badList, HttpStatusCode.BadRequest, "top");
     }
 }

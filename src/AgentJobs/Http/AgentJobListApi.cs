@@ -25,7 +25,23 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
     public const int MaxTop = 200;
 
     /// <summary>Lists jobs.</summary>
-    public async Task<IResult> ListAsync(HttpRequest request, DurableTaskClient client, CancellationToken cancellationToken = default)
+    public Task<IResult> ListAsync(HttpRequest request, DurableTaskClient client, CancellationToken cancellationToken = default) =>
+        ListAsync(request, client, AgentJobOrchestrator.Name, Summarize, (page, next) => new AgentJobPage(page, next), cancellationToken);
+
+    /// <summary>
+    /// Lists sessions (<c>GET /api/agent-sessions</c>, same filters and paging). A session that continued as new
+    /// counts from its current generation's start on backends that date instances by generation.
+    /// </summary>
+    public Task<IResult> ListSessionsAsync(HttpRequest request, DurableTaskClient client, CancellationToken cancellationToken = default) =>
+        ListAsync(request, client, Sessions.AgentSessionOrchestrator.Name, SummarizeSession, (page, next) => new AgentSessionPage(page, next), cancellationToken);
+
+    async Task<IResult> ListAsync<TSummary>(
+        HttpRequest request,
+        DurableTaskClient client,
+        string orchestratorName,
+        Func<OrchestrationMetadata, TSummary> summarize,
+        Func<IReadOnlyList<TSummary>, string?, object> pageOf,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
@@ -85,7 +101,7 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
         await foreach (var instance in client.GetAllInstancesAsync(filter).WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             // Backends differ in how exactly they apply filters; apply them again here.
-            if (instance.Name == AgentJobOrchestrator.Name
+            if (instance.Name == orchestratorName
                 && (statuses is null || statuses.Contains(instance.RuntimeStatus))
                 && (from is null || instance.CreatedAt >= from)
                 && (to is null || instance.CreatedAt <= to)
@@ -98,16 +114,30 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
         var page = matching.OrderByDescending(i => i.CreatedAt).ThenByDescending(i => i.InstanceId, StringComparer.Ordinal).Take(top + 1).ToList();
         var more = page.Count > top;
         page = page.Take(top).ToList();
-        var jobs = new List<AgentJobSummary>(page.Count);
+        var items = new List<TSummary>(page.Count);
         foreach (var instance in page)
         {
             var full = await client.GetInstanceAsync(instance.InstanceId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false) ?? instance;
-            jobs.Add(Summarize(full));
+            items.Add(summarize(full));
         }
 
-        Microsoft.Extensions.Logging.LoggerExtensions.LogDebug(logger, "Listed {Count} of {Matching} agent jobs.", jobs.Count, matching.Count);
+        Microsoft.Extensions.Logging.LoggerExtensions.LogDebug(logger, "Listed {Count} of {Matching} {Name} instances.", items.Count, matching.Count, orchestratorName);
         var next = more ? WriteToken(page[^1].CreatedAt, page[^1].InstanceId) : null;
-        return Results.Json(new AgentJobPage(jobs, next), AgentJobsApi.JsonOptions);
+        return Results.Json(pageOf(items, next), AgentJobsApi.JsonOptions);
+    }
+
+    static AgentSessionSummary SummarizeSession(OrchestrationMetadata instance)
+    {
+        var progress = Read<Sessions.SessionProgress>(instance.SerializedCustomStatus);
+        var ended = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? Read<Sessions.AgentSessionResult>(instance.SerializedOutput) : null;
+        return new AgentSessionSummary(
+            instance.InstanceId,
+            instance.RuntimeStatus.ToString(),
+            instance.IsCompleted ? "ended" : progress?.Status ?? "starting",
+            instance.CreatedAt,
+            instance.LastUpdatedAt,
+            ended?.Turns ?? progress?.TurnsCompleted ?? 0,
+            ended?.Reason);
     }
 
     static AgentJobSummary Summarize(OrchestrationMetadata instance)
@@ -196,6 +226,22 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
 /// <param name="Jobs">Newest first.</param>
 /// <param name="ContinuationToken">Pass as <c>continuationToken</c> for the next page; null on the last page.</param>
 public sealed record AgentJobPage(IReadOnlyList<AgentJobSummary> Jobs, string? ContinuationToken);
+
+/// <summary>A page of sessions.</summary>
+/// <param name="Sessions">Newest first.</param>
+/// <param name="ContinuationToken">Pass as <c>continuationToken</c> for the next page; null on the last page.</param>
+public sealed record AgentSessionPage(IReadOnlyList<AgentSessionSummary> Sessions, string? ContinuationToken);
+
+/// <summary>One session in a list.</summary>
+/// <param name="Id">The session id.</param>
+/// <param name="RuntimeStatus">Durable runtime status.</param>
+/// <param name="Status"><c>starting</c>, <c>checking</c>, <c>idle</c>, <c>running</c>, <c>ending</c> or <c>ended</c>.</param>
+/// <param name="CreatedAt">When it (its current generation) started.</param>
+/// <param name="LastUpdatedAt">When it last changed.</param>
+/// <param name="Turns">Turns finished.</param>
+/// <param name="EndReason">Why it ended, once it has.</param>
+public sealed record AgentSessionSummary(
+    string Id, string RuntimeStatus, string Status, DateTimeOffset CreatedAt, DateTimeOffset LastUpdatedAt, int Turns, string? EndReason);
 
 /// <summary>One job in a list.</summary>
 /// <param name="Id">The job id.</param>
