@@ -83,6 +83,8 @@ public sealed partial class DashboardTests(DashboardServers servers) : IClassFix
         await Expect(page.Locator("#f-outcome")).ToHaveTextAsync("Completed");
         await Expect(page.Locator("#reply")).ToContainTextAsync("42");
 
+        // The outcome comes from the status API; the stream's last event may land a moment later.
+        await Expect(page.Locator("#events li[data-type='result']")).ToHaveCountAsync(1);
         var onPage = await EventIdsOnPageAsync(page);
         Assert.Equal(onPage.Count, onPage.Distinct().Count());
         Assert.Equal(await DashboardServers.EventIdsAsync(client, id), onPage);

@@ -134,21 +134,34 @@ public static class SessionRequests
     /// shows <c>checking</c> before it reads the mailbox again, after this request was made. So the doorbells a session
     /// gets stay few however many turns are queued, and its history stays small.
     /// </summary>
-    /// <returns>Whether the turn waits behind a running one.</returns>
+    /// <returns>Whether the turn waits behind another: a turn runs, or an earlier request is still in the mailbox.</returns>
     public static async Task<bool> SendTurnAsync(DurableTaskClient client, string sessionId, SessionTurnEvent turn, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(turn);
+        var requestId = SessionMailbox.RequestId(sessionId, turn.TurnId);
         await client.ScheduleNewOrchestrationInstanceAsync(
-            AgentSessionRequestOrchestrator.Name, turn, new StartOrchestrationOptions(SessionMailbox.RequestId(sessionId, turn.TurnId)), cancellationToken).ConfigureAwait(false);
+            AgentSessionRequestOrchestrator.Name, turn, new StartOrchestrationOptions(requestId), cancellationToken).ConfigureAwait(false);
         var status = (await client.GetInstanceAsync(sessionId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false))?.ReadCustomStatusAs<SessionProgress>();
-        if (status?.Status == AgentSessionOrchestrator.Running)
+        if (status?.Status != AgentSessionOrchestrator.Running)
         {
-            return true;
+            await RingAsync(client, sessionId, cancellationToken).ConfigureAwait(false);
         }
 
-        await RingAsync(client, sessionId, cancellationToken).ConfigureAwait(false);
-        return status?.Status != AgentSessionOrchestrator.Idle;
+        // A request is removed once its turn has run, so an older one still there is ahead of this one (or running).
+        var requests = new List<(DateTimeOffset CreatedAt, string Id)>();
+        var query = new OrchestrationQuery { InstanceIdPrefix = sessionId + ":req:", PageSize = 500, FetchInputsAndOutputs = false };
+        await foreach (var request in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            if (request.Name == AgentSessionRequestOrchestrator.Name)
+            {
+                requests.Add((request.CreatedAt, request.InstanceId));
+            }
+        }
+
+        var mine = requests.FirstOrDefault(r => r.Id == requestId);
+        var ahead = requests.Any(r => r.Id != requestId && (r.CreatedAt < mine.CreatedAt || (r.CreatedAt == mine.CreatedAt && string.CompareOrdinal(r.Id, requestId) < 0)));
+        return ahead || status?.Status == AgentSessionOrchestrator.Running;
     }
 
     /// <summary>Puts an end request in the mailbox (once), cancels the running turn at once, and rings.</summary>
@@ -175,7 +188,8 @@ public static class SessionRequests
         // The running turn stops now, not when the session next reads its mailbox.
         if (running is not null)
         {
-            await client.RaiseEventAsync(running.InstanceId, Workflow.AgentJobOrchestrator.CancelEventName, $"the session was ended: {reason}", cancellationToken).ConfigureAwait(false);
+            await Workflow.JobEvents.RaiseAsync(client, running.InstanceId, Workflow.AgentJobOrchestrator.CancelEventName, $"the session was ended: {reason}", cancellationToken)
+                .ConfigureAwait(false);
         }
 
         await RingAsync(client, sessionId, cancellationToken).ConfigureAwait(false);
