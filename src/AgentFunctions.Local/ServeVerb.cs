@@ -20,7 +20,7 @@ internal static class ServeVerb
             {
                 Console.Out.WriteLine($"Dashboard:       {url}{(host.KeyRequired ? $" (add ?{ServeKey.Query}=<key>)" : "")}");
                 Console.Out.WriteLine($"Agent jobs API:  {new Uri(url, AgentJobsApi.RoutePrefix)}");
-                Console.Out.WriteLine($"MCP endpoint:    {new Uri(url, LocalHost.McpPath)} (Streamable HTTP: start_agent_job, get_agent_job, cancel_agent_job)");
+                Console.Out.WriteLine($"MCP endpoint:    {new Uri(url, LocalHost.McpPath)} (Streamable HTTP: job and session tools)");
             }
 
             Console.Out.WriteLine(host.KeyRequired

@@ -27,15 +27,19 @@ public abstract class AgentJobsMcpContract(IAgentJobsMcpHost host)
 
     static readonly Dictionary<string, object?> FastPolling = new() { ["initialDelayMs"] = 20, ["maxDelayMs"] = 200 };
 
-    /// <summary>tools/list: the three tools, with schemas generated from the API's contracts.</summary>
+    /// <summary>tools/list: the job and session tools, with schemas generated from the API's contracts.</summary>
     [Fact]
-    public async Task Lists_the_three_job_tools_with_schemas_from_the_contracts()
+    public async Task Lists_the_job_and_session_tools_with_schemas_from_the_contracts()
     {
         await using var client = await ConnectAsync();
 
         var tools = (await client.ListToolsAsync(cancellationToken: Token)).ToDictionary(t => t.Name);
 
-        Assert.Equal(["cancel_agent_job", "get_agent_job", "start_agent_job"], tools.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(
+            ["cancel_agent_job", "end_agent_session", "get_agent_job", "get_agent_session", "send_session_turn", "start_agent_job", "start_agent_session"],
+            tools.Keys.Order(StringComparer.Ordinal));
+        Assert.True(tools["send_session_turn"].ProtocolTool.InputSchema.GetProperty("properties").TryGetProperty("prompt", out _));
+        Assert.True(tools["start_agent_session"].ProtocolTool.InputSchema.GetProperty("properties").TryGetProperty("idleTimeoutSeconds", out _));
         var start = tools["start_agent_job"].ProtocolTool;
         var properties = start.InputSchema.GetProperty("properties");
         foreach (var field in new[] { "prompt", "instructions", "model", "tools", "threadId", "maxDurationSeconds", "polling" })
@@ -66,6 +70,42 @@ public abstract class AgentJobsMcpContract(IAgentJobsMcpHost host)
         Assert.False(string.IsNullOrWhiteSpace(result.GetProperty("reply").GetString()));
         Assert.True(result.GetProperty("agentDeleted").GetBoolean());
         Assert.False(await Host.AgentExistsAsync(result.GetProperty("agentId").GetString()!, Token));
+    }
+
+    /// <summary>A session driven over MCP: start it, send a turn, read the reply, end it (agent deleted).</summary>
+    [Fact]
+    public async Task A_session_over_mcp_answers_a_turn_and_ends_with_its_agent_deleted()
+    {
+        await using var client = await ConnectAsync();
+
+        var started = await CallAsync(client, "start_agent_session", new() { ["model"] = "simulated-sessions", ["polling"] = FastPolling });
+        var id = started.GetProperty("id").GetString()!;
+        var sent = await CallAsync(client, "send_session_turn", new() { ["id"] = id, ["prompt"] = "over mcp delta" });
+        Assert.False(string.IsNullOrEmpty(sent.GetProperty("turnId").GetString()));
+
+        JsonElement session;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        do
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the turn did not finish");
+            await Task.Delay(100, Token);
+            session = await CallAsync(client, "get_agent_session", new() { ["id"] = id });
+        }
+        while (!session.GetProperty("turns").EnumerateArray().Any(t => t.GetProperty("runtimeStatus").GetString() == "Completed"));
+
+        Assert.Contains("delta", session.GetProperty("turns")[0].GetProperty("reply").GetString(), StringComparison.Ordinal);
+        await CallAsync(client, "end_agent_session", new() { ["id"] = id, ["reason"] = "done over mcp" });
+        deadline = DateTime.UtcNow.AddSeconds(60);
+        do
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the session did not end");
+            await Task.Delay(100, Token);
+            session = await CallAsync(client, "get_agent_session", new() { ["id"] = id });
+        }
+        while (session.GetProperty("status").GetString() != "ended");
+
+        Assert.True(session.GetProperty("ended").GetProperty("agentDeleted").GetBoolean());
+        Assert.Equal("deleted: done over mcp", session.GetProperty("ended").GetProperty("reason").GetString());
     }
 
     /// <summary>cancel_agent_job cancels a running job gracefully: outcome Cancelled with the reason, agent deleted.</summary>
