@@ -46,7 +46,7 @@ internal static class ChatVerb
             while (true)
             {
                 console.Markup("[bold]you>[/] ");
-                var line = await ReadLineAsync(cancellationToken).ConfigureAwait(false);
+                var line = await Terminal.ReadLineAsync(cancellationToken).ConfigureAwait(false);
                 if (line is null || cancellationToken.IsCancellationRequested)
                 {
                     console.WriteLine();
@@ -120,13 +120,5 @@ internal static class ChatVerb
         }
 
         console.MarkupLine($"[bold]agent>[/] {Markup.Escape(turn.Reply ?? $"(no reply: {turn.Outcome}{(turn.Failure is { } f ? $", {f.Message}" : "")})")}");
-    }
-
-    /// <summary>A line of standard input; null when it is closed or Ctrl+C comes first.</summary>
-    static async Task<string?> ReadLineAsync(CancellationToken cancellationToken)
-    {
-        var line = Task.Run(Console.In.ReadLine, CancellationToken.None);
-        var first = await Task.WhenAny(line, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
-        return first == line ? await line.ConfigureAwait(false) : null;
     }
 }

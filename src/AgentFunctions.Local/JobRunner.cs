@@ -179,7 +179,7 @@ internal static class JobRunner
         foreach (var call in JobApprovals.Pending(metadata?.SerializedCustomStatus).Where(p => asked.Add(p.CallId)))
         {
             display.Markup($"[bold]Approve[/] {Markup.Escape(call.Tool)}({Markup.Escape(Compact(call.Arguments))})? [[y/N, or n <reason>]] ");
-            var answer = cancellationToken.IsCancellationRequested ? null : await ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            var answer = cancellationToken.IsCancellationRequested ? null : await Terminal.ReadLineAsync(cancellationToken).ConfigureAwait(false);
             if (answer is null)
             {
                 display.WriteLine();
@@ -197,14 +197,6 @@ internal static class JobRunner
                 ? $"  {(approved ? "[green]approved[/]" : "[red]rejected[/]")} {Markup.Escape(call.CallId)}"
                 : $"  [yellow]not sent[/] ({sent}): the call was decided or the job moved on");
         }
-    }
-
-    /// <summary>A line of standard input; null when it is closed or Ctrl+C comes first.</summary>
-    static async Task<string?> ReadLineAsync(CancellationToken cancellationToken)
-    {
-        var line = Task.Run(Console.In.ReadLine, CancellationToken.None);
-        var first = await Task.WhenAny(line, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
-        return first == line ? await line.ConfigureAwait(false) : null;
     }
 
     static string Describe(JobProgress? progress, bool cancelSent)

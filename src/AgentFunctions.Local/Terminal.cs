@@ -77,6 +77,14 @@ internal static class Terminal
     /// <summary>One line for a one-line error: newlines folded, prefixed with "error: ".</summary>
     public static void Fail(string message) =>
         Console.Error.WriteLine("error: " + message.ReplaceLineEndings(" ").Trim());
+
+    /// <summary>A line of standard input (a keyboard or a pipe); null when it is closed or Ctrl+C comes first.</summary>
+    public static async Task<string?> ReadLineAsync(CancellationToken cancellationToken)
+    {
+        var line = Task.Run(Console.In.ReadLine, CancellationToken.None);
+        var first = await Task.WhenAny(line, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
+        return first == line ? await line.ConfigureAwait(false) : null;
+    }
 }
 
 /// <summary>
