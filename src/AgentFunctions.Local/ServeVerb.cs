@@ -1,5 +1,6 @@
 using AgentJobs.Http;
 using AgentJobs.Workflow;
+using AgentJobs.Sessions;
 using Microsoft.DurableTask.Client;
 
 namespace AgentFunctions.Local;
@@ -54,43 +55,57 @@ internal static class ServeVerb
     static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// The in-memory backend's state ends with the process, and with it any job still running, whose agent would be
-    /// left on the service. So before stopping, every running job is cancelled and given up to
-    /// <see cref="DrainTimeout"/> to clean up. (With <c>--storage</c> jobs resume when serve starts again.)
+    /// The in-memory backend's state ends with the process, and with it any job or session still running, whose agent
+    /// would be left on the service. So before stopping, every running job is cancelled and every open session ended,
+    /// and together they get up to <see cref="DrainTimeout"/> to clean up. (With <c>--storage</c> they resume when serve
+    /// starts again.)
     /// </summary>
     static async Task DrainAsync(LocalHost host)
     {
         using var timeout = new CancellationTokenSource(DrainTimeout);
-        var running = new List<string>();
+        var jobs = new List<string>();
+        var sessions = new List<OrchestrationMetadata>();
         await foreach (var instance in host.Client.GetAllInstancesAsync(new OrchestrationQuery
         {
             Statuses = [OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Pending],
+            FetchInputsAndOutputs = true,
         }).WithCancellation(timeout.Token).ConfigureAwait(false))
         {
             if (instance.Name == AgentJobOrchestrator.Name)
             {
-                running.Add(instance.InstanceId);
+                jobs.Add(instance.InstanceId);
+            }
+            else if (instance.Name == AgentSessionOrchestrator.Name)
+            {
+                sessions.Add(instance);
             }
         }
 
-        if (running.Count == 0)
+        if (jobs.Count + sessions.Count == 0)
         {
             return;
         }
 
-        Console.Out.WriteLine($"Stopping: cancelling {running.Count} running job(s) so their agents are deleted (at most {DrainTimeout.TotalSeconds:0} s)...");
+        Console.Out.WriteLine(
+            $"Stopping: cancelling {jobs.Count} running job(s) and ending {sessions.Count} session(s) so their agents are deleted (at most {DrainTimeout.TotalSeconds:0} s)...");
         try
         {
-            await Task.WhenAll(running.Select(async id =>
+            var stopping = jobs.Select(async id =>
             {
                 await JobEvents.RaiseAsync(host.Client, id, AgentJobOrchestrator.CancelEventName, "serve is stopping", timeout.Token).ConfigureAwait(false);
                 await host.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: false, timeout.Token).ConfigureAwait(false);
-            })).ConfigureAwait(false);
-            Console.Out.WriteLine("Stopping: every running job was cancelled and cleaned up.");
+            }).Concat(sessions.Select(async session =>
+            {
+                var running = session.ReadCustomStatusAs<SessionProgress>()?.RunningTurn;
+                await SessionRequests.EndAsync(host.Client, session.InstanceId, "serve is stopping", running, timeout.Token).ConfigureAwait(false);
+                await host.Client.WaitForInstanceCompletionAsync(session.InstanceId, getInputsAndOutputs: false, timeout.Token).ConfigureAwait(false);
+            }));
+            await Task.WhenAll(stopping).ConfigureAwait(false);
+            Console.Out.WriteLine("Stopping: every running job and session was stopped and cleaned up.");
         }
         catch (OperationCanceledException)
         {
-            Console.Error.WriteLine($"warning: some jobs did not finish cleaning up within {DrainTimeout.TotalSeconds:0} s; their agents may be left on the service.");
+            Console.Error.WriteLine($"warning: some jobs or sessions did not finish cleaning up within {DrainTimeout.TotalSeconds:0} s; their agents may be left on the service.");
         }
     }
 }

@@ -49,6 +49,8 @@ public abstract class AgentJobsApprovalContract(IAgentJobsApiHost host) : AgentJ
     [Theory]
     [InlineData("{\"tools\": []}", "approval.tools")]
     [InlineData("{\"tools\": [\"get_utc_now\"]}", "approval.tools")]
+    [InlineData("{\"tools\": [null]}", "approval.tools")]
+    [InlineData("{\"tools\": [null, \"calculate\"]}", "approval.tools")]
     [InlineData("{\"tools\": [\"calculate\"], \"timeoutSeconds\": 0}", "approval.timeoutSeconds")]
     [InlineData("{\"tools\": [\"calculate\"], \"onTimeout\": \"explode\"}", "approval.onTimeout")]
     public async Task A_job_with_a_bad_approval_policy_gets_400_naming_the_field(string approval, string field)

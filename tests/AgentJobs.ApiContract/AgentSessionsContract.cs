@@ -125,8 +125,13 @@ public abstract class AgentSessionsContract(IAgentJobsApiHost host) : AgentJobsC
         Assert.Equal(2, ended.GetProperty("turns").GetInt32());
         Assert.False(await Host.AgentExistsAsync(session.GetProperty("agentId").GetString()!, Token));
 
-        using var again = await SendAsync(HttpMethod.Delete, $"{SessionsPath}/{id}", "", null);
-        await AssertProblemAsync(again, HttpStatusCode.Conflict, field: null);
+        using (var again = await SendAsync(HttpMethod.Delete, $"{SessionsPath}/{id}", "", null))
+        {
+            await AssertProblemAsync(again, HttpStatusCode.Conflict, field: null);
+        }
+
+        using var late = await PostAsync($"{SessionsPath}/{id}/turns", "{\"prompt\": \"too late\"}");
+        await AssertProblemAsync(late, HttpStatusCode.Conflict, field: null);
     }
 
     /// <summary>cancel-turn stops the running turn; the session stays and takes the next one.</summary>
@@ -137,6 +142,23 @@ public abstract class AgentSessionsContract(IAgentJobsApiHost host) : AgentJobsC
         using (var nothing = await PostAsync($"{SessionsPath}/{id}/cancel-turn", null))
         {
             await AssertProblemAsync(nothing, HttpStatusCode.Conflict, field: null);
+        }
+
+        using (var notJson = await SendAsync(HttpMethod.Post, $"{SessionsPath}/{id}/cancel-turn", "x", "text/plain"))
+        {
+            Assert.Equal(HttpStatusCode.UnsupportedMediaType, notJson.StatusCode);
+        }
+
+        // Asked to end, a session takes no more turns (the end wins over anything queued).
+        var (ending, _) = await StartSessionAsync();
+        using (var end = await SendAsync(HttpMethod.Delete, $"{SessionsPath}/{ending}", "", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, end.StatusCode);
+        }
+
+        using (var afterEnd = await PostAsync($"{SessionsPath}/{ending}/turns", "{\"prompt\": \"after the end\"}"))
+        {
+            await AssertProblemAsync(afterEnd, HttpStatusCode.Conflict, field: null);
         }
 
         await SendTurnAsync(id, Host.LongRunningPrompt);

@@ -160,6 +160,7 @@ public class ApprovalTests
         Assert.Equal("approval_timed_out", result.Failure!.Code);
         Assert.Contains("shout (call_1)", result.Failure.Message, StringComparison.Ordinal);
         Assert.Equal(StopReason.ApprovalTimedOut, result.Stop!.Reason);
+        Assert.Equal(ToolApprovals.TimeoutDecider, Assert.Single(result.Approvals!).DecidedBy);
         Assert.Equal(1, host.Service.Count("CancelRun"));
         Assert.Equal(0, host.Service.Count("SubmitToolOutputs"));
         host.AssertAgentCleanedUp(result);
@@ -178,7 +179,9 @@ public class ApprovalTests
         var result = WorkflowHost.ResultOf(await host.WaitForEndAsync(id, timeoutSeconds: 30));
         Assert.Equal(JobOutcome.Cancelled, result.Outcome);
         Assert.Equal("not today", result.Stop!.Message);
-        Assert.Empty(result.Approvals!);
+        var undecided = Assert.Single(result.Approvals!);
+        Assert.Equal(("call_1", false, (string?)null), (undecided.CallId, undecided.Approved, undecided.DecidedBy));
+        Assert.Contains("not today", undecided.Reason, StringComparison.Ordinal);
         Assert.Equal(0, host.Service.Count("SubmitToolOutputs"));
         host.AssertAgentCleanedUp(result);
     }

@@ -47,6 +47,17 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
     }
 
     /// <summary>
+    /// Whether an approval names a tool the job has: <c>*</c>; a tool of <paramref name="jobTools"/>; an MCP server's
+    /// <c>server/tool</c> when the job takes <c>server/*</c>; or <c>server/*</c> when the job takes any of its tools.
+    /// </summary>
+    static bool OfTheJob(string held, IReadOnlyList<string> jobTools) =>
+        held == ApprovalPolicy.AllTools
+        || jobTools.Contains(held, StringComparer.Ordinal)
+        || (Tools.Mcp.McpToolNames.TryParse(held, out var server, out var tool)
+            && jobTools.Any(t => Tools.Mcp.McpToolNames.TryParse(t, out var jobServer, out var jobTool) && jobServer == server
+                && (jobTool == Tools.Mcp.McpToolNames.AllTools || tool == Tools.Mcp.McpToolNames.AllTools)));
+
+    /// <summary>
     /// An approval policy names tools of the job (or <c>*</c>), at least one, each once; waits between 1 s and a day.
     /// </summary>
     static ValidationProblem? ValidateApproval(ApprovalPolicy approval, IReadOnlyList<string> jobTools)
@@ -56,7 +67,12 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
             return new("approval.tools", "'approval.tools' must name at least one of the job's tools, or \"*\" for all of them.");
         }
 
-        if (held.FirstOrDefault(t => t != ApprovalPolicy.AllTools && !jobTools.Contains(t, StringComparer.Ordinal)) is { } stranger)
+        if (held.Any(string.IsNullOrWhiteSpace))
+        {
+            return new("approval.tools", "'approval.tools' holds an empty or null name; name tools of the job, or \"*\" for all of them.");
+        }
+
+        if (held.FirstOrDefault(t => !OfTheJob(t, jobTools)) is { } stranger)
         {
             return new("approval.tools", $"'approval.tools' names '{stranger}', which is not one of the job's tools ({(jobTools.Count == 0 ? "it has none" : string.Join(", ", jobTools))}).");
         }

@@ -163,11 +163,10 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        var body = await ReadBodyAsync(request, cancellationToken);
-        var (reason, invalid) = body is null ? (null, new ValidationProblem("body", $"The request body is larger than {MaxBodyBytes} bytes.")) : ReadReason(body);
+        var (reason, invalid) = await ReadReasonAsync(request, "Invalid cancel request", cancellationToken);
         if (invalid is not null)
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid cancel request", invalid.Message, invalid.Field);
+            return invalid;
         }
 
         var (instance, _, missing) = await FindAsync(client, id, cancellationToken);
@@ -201,7 +200,12 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         }
 
         var body = await ReadBodyAsync(request, cancellationToken);
-        var (decision, invalid) = body is null ? (null, new ValidationProblem("body", $"The request body is larger than {MaxBodyBytes} bytes.")) : ReadDecision(body);
+        if (body is null)
+        {
+            return TooLarge();
+        }
+
+        var (decision, invalid) = ReadDecision(body);
         if (invalid is not null)
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid approval decision", invalid.Message, invalid.Field);
@@ -231,11 +235,10 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        var body = await ReadBodyAsync(request, cancellationToken);
-        var (reason, invalid) = body is null ? (null, new ValidationProblem("body", $"The request body is larger than {MaxBodyBytes} bytes.")) : ReadReason(body);
+        var (reason, invalid) = await ReadReasonAsync(request, "Invalid end request", cancellationToken);
         if (invalid is not null)
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid end request", invalid.Message, invalid.Field);
+            return invalid;
         }
 
         var (instance, _, missing) = await FindAsync(client, id, cancellationToken);
@@ -263,8 +266,35 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             return (instance, null, Problem(StatusCodes.Status409Conflict, "Agent session ended", $"Agent session '{id}' has ended ({instance.RuntimeStatus}).", null));
         }
 
+        // Asked to end: it takes nothing more (a turn accepted now would never run).
+        if (await client.GetInstanceAsync(SessionMailbox.EndId(id), cancellationToken) is not null)
+        {
+            return (instance, null, Problem(StatusCodes.Status409Conflict, "Agent session ending", $"Agent session '{id}' was asked to end; it takes no more turns.", null));
+        }
+
         return (instance, Read<SessionState>(instance.SerializedInput), null);
     }
+
+    /// <summary>An optional <c>{"reason": "…"}</c> body, held to the job cancel's rules: 413 too large, 415 not JSON, 400 invalid.</summary>
+    static async Task<(string? Reason, IResult? Problem)> ReadReasonAsync(HttpRequest request, string title, CancellationToken cancellationToken)
+    {
+        var body = await ReadBodyAsync(request, cancellationToken);
+        if (body is null)
+        {
+            return (null, TooLarge());
+        }
+
+        if (body.Length > 0 && UnsupportedContentType(request) is { } unsupported)
+        {
+            return (null, unsupported);
+        }
+
+        var (reason, invalid) = ReadReason(body);
+        return invalid is null ? (reason, null) : (null, Problem(StatusCodes.Status400BadRequest, title, invalid.Message, invalid.Field));
+    }
+
+    static IResult TooLarge() =>
+        Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"The request body is larger than {MaxBodyBytes} bytes.", "body");
 
     static async Task<(T? Value, IResult? Problem)> ReadAsync<T>(HttpRequest request, bool allowEmpty, CancellationToken cancellationToken)
         where T : class
@@ -277,7 +307,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         var body = await ReadBodyAsync(request, cancellationToken);
         if (body is null)
         {
-            return (null, Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"The request body is larger than {MaxBodyBytes} bytes.", "body"));
+            return (null, TooLarge());
         }
 
         if (body.Length == 0)

@@ -65,6 +65,11 @@ internal static class ToolApprovals
                     if (policy.OnTimeout == ApprovalTimeoutAction.Cancel)
                     {
                         stopper.ApprovalTimedOut($"the approval of {string.Join(", ", pending.Select(p => $"{p.Tool} ({p.CallId})"))} timed out after {timeoutSeconds} s");
+                        foreach (var call in pending)
+                        {
+                            Take(new JobApproval(call.CallId, call.Tool, Approved: false, $"{reason}; the job was cancelled", TimeoutDecider, context.CurrentUtcDateTime));
+                        }
+
                         return null;
                     }
 
@@ -85,7 +90,18 @@ internal static class ToolApprovals
 #pragma warning restore CA1849
         }
 
-        return pending.Count == 0 ? decided : null;
+        if (pending.Count == 0)
+        {
+            return decided;
+        }
+
+        // Stopped (cancel, deadline) while calls waited: they are recorded as never run.
+        foreach (var call in pending)
+        {
+            Take(new JobApproval(call.CallId, call.Tool, Approved: false, $"not decided before the job stopped: {stopper.Stop?.Message}", DecidedBy: null, context.CurrentUtcDateTime));
+        }
+
+        return null;
     }
 
     /// <summary>
