@@ -129,7 +129,7 @@ public static class Cli
             {
                 if (request.Approval is not null)
                 {
-                    Terminal.Fail("--approve: a batch cannot ask for approvals on the terminal; use the API's approval policy for batch items.");
+                    Terminal.Fail("--approve: a batch cannot ask for approvals on the terminal; POST the batch with an 'approval' policy to serve and decide each item's calls with POST /api/agent-jobs/{itemId}/approvals.");
                     return ConfigurationError;
                 }
 

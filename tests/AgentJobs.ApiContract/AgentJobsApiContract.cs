@@ -38,6 +38,7 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host) : AgentJobsCo
         { "{\"prompt\": \"hi\", \"maxDurationSeconds\": 0}", "maxDurationSeconds" },
         { "{\"prompt\": \"hi\", \"maxDurationSeconds\": 86401}", "maxDurationSeconds" },
         { "{\"prompt\": \"hi\", \"maxDurationSeconds\": \"ten\"}", "maxDurationSeconds" },
+        { "{\"prompt\": \"hi\", \"maxDurationSeconds\": \"30\"}", "maxDurationSeconds" },
         { "{\"prompt\": \"hi\", \"polling\": {\"initialDelayMs\": 5}}", "polling.initialDelayMs" },
         { "{\"prompt\": \"hi\", \"polling\": {\"initialDelayMs\": 1000, \"maxDelayMs\": 500}}", "polling.maxDelayMs" },
         { "{\"prompt\": \"hi\", \"polling\": {\"backoffFactor\": 0.5}}", "polling.backoffFactor" },

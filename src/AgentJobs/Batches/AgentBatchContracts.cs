@@ -19,6 +19,7 @@ namespace AgentJobs.Batches;
 /// <param name="MaxParallel">Items running at once, 1–<see cref="AgentBatchLimits.MaxParallelLimit"/> (default <see cref="AgentBatchLimits.DefaultMaxParallel"/>).</param>
 /// <param name="MaxToolRounds">Each item's tool-round budget.</param>
 /// <param name="MaxTotalTokens">Each item's token budget.</param>
+/// <param name="Approval">Tool calls of every item that wait for a person's approval (decided per item, on its job id).</param>
 public sealed record AgentBatchRequest(
     IReadOnlyList<string>? Prompts,
     string? Instructions = null,
@@ -32,11 +33,12 @@ public sealed record AgentBatchRequest(
     int? CancelGraceSeconds = null,
     int? MaxParallel = null,
     int? MaxToolRounds = null,
-    long? MaxTotalTokens = null)
+    long? MaxTotalTokens = null,
+    ApprovalPolicy? Approval = null)
 {
     /// <summary>The job request every item shares, with <paramref name="prompt"/> as its prompt.</summary>
     public AgentJobRequest Item(string prompt) =>
-        new(prompt, Instructions, Model, AgentName, Tools, ThreadId, DeleteThread, MaxDurationSeconds, Polling, CancelGraceSeconds, MaxToolRounds, MaxTotalTokens);
+        new(prompt, Instructions, Model, AgentName, Tools, ThreadId, DeleteThread, MaxDurationSeconds, Polling, CancelGraceSeconds, MaxToolRounds, MaxTotalTokens, Approval);
 }
 
 /// <summary>Limits of the batch API.</summary>

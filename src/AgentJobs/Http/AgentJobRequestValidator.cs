@@ -12,11 +12,14 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
 {
     /// <summary>
     /// JSON options of the public API: camelCase names matched ignoring case, strict about unknown fields so typos
-    /// are caught, and about a field given twice (which would otherwise silently keep the last value).
+    /// are caught, about numbers sent as strings, and about a field given twice (which would otherwise silently keep the last value).
     /// </summary>
     public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
     {
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+
+        // The web defaults read "30" as 30; a number must be a JSON number here.
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict,
         AllowTrailingCommas = false,
         AllowDuplicateProperties = false,
         TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
