@@ -230,6 +230,12 @@ public abstract class AgentSessionsContract(IAgentJobsApiHost host) : AgentJobsC
             await AssertProblemAsync(get, HttpStatusCode.NotFound, field: null);
         }
 
+        using (var byNumber = await GetAsync(unknown + "/turns/1"))
+        {
+            var problem = await AssertProblemAsync(byNumber, HttpStatusCode.NotFound, field: null);
+            Assert.Equal("Agent session not found", problem.GetProperty("title").GetString());
+        }
+
         using (var turn = await PostAsync(unknown + "/turns", "{\"prompt\": \"hi\"}"))
         {
             await AssertProblemAsync(turn, HttpStatusCode.NotFound, field: null);

@@ -126,6 +126,11 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     public async Task<IResult> GetTurnAsync(HttpRequest request, string id, string turn, DurableTaskClient client, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
+        if (await client.GetInstanceAsync(id, cancellationToken) is not { Name: AgentSessionOrchestrator.Name })
+        {
+            return SessionNotFound(id);
+        }
+
         OrchestrationMetadata? found = null;
         if (int.TryParse(turn, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0)
         {
