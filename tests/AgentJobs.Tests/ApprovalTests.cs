@@ -257,3 +257,21 @@ public class ApprovalTests
         Assert.Equal(JobOutcome.Completed, next.Outcome);
     }
 }
+
+/// <summary>Which calls an approval policy holds, by the names the agent service uses (MCP tools mapped as the registry maps them).</summary>
+public class ApprovalPolicyMatchingTests
+{
+    [Theory]
+    [InlineData("calculate", "calculate", true)]
+    [InlineData("calculate", "get_utc_now", false)]
+    [InlineData("*", "get_utc_now", true)]
+    [InlineData("jobs/*", "jobs__get_agent_job", true)]
+    [InlineData("jobs/*", "other__get_agent_job", false)]
+    [InlineData("jobs/get_agent_job", "jobs__get_agent_job", true)]
+    [InlineData("jobs/get_agent_job", "jobs__start_agent_job", false)]
+    public void A_policy_holds_built_in_and_mcp_tools_by_their_request_names(string held, string functionName, bool holds) =>
+        Assert.Equal(holds, ToolApprovals.Holds(new ApprovalPolicy([held]), functionName));
+
+    [Fact]
+    public void No_policy_holds_nothing() => Assert.False(ToolApprovals.Holds(null, "calculate"));
+}

@@ -252,7 +252,7 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
         }
 
         var result = job.RuntimeStatus == OrchestrationRuntimeStatus.Completed && job.SerializedOutput is { } output
-            ? Deserialize<AgentJobResult>(output)
+            ? AgentJobsApi.Deserialize<AgentJobResult>(output)
             : null;
         var failure = result?.Failure ?? (job.FailureDetails is { } f ? new JobFailure(f.ErrorType, f.ErrorMessage) : null);
         return new AgentBatchItem(
@@ -281,26 +281,13 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
     }
 
     static AgentBatchProgress? ReadProgress(OrchestrationMetadata instance) =>
-        (instance.IsCompleted ? instance.SerializedOutput : null) is { } output && Deserialize<AgentBatchProgress>(output) is { } done
+        (instance.IsCompleted ? instance.SerializedOutput : null) is { } output && AgentJobsApi.Deserialize<AgentBatchProgress>(output) is { } done
             ? done
-            : instance.SerializedCustomStatus is { } status && Deserialize<AgentBatchProgress>(status) is { } live
+            : instance.SerializedCustomStatus is { } status && AgentJobsApi.Deserialize<AgentBatchProgress>(status) is { } live
                 ? live
-                : instance.SerializedInput is { } input && Deserialize<AgentBatchWork>(input) is { } work
+                : instance.SerializedInput is { } input && AgentJobsApi.Deserialize<AgentBatchWork>(input) is { } work
                     ? new AgentBatchProgress(work.Prompts.Count, work.NextIndex, 0, [], work.Outcomes ?? new Dictionary<string, int>(), 0, work.CancelReason, work.Generation, false)
                     : null;
-
-    static T? Deserialize<T>(string json)
-        where T : class
-    {
-        try
-        {
-            return JsonSerializer.Deserialize<T>(json, AgentJobsApi.JsonOptions);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
 
     static AgentBatchLinks Links(HttpRequest request, string id)
     {

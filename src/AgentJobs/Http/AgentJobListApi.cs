@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using AgentJobs.Contracts;
 using AgentJobs.Workflow;
 using Microsoft.AspNetCore.Http;
@@ -128,8 +127,8 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
 
     static AgentSessionSummary SummarizeSession(OrchestrationMetadata instance)
     {
-        var progress = Read<Sessions.SessionProgress>(instance.SerializedCustomStatus);
-        var ended = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? Read<Sessions.AgentSessionResult>(instance.SerializedOutput) : null;
+        var progress = AgentJobsApi.Deserialize<Sessions.SessionProgress>(instance.SerializedCustomStatus);
+        var ended = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? AgentJobsApi.Deserialize<Sessions.AgentSessionResult>(instance.SerializedOutput) : null;
         return new AgentSessionSummary(
             instance.InstanceId,
             instance.RuntimeStatus.ToString(),
@@ -142,9 +141,9 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
 
     static AgentJobSummary Summarize(OrchestrationMetadata instance)
     {
-        var request = Read<AgentJobRequest>(instance.SerializedInput);
-        var progress = Read<JobProgress>(instance.SerializedCustomStatus);
-        var result = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? Read<AgentJobResult>(instance.SerializedOutput) : null;
+        var request = AgentJobsApi.Deserialize<AgentJobRequest>(instance.SerializedInput);
+        var progress = AgentJobsApi.Deserialize<JobProgress>(instance.SerializedCustomStatus);
+        var result = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? AgentJobsApi.Deserialize<AgentJobResult>(instance.SerializedOutput) : null;
         return new AgentJobSummary(
             instance.InstanceId,
             instance.RuntimeStatus.ToString(),
@@ -194,19 +193,6 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
                 : null;
         }
         catch (FormatException)
-        {
-            return null;
-        }
-    }
-
-    static T? Read<T>(string? json)
-        where T : class
-    {
-        try
-        {
-            return string.IsNullOrEmpty(json) ? null : JsonSerializer.Deserialize<T>(json, AgentJobsApi.JsonOptions);
-        }
-        catch (JsonException)
         {
             return null;
         }

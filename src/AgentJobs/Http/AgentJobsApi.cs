@@ -314,9 +314,15 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
     static JobProgress? ReadProgress(OrchestrationMetadata instance) =>
         instance.SerializedCustomStatus is { } json ? Deserialize<JobProgress>(json) : null;
 
-    static T? Deserialize<T>(string json)
+    /// <summary>Stored JSON (a status, an input, an output) as <typeparamref name="T"/>; null when absent or unreadable.</summary>
+    internal static T? Deserialize<T>(string? json)
         where T : class
     {
+        if (string.IsNullOrEmpty(json))
+        {
+            return null;
+        }
+
         try
         {
             return JsonSerializer.Deserialize<T>(json, JsonOptions);

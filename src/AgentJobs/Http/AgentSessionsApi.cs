@@ -1,4 +1,3 @@
-using System.Text.Json;
 using AgentJobs.Contracts;
 using AgentJobs.Sessions;
 using AgentJobs.Workflow;
@@ -108,7 +107,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             }
         }
 
-        var ended = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? Read<AgentSessionResult>(instance.SerializedOutput) : null;
+        var ended = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? AgentJobsApi.Deserialize<AgentSessionResult>(instance.SerializedOutput) : null;
         var progress = Progress(instance);
         var status = instance.IsCompleted ? "ended" : progress?.Status ?? "starting";
         return Results.Json(
@@ -141,7 +140,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             var query = new OrchestrationQuery { InstanceIdPrefix = id + ":turn:", FetchInputsAndOutputs = true, PageSize = 200 };
             await foreach (var t in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
             {
-                if (t.Name == AgentTurnOrchestrator.Name && Read<SessionTurnInput>(t.SerializedInput)?.TurnId == turn)
+                if (t.Name == AgentTurnOrchestrator.Name && AgentJobsApi.Deserialize<SessionTurnInput>(t.SerializedInput)?.TurnId == turn)
                 {
                     found = t;
                     break;
@@ -156,10 +155,10 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
                 $"Agent session '{id}' has no turn '{turn}' (yet: a queued turn gets its number when it starts).", null);
         }
 
-        var input = Read<SessionTurnInput>(found.SerializedInput);
+        var input = AgentJobsApi.Deserialize<SessionTurnInput>(found.SerializedInput);
         return Results.Json(
             new SessionTurnStatus(id, input?.Number ?? 0, input?.TurnId, found.RuntimeStatus.ToString(), found.CreatedAt, found.LastUpdatedAt,
-                Read<JobProgress>(found.SerializedCustomStatus), Read<SessionTurnResult>(found.SerializedOutput)),
+                AgentJobsApi.Deserialize<JobProgress>(found.SerializedCustomStatus), AgentJobsApi.Deserialize<SessionTurnResult>(found.SerializedOutput)),
             JsonOptions);
     }
 
@@ -277,7 +276,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             return (instance, null, Problem(StatusCodes.Status409Conflict, "Agent session ending", $"Agent session '{id}' was asked to end; it takes no more turns.", null));
         }
 
-        return (instance, Read<SessionState>(instance.SerializedInput), null);
+        return (instance, AgentJobsApi.Deserialize<SessionState>(instance.SerializedInput), null);
     }
 
     /// <summary>An optional <c>{"reason": "…"}</c> body, held to the job cancel's rules: 413 too large, 415 not JSON, 400 invalid.</summary>
@@ -348,8 +347,8 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
 
     static SessionTurnSummary? Summary(OrchestrationMetadata turn)
     {
-        var input = Read<SessionTurnInput>(turn.SerializedInput);
-        var result = Read<SessionTurnResult>(turn.SerializedOutput);
+        var input = AgentJobsApi.Deserialize<SessionTurnInput>(turn.SerializedInput);
+        var result = AgentJobsApi.Deserialize<SessionTurnResult>(turn.SerializedOutput);
         if (input is null)
         {
             return null;
@@ -361,25 +360,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             result?.Outcome, result?.Reply, result?.Usage, result?.ToolCalls ?? 0, turn.CreatedAt, turn.LastUpdatedAt);
     }
 
-    static SessionProgress? Progress(OrchestrationMetadata instance) => Read<SessionProgress>(instance.SerializedCustomStatus);
-
-    static T? Read<T>(string? json)
-        where T : class
-    {
-        if (string.IsNullOrEmpty(json))
-        {
-            return null;
-        }
-
-        try
-        {
-            return JsonSerializer.Deserialize<T>(json, JsonOptions);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    static SessionProgress? Progress(OrchestrationMetadata instance) => AgentJobsApi.Deserialize<SessionProgress>(instance.SerializedCustomStatus);
 
     static SessionLinks Links(HttpRequest request, string id)
     {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using AgentJobs.Contracts;
 using Microsoft.DurableTask.Client;
 
@@ -75,20 +74,5 @@ public static class JobApprovals
     /// <summary>The calls waiting for approval in a status (empty when none or unreadable).</summary>
     public static IReadOnlyList<PendingApproval> Pending(string? serializedCustomStatus) => Progress(serializedCustomStatus)?.PendingApprovals ?? [];
 
-    static JobProgress? Progress(string? json)
-    {
-        if (json is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            return JsonSerializer.Deserialize<JobProgress>(json, JsonSerializerOptions.Web);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    static JobProgress? Progress(string? json) => Http.AgentJobsApi.Deserialize<JobProgress>(json);
 }
