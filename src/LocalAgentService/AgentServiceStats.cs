@@ -50,4 +50,7 @@ public sealed record AgentServiceStats(
 
     /// <summary>Responses created since start.</summary>
     public long ResponsesCreated { get; init; }
+
+    /// <summary>Requests answered as a server-sent event stream since start (both protocols, resumed streams included).</summary>
+    public long StreamsOpened { get; init; }
 }

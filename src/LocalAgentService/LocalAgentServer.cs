@@ -54,6 +54,16 @@ public sealed class LocalAgentServer : IAsyncDisposable
     public Task<AgentServiceStats> GetStatsAsync() =>
         Task.FromResult(app.Services.GetRequiredService<AgentStore>().GetStats());
 
+    /// <summary>
+    /// The precise moment (not rounded to seconds like the wire timestamps) the engine last moved a classic run or a
+    /// response to a terminal status or to <c>requires_action</c>. For measuring how late a client learns of it.
+    /// </summary>
+    /// <param name="runOrResponseId">A classic run id (<c>run_…</c>) or a response id (<c>resp_…</c>).</param>
+    /// <param name="at">The moment, from the server's clock (<see cref="TimeProvider.System"/>).</param>
+    /// <returns>False while the run has not settled yet, or for an unknown id.</returns>
+    public bool TryGetRunSettledAt(string runOrResponseId, out DateTimeOffset at) =>
+        app.Services.GetRequiredService<AgentStore>().TryGetSettledAt(runOrResponseId, out at);
+
     /// <summary>Adds a fault rule, like <c>POST /admin/faults</c>.</summary>
     public void AddFault(FaultRule rule) => app.Services.GetRequiredService<FaultInjector>().Add(rule);
 

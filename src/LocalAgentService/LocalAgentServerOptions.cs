@@ -42,6 +42,12 @@ public sealed class SimulationOptions
 
     /// <summary>The <c>retry-after-ms</c> poll hint when no engine transition is scheduled (e.g. <c>requires_action</c>).</summary>
     public int PollHintMs { get; set; } = 250;
+
+    /// <summary>
+    /// Whether run and response reads carry the <c>retry-after-ms</c> poll hint (default true). False behaves like the
+    /// real services, which send no hint. Injected 429 faults send their retry hints either way.
+    /// </summary>
+    public bool PollHints { get; set; } = true;
 }
 
 /// <summary>The backend for one assistant model name.</summary>

@@ -29,7 +29,7 @@ public sealed class ErrorAndPagingTests(FastServer fixture) : IClassFixture<Fast
         Support.AssertError(400, await Support.PostAsync(http, $"v1/threads/{thread}/messages", new { role = "user", content = new[] { new { type = "audio" } } }), "content[0].type");
         Support.AssertError(400, await Support.PostAsync(http, $"v1/threads/{thread}/messages", new { role = "user", content = new string('x', 256_001) }), "content");
         Support.AssertError(400, await Support.PostAsync(http, $"v1/threads/{thread}/runs", new { }), "assistant_id");
-        Support.AssertError(400, await Support.PostAsync(http, $"v1/threads/{thread}/runs", new { assistant_id = "asst_x", stream = true }), "stream");
+        Support.AssertError(400, await Support.PostAsync(http, $"v1/threads/{thread}/runs", new { assistant_id = "asst_x", stream = "yes" }), "stream");
         Support.AssertError(400, await Support.PostAsync(http, $"v1/threads/{thread}/runs", new { assistant_id = "asst_x", max_completion_tokens = 0 }), "max_completion_tokens");
         Support.AssertError(400, await Support.PostAsync(http, "v1/threads", new { messages = new[] { new { role = "user", content = "ok" }, new { role = "bot", content = "x" } } }), "messages[1].role");
     }

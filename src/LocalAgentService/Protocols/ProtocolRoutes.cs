@@ -2,6 +2,7 @@ using System.Globalization;
 using LocalAgentService.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace LocalAgentService.Protocols;
 
@@ -18,11 +19,15 @@ internal static class ProtocolRoutes
     public static RunFault PlantedFault(HttpContext ctx) =>
         ctx.Items.TryGetValue(AgentOperation.RunFaultItem, out var value) && value is RunFault fault ? fault : RunFault.None;
 
-    /// <summary>A run or response read: the body plus its <c>retry-after-ms</c> poll hint.</summary>
+    /// <summary>A run or response read: the body plus its <c>retry-after-ms</c> poll hint (unless <see cref="SimulationOptions.PollHints"/> is off).</summary>
     public static IResult PollHinted<T>(HttpResponse res, (T Body, int HintMs) result)
         where T : notnull
     {
-        res.Headers[RetryAfterMsHeader] = result.HintMs.ToString(CultureInfo.InvariantCulture);
+        if (res.HttpContext.RequestServices.GetRequiredService<SimulationOptions>().PollHints)
+        {
+            res.Headers[RetryAfterMsHeader] = result.HintMs.ToString(CultureInfo.InvariantCulture);
+        }
+
         return ProtocolJson.Ok(result.Body);
     }
 }

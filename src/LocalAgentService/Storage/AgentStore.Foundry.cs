@@ -312,7 +312,7 @@ internal sealed partial class AgentStore
         };
         responses[run.Id] = run;
         Interlocked.Increment(ref responsesCreated);
-        Launch(run);
+        Launch(run, spec.Observer);
         return run;
     }
 

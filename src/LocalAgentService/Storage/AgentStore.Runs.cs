@@ -48,10 +48,12 @@ internal sealed partial class AgentStore
             _ = run.Cancellation.CancelAsync(); // stops an in-flight model call; callbacks run off this lock
 
             work.Enqueue(run, RunWorkKind.FinishCancel);
+            Notify(run, RunChange.Cancelling);
             return project(run);
         });
 
-    public T SubmitToolOutputs<T>(string threadId, string runId, IReadOnlyList<(string CallId, string Output)> outputs, Func<RunRecord, T> project) =>
+    /// <summary>Records the outputs and queues the run again; <paramref name="observer"/> (a stream) follows it from here.</summary>
+    public T SubmitToolOutputs<T>(string threadId, string runId, IReadOnlyList<(string CallId, string Output)> outputs, Func<RunRecord, T> project, IRunObserver? observer = null) =>
         WithThread(threadId, thread =>
         {
             var run = FindRun(thread, runId);
@@ -75,6 +77,12 @@ internal sealed partial class AgentStore
             run.Status = RunStatus.Queued;
             run.NextTransitionAtMs = NowMs + simulation.QueuedMs;
             work.Enqueue(run, RunWorkKind.Drive);
+            if (observer is not null)
+            {
+                run.Observers.Add(observer);
+            }
+
+            Notify(run, RunChange.Requeued);
             return project(run);
         });
 
@@ -178,18 +186,45 @@ internal sealed partial class AgentStore
 
         thread.Runs.Add(run);
         Interlocked.Increment(ref runsCreated);
-        Launch(run);
+        Launch(run, spec.Observer);
         return run;
     }
 
-    /// <summary>Makes a new run (lock held) its thread's active run, sets its clocks and hands it to the engine.</summary>
-    private void Launch(RunRecord run)
+    /// <summary>
+    /// Makes a new run (lock held) its thread's active run, sets its clocks and hands it to the engine; a stream given as
+    /// <paramref name="observer"/> hears of the creation before the engine can move the run.
+    /// </summary>
+    private void Launch(RunRecord run, IRunObserver? observer)
     {
         run.ExpiresAtMs = NowMs + (run.Fault == RunFault.Expire ? 0 : simulation.ExpiresAfterMs);
         run.NextTransitionAtMs = NowMs + simulation.QueuedMs;
         run.Thread.ActiveRun = run;
         activeRuns[run.Id] = run;
+        if (observer is not null)
+        {
+            run.Observers.Add(observer);
+        }
+
+        Notify(run, RunChange.Created);
         work.Enqueue(run, RunWorkKind.Drive);
+    }
+
+    /// <summary>Stops telling <paramref name="observer"/> about the run (its stream ended or its client went away).</summary>
+    public static void StopObserving(RunRecord run, IRunObserver observer)
+    {
+        lock (run.Thread.Sync)
+        {
+            run.Observers.Remove(observer);
+        }
+    }
+
+    /// <summary>Tells the run's observers (lock held) what just happened.</summary>
+    private static void Notify(RunRecord run, RunChange change)
+    {
+        for (int i = run.Observers.Count - 1; i >= 0; i--)
+        {
+            run.Observers[i].OnRunChanged(run, change);
+        }
     }
 
     // ---- engine transitions (each is a no-op when the run has moved on meanwhile) ----
@@ -206,6 +241,7 @@ internal sealed partial class AgentStore
             run.Status = RunStatus.InProgress;
             run.StartedAt ??= NowSeconds;
             run.NextTransitionAtMs = NowMs + simulation.InProgressMs;
+            Notify(run, RunChange.InProgress);
             return true;
         }
     }
@@ -257,6 +293,8 @@ internal sealed partial class AgentStore
                 run.ToolTurns.Add(new ModelTurn("assistant", "", response.ToolCalls));
                 run.Status = RunStatus.RequiresAction;
                 run.NextTransitionAtMs = null;
+                MarkSettled(run);
+                Notify(run, RunChange.RequiresAction);
                 return;
             }
 
@@ -381,6 +419,8 @@ internal sealed partial class AgentStore
 
         activeRuns.TryRemove(run.Id, out _);
         AppendToConversation(run);
+        MarkSettled(run);
+        Notify(run, RunChange.Finished);
         // Callbacks run on the pool, not under this thread's lock.
         _ = run.Cancellation.CancelAsync();
         run.Finished.TrySetResult();

@@ -13,8 +13,13 @@ internal sealed partial class AgentStore(TimeProvider time, SimulationOptions si
     private readonly ConcurrentDictionary<string, AssistantRecord> assistants = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ThreadRecord> threads = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RunRecord> activeRuns = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> settledAt = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> settledOrder = new();
     private long seq;
-    private long assistantsCreated, assistantsDeleted, threadsCreated, threadsDeleted, runsCreated;
+    private long assistantsCreated, assistantsDeleted, threadsCreated, threadsDeleted, runsCreated, streamsOpened;
+
+    /// <summary>How many run/response ids <see cref="TryGetSettledAt"/> remembers (oldest forgotten first).</summary>
+    public const int MaxSettledEntries = 100_000;
 
     public long NowSeconds => time.GetUtcNow().ToUnixTimeSeconds();
 
@@ -215,6 +220,35 @@ internal sealed partial class AgentStore(TimeProvider time, SimulationOptions si
         Metadata = spec.Metadata,
     };
 
+    // ---- settle times and streams ----
+
+    /// <summary>
+    /// The precise moment the engine last moved the run or response to a terminal status or <c>requires_action</c>
+    /// (kept after the run or its thread is deleted, for the last <see cref="MaxSettledEntries"/> ids).
+    /// </summary>
+    public bool TryGetSettledAt(string runOrResponseId, out DateTimeOffset at) => settledAt.TryGetValue(runOrResponseId, out at);
+
+    /// <summary>Counts one request answered as an event stream.</summary>
+    public void CountStream() => Interlocked.Increment(ref streamsOpened);
+
+    /// <summary>Records (lock held) that the run settled now: terminal or waiting for tool outputs.</summary>
+    private void MarkSettled(RunRecord run)
+    {
+        var now = time.GetUtcNow();
+        if (settledAt.TryAdd(run.Id, now))
+        {
+            settledOrder.Enqueue(run.Id);
+            while (settledOrder.Count > MaxSettledEntries && settledOrder.TryDequeue(out var oldest))
+            {
+                settledAt.TryRemove(oldest, out _);
+            }
+        }
+        else
+        {
+            settledAt[run.Id] = now;
+        }
+    }
+
     // ---- stats ----
 
     public AgentServiceStats GetStats()
@@ -262,6 +296,7 @@ internal sealed partial class AgentStore(TimeProvider time, SimulationOptions si
             ConversationsCreated = Interlocked.Read(ref conversationsCreated),
             ConversationsDeleted = Interlocked.Read(ref conversationsDeleted),
             ResponsesCreated = Interlocked.Read(ref responsesCreated),
+            StreamsOpened = Interlocked.Read(ref streamsOpened),
         };
     }
 }

@@ -68,6 +68,9 @@ internal sealed class ResponseSpec
     public double? Temperature { get; init; }
     public double? TopP { get; init; }
     public RunFault Fault { get; init; }
+
+    /// <summary>A stream (the response's event log) that follows the response from creation.</summary>
+    public IRunObserver? Observer { get; init; }
 }
 
 /// <summary>

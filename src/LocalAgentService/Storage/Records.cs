@@ -46,6 +46,9 @@ internal sealed class RunSpec
     public JsonElement? ResponseFormat { get; init; }
     public bool? ParallelToolCalls { get; init; }
     public RunFault Fault { get; init; }
+
+    /// <summary>A stream that follows the run from creation (told about <see cref="RunChange.Created"/> and every later change).</summary>
+    public IRunObserver? Observer { get; set; }
 }
 
 /// <summary>A fault planted into a run at creation (fault injection).</summary>
@@ -167,6 +170,9 @@ internal sealed class RunRecord
 
     /// <summary>Cancelled by a cancel request, so an in-flight model call stops.</summary>
     public CancellationTokenSource Cancellation { get; } = new();
+
+    /// <summary>Streams following this run's transitions; guarded by the thread lock like the rest of the run.</summary>
+    public List<IRunObserver> Observers { get; } = [];
 
     /// <summary>Completes when the run reaches a terminal status (a synchronous response waits on it).</summary>
     public TaskCompletionSource Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -91,3 +91,16 @@ internal sealed record RunStepDto(
 {
     public string Object => "thread.run.step";
 }
+
+internal sealed record TextDeltaContentDto(int Index, TextValueDto Text)
+{
+    public string Type => "text";
+}
+
+internal sealed record MessageDeltaBodyDto(IReadOnlyList<TextDeltaContentDto> Content);
+
+/// <summary>The data of <c>thread.message.delta</c>: a piece of a message's content.</summary>
+internal sealed record MessageDeltaDto(string Id, MessageDeltaBodyDto Delta)
+{
+    public string Object => "thread.message.delta";
+}

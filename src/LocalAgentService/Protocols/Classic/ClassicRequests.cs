@@ -25,14 +25,8 @@ internal static partial class ClassicRequests
         Metadata = Metadata(body),
     };
 
-    public static RunSpec Run(RequestBody body, RunFault fault)
-    {
-        if (body.Boolean("stream") == true)
-        {
-            throw ServiceException.Invalid("Streaming is not supported by the local agent service; poll the run instead.", "stream");
-        }
-
-        return new RunSpec
+    public static RunSpec Run(RequestBody body, RunFault fault) =>
+        new()
         {
             AssistantId = body.RequiredString("assistant_id"),
             Model = body.String("model"),
@@ -51,7 +45,6 @@ internal static partial class ClassicRequests
             ParallelToolCalls = body.Boolean("parallel_tool_calls"),
             Fault = fault,
         };
-    }
 
     public static IReadOnlyList<MessageSpec> Messages(RequestBody body, string name) =>
         body.Array(name).Select((m, i) => Message(m, $"{name}[{i}]")).ToList();

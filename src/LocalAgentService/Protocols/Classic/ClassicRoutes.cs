@@ -93,9 +93,18 @@ internal static class ClassicRoutes
         return ProtocolJson.Ok(s.AddMessage(threadId, ClassicRequests.Message(body.Root), ClassicMapper.Message));
     }
 
+    /// <summary>With <c>stream:true</c> the answer is the run's event stream, else the queued run.</summary>
     private static async Task<IResult> CreateRun(AgentStore s, HttpContext ctx, string threadId)
     {
-        var spec = ClassicRequests.Run(await RequestBody.ReadAsync(ctx.Request), PlantedFault(ctx));
+        var body = await RequestBody.ReadAsync(ctx.Request);
+        var spec = ClassicRequests.Run(body, PlantedFault(ctx));
+        if (ClassicRunStream.For(body) is { } stream)
+        {
+            spec.Observer = stream;
+            s.CreateRun(threadId, spec, r => r.Id);
+            return stream;
+        }
+
         return PollHinted(ctx.Response, s.CreateRun(threadId, spec, r => RunWithHint(s, r)));
     }
 
@@ -105,6 +114,13 @@ internal static class ClassicRoutes
         var spec = ClassicRequests.Run(body, PlantedFault(ctx));
         var thread = body.Object("thread") is { } t ? new RequestBody(t) : RequestBody.Empty;
         var messages = ClassicRequests.Messages(thread, "messages");
+        if (ClassicRunStream.For(body, announceThread: true) is { } stream)
+        {
+            spec.Observer = stream;
+            s.CreateThreadAndRun(spec, ClassicRequests.Metadata(thread), thread.Object("tool_resources"), messages, r => r.Id);
+            return stream;
+        }
+
         var result = s.CreateThreadAndRun(spec, ClassicRequests.Metadata(thread), thread.Object("tool_resources"), messages, r => RunWithHint(s, r));
         return PollHinted(ctx.Response, result);
     }
@@ -118,11 +134,6 @@ internal static class ClassicRoutes
     private static async Task<IResult> SubmitToolOutputs(AgentStore s, HttpContext ctx, string threadId, string runId)
     {
         var body = await RequestBody.ReadAsync(ctx.Request);
-        if (body.Boolean("stream") == true)
-        {
-            throw ServiceException.Invalid("Streaming is not supported by the local agent service; poll the run instead.", "stream");
-        }
-
         if (body.Get("tool_outputs") is null)
         {
             throw RequestBody.Missing("tool_outputs");
@@ -134,6 +145,12 @@ internal static class ClassicRoutes
             return (CallId: item.String("tool_call_id") ?? throw RequestBody.Missing($"tool_outputs[{i}].tool_call_id"),
                     Output: item.String("output") ?? "");
         }).ToList();
+        if (ClassicRunStream.For(body) is { } stream)
+        {
+            s.SubmitToolOutputs(threadId, runId, outputs, r => r.Id, stream);
+            return stream;
+        }
+
         return PollHinted(ctx.Response, s.SubmitToolOutputs(threadId, runId, outputs, r => RunWithHint(s, r)));
     }
 
