@@ -61,6 +61,11 @@ param taskHubName string = ''
 @minValue(0)
 param retentionDays int = 7
 
+@description('Seconds the activity that starts a run (or submits tool outputs) follows the run\'s stream before durable-timer polling takes over. A held activity is billed and holds an activity slot while it waits; 0 turns streaming off.')
+@minValue(0)
+@maxValue(120)
+param streamWindowSeconds int = 10
+
 @description('Memory per Function App instance in MB.')
 @allowed([
   512
@@ -194,6 +199,7 @@ module functionApp 'modules/function-app.bicep' = {
     agentModel: foundry.outputs.modelDeploymentName
     taskHubName: effectiveTaskHubName
     retentionDays: retentionDays
+    streamWindowSeconds: streamWindowSeconds
     durableTaskSchedulerEndpoint: enableDurableTaskScheduler ? durableTaskScheduler!.outputs.endpoint : ''
   }
 }

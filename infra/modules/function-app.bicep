@@ -80,6 +80,11 @@ param taskHubName string
 @minValue(0)
 param retentionDays int = 7
 
+@description('Default stream window of agent jobs in seconds (stream-first waiting); 0 polls with durable timers only.')
+@minValue(0)
+@maxValue(120)
+param streamWindowSeconds int = 10
+
 @description('Durable Task Scheduler endpoint; empty when the scheduler is not deployed.')
 param durableTaskSchedulerEndpoint string = ''
 
@@ -99,6 +104,7 @@ var baseAppSettings = {
   AgentService__Model: agentModel
   TaskHubName: taskHubName
   AgentJobs__RetentionDays: string(retentionDays)
+  AgentJobs__StreamWindowSeconds: string(streamWindowSeconds)
 }
 
 // Identity-based "connection string": endpoint plus which identity to use, no secret.

@@ -200,20 +200,47 @@ public static class Cli
         return command;
     }
 
+    static readonly bool[] HintsOff = [false];
+    static readonly bool[] HintsOn = [true];
+    static readonly bool[] HintsBoth = [false, true];
+
     static Command BenchCommand()
     {
-        var jobs = new Option<int>("--jobs") { Description = "Concurrent jobs.", DefaultValueFactory = _ => 100 };
-        var runMs = new Option<int>("--run-ms") { Description = "Simulated run length in ms.", DefaultValueFactory = _ => 200 };
-        var noBaseline = new Option<bool>("--no-baseline") { Description = "Skip the baseline without Durable." };
+        var defaults = BenchmarkOptions.Default;
+        var jobs = new Option<string>("--jobs") { Description = "Concurrent jobs per scenario, comma-separated (e.g. 1,100,500).", DefaultValueFactory = _ => string.Join(',', defaults.Jobs) };
+        var runMs = new Option<string>("--run-ms") { Description = "Simulated run lengths in ms, comma-separated (e.g. 200,2000,20000).", DefaultValueFactory = _ => string.Join(',', defaults.RunMs) };
+        var hints = new Option<string>("--poll-hints") { Description = "Whether the simulated service sends poll-after hints: off (as real services), on, or both.", DefaultValueFactory = _ => "off" };
+        var window = new Option<int>("--stream-window") { Description = "Stream window of the stream-first workflow, in seconds.", DefaultValueFactory = _ => defaults.StreamWindowSeconds };
         var stock = new Option<bool>("--stock-backend") { Description = "Use the in-memory backend WITHOUT the concurrency fix (expect a collapse; try --jobs 50)." };
-        var command = new Command("bench", "N concurrent jobs against the simulated model: throughput, durable overhead, calls and history per job.")
+        var command = new Command("bench", "Durable polling vs stream-first vs no Durable vs the quickstart's loop: throughput, overhead, detection lag, calls and history per job.")
         {
-            jobs, runMs, noBaseline, stock,
+            jobs, runMs, hints, window, stock,
         };
         command.SetAction(async (parse, ct) =>
-            await Benchmark.RunAsync(new BenchmarkOptions(parse.GetValue(jobs), parse.GetValue(runMs), !parse.GetValue(noBaseline), parse.GetValue(stock)), ct)
-                .ConfigureAwait(false));
+        {
+            var pollHints = parse.GetValue(hints) switch
+            {
+                "off" => HintsOff,
+                "on" => HintsOn,
+                "both" => HintsBoth,
+                _ => null,
+            };
+            if (Numbers(parse.GetValue(jobs)) is not { } jobCounts || Numbers(parse.GetValue(runMs)) is not { } runLengths || pollHints is null)
+            {
+                Terminal.Fail("--jobs and --run-ms take comma-separated whole numbers; --poll-hints takes off, on or both.");
+                return ConfigurationError;
+            }
+
+            return await Benchmark.RunAsync(new BenchmarkOptions(jobCounts, runLengths, pollHints, parse.GetValue(window), parse.GetValue(stock)), ct).ConfigureAwait(false);
+        });
         return command;
+    }
+
+    static int[]? Numbers(string? list)
+    {
+        var parts = (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var numbers = parts.Select(p => int.TryParse(p, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : -1).ToArray();
+        return numbers.Length > 0 && numbers.All(n => n >= 0) ? numbers : null;
     }
 
     static void AddHostOptions(Command command)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using AgentJobs;
 using AgentJobs.AgentService;
@@ -48,6 +49,12 @@ public sealed class LocalHost : IAsyncDisposable
 
     /// <summary>Configuration key of the key <c>serve</c> requires from callers (environment: <c>AgentJobs__ServeKey</c>).</summary>
     public const string ServeKeySetting = ServeKey.Setting;
+
+    /// <summary>Configuration key of the default stream window of jobs (environment: <c>AgentJobs__StreamWindowSeconds</c>).</summary>
+    public const string StreamWindowSetting = "AgentJobs:StreamWindowSeconds";
+
+    /// <summary>The local host's default stream window, in seconds: longer than the Functions app's, since holding an activity costs nothing here.</summary>
+    public const int LocalStreamWindowSeconds = 60;
 
     readonly IHost host;
 
@@ -105,6 +112,12 @@ public sealed class LocalHost : IAsyncDisposable
         var logGate = new StartupLogGate();
         ConfigureLogging(builder.Logging, options, logGate);
         builder.Configuration.AddInMemoryCollection(Overrides(options));
+        if (builder.Configuration[StreamWindowSetting] is null)
+        {
+            // The local host pays nothing for a held activity, so it streams longer than the Functions app's default.
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [StreamWindowSetting] = LocalStreamWindowSeconds.ToString(CultureInfo.InvariantCulture) });
+        }
+
         var serveKey = new ServeKey(builder.Configuration[ServeKey.Setting]);
         var urlList = options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (serve && !serveKey.IsSet && urlList.FirstOrDefault(url => !ServeKey.IsLoopback(url)) is { } exposed)

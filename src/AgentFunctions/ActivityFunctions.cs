@@ -32,6 +32,10 @@ public sealed class ActivityFunctions(AgentJobActivities activities)
     [Function(nameof(AgentJobActivities.CancelRun))]
     public Task<RunState> CancelRun([ActivityTrigger] CancelRunInput input) => activities.CancelRun(input);
 
+    /// <summary><see cref="AgentJobActivities.CancelStartedRun"/>.</summary>
+    [Function(nameof(AgentJobActivities.CancelStartedRun))]
+    public Task<RunState?> CancelStartedRun([ActivityTrigger] CancelStartedRunInput input) => activities.CancelStartedRun(input);
+
     /// <summary><see cref="AgentJobActivities.RequestApprovals"/>.</summary>
     [Function(nameof(AgentJobActivities.RequestApprovals))]
     public Task<int> RequestApprovals([ActivityTrigger] RequestApprovalsInput input) => activities.RequestApprovals(input);

@@ -35,6 +35,12 @@ public static class AgentJobsServiceCollectionExtensions
 
         var apiOptions = new AgentJobsApiOptions();
         configuration.GetSection(AgentJobsApiOptions.SectionName).Bind(apiOptions);
+        if (apiOptions.StreamWindowSeconds is < 0 or > Contracts.PollingSettings.MaxStreamWindowSeconds)
+        {
+            throw new AgentServiceConfigurationException(
+                $"AgentJobs__StreamWindowSeconds must be between 0 and {Contracts.PollingSettings.MaxStreamWindowSeconds}; got {apiOptions.StreamWindowSeconds}.");
+        }
+
         services.TryAddSingleton(McpToolServers.FromConfiguration(configuration));
         services.TryAddSingleton(Telemetry.AgentJobsTelemetryOptions.FromConfiguration(configuration));
         services.AddAgentJobsOperations(configuration); // retention, batches

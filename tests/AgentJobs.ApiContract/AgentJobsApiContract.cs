@@ -43,6 +43,8 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host) : AgentJobsCo
         { "{\"prompt\": \"hi\", \"polling\": {\"initialDelayMs\": 1000, \"maxDelayMs\": 500}}", "polling.maxDelayMs" },
         { "{\"prompt\": \"hi\", \"polling\": {\"backoffFactor\": 0.5}}", "polling.backoffFactor" },
         { "{\"prompt\": \"hi\", \"polling\": {\"pollsPerGeneration\": 0}}", "polling.pollsPerGeneration" },
+        { "{\"prompt\": \"hi\", \"polling\": {\"streamWindowSeconds\": 121}}", "polling.streamWindowSeconds" },
+        { "{\"prompt\": \"hi\", \"polling\": {\"streamWindowSeconds\": -1}}", "polling.streamWindowSeconds" },
         { "{\"prompt\": \"hi\", \"polling\": {\"everyMs\": 100}}", "polling.everyMs" },
         { "{\"prompt\": \"hi\", \"threadId\": \"thread_1\", \"deleteThread\": true}", "deleteThread" },
     };

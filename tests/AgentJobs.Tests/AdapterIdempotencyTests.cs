@@ -27,12 +27,12 @@ public class AdapterIdempotencyTests
             new AgentDefinition("idem", "gpt-4o-mini", "You are a helpful agent", [], new Dictionary<string, string>()), "job-a:agent", ct);
         var thread = await service.CreateThreadAsync("job-a:thread", ct);
 
-        var first = await service.StartRunAsync(agent, thread, "Hello", "job-a:run", ct);
-        var retried = await service.StartRunAsync(agent, thread, "Hello", "job-a:run", ct);
+        var first = await service.StartRunAsync(agent, thread, "Hello", "job-a:run", TimeSpan.Zero, ct);
+        var retried = await service.StartRunAsync(agent, thread, "Hello", "job-a:run", TimeSpan.Zero, ct);
         Assert.Equal(first.RunId, retried.RunId);
         await EndAsync(service, first);
 
-        var second = await service.StartRunAsync(agent, thread, "Hello", "job-b:run", ct);
+        var second = await service.StartRunAsync(agent, thread, "Hello", "job-b:run", TimeSpan.Zero, ct);
         Assert.NotEqual(first.RunId, second.RunId);
         await EndAsync(service, second);
 

@@ -40,10 +40,10 @@ public class FoundryRequestContractTests
             new AgentDefinition("My Agent!", "gpt-4o-mini", "You are a helpful agent", [tool], new Dictionary<string, string> { ["agentfunctions_job"] = "job-1" }),
             "job-1:agent", ct);
         var thread = await service.CreateThreadAsync("job-1:thread", ct);
-        var run = await service.StartRunAsync(agent, thread, "Use calculate on {\"expression\": \"6*7\"}", "job-1:run", ct);
+        var run = await service.StartRunAsync(agent, thread, "Use calculate on {\"expression\": \"6*7\"}", "job-1:run", TimeSpan.Zero, ct);
         run = await PollAsync(service, run, AgentRunStatus.RequiresAction);
         var call = Assert.Single(run.ToolCalls);
-        var next = await service.SubmitToolOutputsAsync(agent, run.Ref, [new ToolOutput(call.Id, """{"value":42}""")], "job-1:tools:0", ct);
+        var next = await service.SubmitToolOutputsAsync(agent, run.Ref, [new ToolOutput(call.Id, """{"value":42}""")], "job-1:tools:0", TimeSpan.Zero, ct);
         await PollAsync(service, next, AgentRunStatus.Completed);
         Assert.True(await service.DeleteAgentAsync(agent, ct));
 
@@ -114,14 +114,14 @@ public class FoundryRequestContractTests
         var thread = await service.CreateThreadAsync("job-2:thread", ct);
 
         // The same activity run twice (its first answer lost): one response, one user message.
-        var first = await service.StartRunAsync(agent, thread, "Use calculate on {\"expression\": \"1+1\"}", "job-2:run", ct);
-        var again = await service.StartRunAsync(agent, thread, "Use calculate on {\"expression\": \"1+1\"}", "job-2:run", ct);
+        var first = await service.StartRunAsync(agent, thread, "Use calculate on {\"expression\": \"1+1\"}", "job-2:run", TimeSpan.Zero, ct);
+        var again = await service.StartRunAsync(agent, thread, "Use calculate on {\"expression\": \"1+1\"}", "job-2:run", TimeSpan.Zero, ct);
         Assert.Equal(first.RunId, again.RunId);
         var waiting = await PollAsync(service, first, AgentRunStatus.RequiresAction);
 
         var outputs = new[] { new ToolOutput(waiting.ToolCalls[0].Id, "2") };
-        var submitted = await service.SubmitToolOutputsAsync(agent, waiting.Ref, outputs, "job-2:tools:0", ct);
-        var resubmitted = await service.SubmitToolOutputsAsync(agent, waiting.Ref, outputs, "job-2:tools:0", ct);
+        var submitted = await service.SubmitToolOutputsAsync(agent, waiting.Ref, outputs, "job-2:tools:0", TimeSpan.Zero, ct);
+        var resubmitted = await service.SubmitToolOutputsAsync(agent, waiting.Ref, outputs, "job-2:tools:0", TimeSpan.Zero, ct);
         Assert.Equal(submitted.RunId, resubmitted.RunId);
         await PollAsync(service, submitted, AgentRunStatus.Completed);
 
@@ -130,7 +130,7 @@ public class FoundryRequestContractTests
         Assert.Single(messages, m => m.Role == "user");
 
         // A new job with the same text on the same conversation is a new message, not a retry.
-        var next = await service.StartRunAsync(agent, thread, "Use calculate on {\"expression\": \"1+1\"}", "job-3:run", ct);
+        var next = await service.StartRunAsync(agent, thread, "Use calculate on {\"expression\": \"1+1\"}", "job-3:run", TimeSpan.Zero, ct);
         Assert.NotEqual(first.RunId, next.RunId);
         await service.CancelRunAsync(await PollAsync(service, next, AgentRunStatus.RequiresAction), "test over", ct);
         Assert.True(await service.DeleteAgentAsync(agent, ct));
@@ -146,7 +146,7 @@ public class FoundryRequestContractTests
         var agent = await service.CreateAgentAsync(
             new AgentDefinition("closer", "gpt-4o-mini", "You are a helpful agent", [Calculate], new Dictionary<string, string>()), "job-4:agent", ct);
         var thread = await service.CreateThreadAsync("job-4:thread", ct);
-        var waiting = await PollAsync(service, await service.StartRunAsync(agent, thread, "Please use calculate with {\"expression\": \"6 * 7\"}", "job-4:run", ct), AgentRunStatus.RequiresAction);
+        var waiting = await PollAsync(service, await service.StartRunAsync(agent, thread, "Please use calculate with {\"expression\": \"6 * 7\"}", "job-4:run", TimeSpan.Zero, ct), AgentRunStatus.RequiresAction);
 
         // The response has completed with a function call: the service cannot cancel it, so the call is answered.
         var cancelled = await service.CancelRunAsync(waiting, "the caller cancelled", ct);
@@ -161,7 +161,7 @@ public class FoundryRequestContractTests
         Assert.Contains("the caller cancelled", closed.Output);
 
         // The next job on this conversation runs; before the fix it failed with "No tool output found for function call".
-        var next = await PollAsync(service, await service.StartRunAsync(agent, thread, "Hello again", "job-5:run", ct), AgentRunStatus.Completed);
+        var next = await PollAsync(service, await service.StartRunAsync(agent, thread, "Hello again", "job-5:run", TimeSpan.Zero, ct), AgentRunStatus.Completed);
         Assert.Equal(AgentRunStatus.Completed, next.Status);
         Assert.True(await service.DeleteAgentAsync(agent, ct));
     }
@@ -176,7 +176,7 @@ public class FoundryRequestContractTests
         var agent = await service.CreateAgentAsync(
             new AgentDefinition("ended", "gpt-4o-mini", "You are a helpful agent", [], new Dictionary<string, string>()), "job-6:agent", ct);
         var thread = await service.CreateThreadAsync("job-6:thread", ct);
-        var done = await PollAsync(service, await service.StartRunAsync(agent, thread, "Hello", "job-6:run", ct), AgentRunStatus.Completed);
+        var done = await PollAsync(service, await service.StartRunAsync(agent, thread, "Hello", "job-6:run", TimeSpan.Zero, ct), AgentRunStatus.Completed);
 
         var after = await service.CancelRunAsync(done with { Status = AgentRunStatus.InProgress, RawStatus = "in_progress" }, "too late", ct);
         Assert.Equal(AgentRunStatus.Completed, after.Status);

@@ -180,6 +180,17 @@ public sealed class FunctionAppTests(TemplateFixture fixture)
     }
 
     [Fact]
+    public void The_stream_window_comes_from_a_parameter_bounded_like_the_apps_setting()
+    {
+        Assert.Equal("[string(parameters('streamWindowSeconds'))]", Settings["AgentJobs__StreamWindowSeconds"]);
+        Assert.Equal("[parameters('streamWindowSeconds')]", Module.ParameterExpression("streamWindowSeconds"));
+        var window = fixture.Template.Parameter("streamWindowSeconds");
+        Assert.Equal(10, (int)window["defaultValue"]!); // AgentJobsApiOptions.DefaultStreamWindowSeconds
+        Assert.Equal(0, (int)window["minValue"]!);
+        Assert.Equal(120, (int)window["maxValue"]!); // PollingSettings.MaxStreamWindowSeconds
+    }
+
+    [Fact]
     public void Task_hub_name_defaults_to_an_alphanumeric_name_from_the_environment()
     {
         Assert.Equal("[parameters('taskHubName')]", Settings["TaskHubName"]);

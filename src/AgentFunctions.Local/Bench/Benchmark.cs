@@ -1,11 +1,13 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
+using static System.FormattableString;
 using AgentJobs.AgentService;
 using AgentJobs.Contracts;
 using AgentJobs.Hosting;
 using AgentJobs.Http;
 using AgentJobs.Workflow;
-using DurableTask.Core;
+using LocalAgentService;
+using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Testing.Sidecar;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,40 +15,60 @@ using Microsoft.Extensions.Logging;
 
 namespace AgentFunctions.Local.Bench;
 
-/// <summary>What to benchmark.</summary>
-/// <param name="Jobs">Concurrent jobs.</param>
-/// <param name="RunMs">Simulated run length (queued 0 ms + in progress this long).</param>
-/// <param name="Baseline">Also drive the same jobs straight through the agent-service port, without Durable.</param>
+/// <summary>What to benchmark: every combination of run length, poll hints and concurrency is one scenario.</summary>
+/// <param name="Jobs">Concurrent jobs per scenario (e.g. 1, 100, 500).</param>
+/// <param name="RunMs">Simulated run lengths in ms (queued 0 ms, then in progress this long).</param>
+/// <param name="PollHints">Whether the simulated service sends its <c>retry-after-ms</c> poll hint (real services send none).</param>
+/// <param name="StreamWindowSeconds">The stream window of the stream-first workflow.</param>
 /// <param name="StockBackend">Use the in-memory backend without the concurrency fix.</param>
-public sealed record BenchmarkOptions(int Jobs, int RunMs, bool Baseline, bool StockBackend);
+public sealed record BenchmarkOptions(
+    IReadOnlyList<int> Jobs, IReadOnlyList<int> RunMs, IReadOnlyList<bool> PollHints, int StreamWindowSeconds, bool StockBackend)
+{
+    /// <summary>Defaults that finish in about a minute on 2 cores.</summary>
+    public static BenchmarkOptions Default { get; } = new([1, 100], [200, 2_000], [false], LocalHost.LocalStreamWindowSeconds, StockBackend: false);
+}
 
 /// <summary>
-/// N concurrent jobs on the in-memory backend against the embedded simulated model with a fixed run length.
-/// Reports throughput, end-to-end latency minus the run length (the durable overhead), agent-service calls and
-/// history events per job, peak working set, and the same N jobs driven without Durable for a ratio.
+/// Side by side, for tool-free jobs against the embedded simulated model with a fixed run length: the durable
+/// workflow polling with durable timers (stream window 0), the durable workflow waiting stream-first, the same
+/// stream-first calls straight through the agent-service port without Durable (the no-Durable baseline), and the
+/// quickstart's loop (read the run, sleep 1 s, repeat; no Durable). Per scenario it prints throughput, end-to-end
+/// latency minus the run length, detection lag (the service's moment the run settled → the moment a call of the job
+/// saw it; the embedded service shares the process clock), GET-run and agent-service calls per job, history events per
+/// job and the peak working set during that mode, then the stream-first workflow's ratios against the seed's loop and
+/// against the no-Durable baseline. Ratios compare runs in the same process only; absolute figures depend on the machine.
 /// </summary>
 public static class Benchmark
 {
-    /// <summary>Runs the benchmark and prints the report on standard output.</summary>
+    const string Prompt = "Hello, tell me a joke";
+
+    /// <summary>Runs the benchmark and prints the report on standard output; exit code 1 when a job failed or an agent was left.</summary>
     public static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Jobs < 1 || options.RunMs < 0)
+        if (options.Jobs.Count == 0 || options.Jobs.Any(j => j < 1) || options.RunMs.Count == 0 || options.RunMs.Any(r => r < 0) || options.PollHints.Count == 0)
         {
-            Terminal.Fail("--jobs must be at least 1 and --run-ms at least 0.");
+            Terminal.Fail("--jobs must list numbers of at least 1, --run-ms numbers of at least 0, and --poll-hints on, off or both.");
+            return Cli.ConfigurationError;
+        }
+
+        if (options.StreamWindowSeconds is < 1 or > PollingSettings.MaxStreamWindowSeconds)
+        {
+            Terminal.Fail($"--stream-window must be between 1 and {PollingSettings.MaxStreamWindowSeconds} seconds.");
             return Cli.ConfigurationError;
         }
 
         var history = new HistoryRecordingOrchestrationService(
             null, options.StockBackend ? Environment.ProcessorCount : InMemoryDurableBackend.MaxConcurrentWorkItems);
-        var calls = new CallCounter();
+        var calls = new CallLog();
+        LocalAgentServerOptions? service = null;
         var hostOptions = new LocalHostOptions
         {
             LogLevel = LogLevel.Error,
-            ConfigureAgentService = service =>
+            ConfigureAgentService = s =>
             {
-                service.Simulation.QueuedMs = 0;
-                service.Simulation.InProgressMs = options.RunMs;
+                service = s;
+                s.Simulation.QueuedMs = 0;
             },
             ConfigureServices = services =>
             {
@@ -56,88 +78,106 @@ public static class Benchmark
         };
 
         await using var host = await LocalHost.StartAsync(hostOptions, cancellationToken).ConfigureAwait(false);
-        var request = host.Services.GetRequiredService<AgentJobPolicy>().Settle(new AgentJobRequest("Hello, tell me a joke"));
-        Console.Out.WriteLine($"bench: {options.Jobs} concurrent jobs, simulated run {options.RunMs} ms, backend in-memory{(options.StockBackend ? " (STOCK caps: ProcessorCount)" : $" (caps {AgentJobs.Hosting.InMemoryDurableBackend.MaxConcurrentWorkItems})")}, {Environment.ProcessorCount} cores");
-
-        // Warm up: JIT, connections, the sidecar's dispatchers.
-        await RunDurableAsync(host.Client, request, 1, cancellationToken).ConfigureAwait(false);
-        history.Clear();
-        calls.Reset();
-
-        var durable = await RunDurableAsync(host.Client, request, options.Jobs, cancellationToken).ConfigureAwait(false);
-        var durableCalls = calls.Reset();
-        var events = durable.Ids.Select(id => history.EventsOf(id)).ToList();
-        Report("durable", durable, options, durableCalls, events.Count == 0 ? 0 : events.Average());
-
-        Measurement? baseline = null;
-        if (options.Baseline)
+        var server = host.EmbeddedAgentService!;
+        var policy = host.Services.GetRequiredService<AgentJobPolicy>();
+        var port = host.Services.GetRequiredService<IAgentService>();
+        var polled = policy.Settle(new AgentJobRequest(Prompt, Polling: PollingSettings.Default with { StreamWindowSeconds = 0 }));
+        var streamed = policy.Settle(new AgentJobRequest(Prompt, Polling: PollingSettings.Default with { StreamWindowSeconds = options.StreamWindowSeconds }));
+        var modes = new Mode[]
         {
-            var service = host.Services.GetRequiredService<IAgentService>();
-            await RunDirectAsync(service, request, 1, cancellationToken).ConfigureAwait(false);
-            calls.Reset();
-            baseline = await RunDirectAsync(service, request, options.Jobs, cancellationToken).ConfigureAwait(false);
-            Report("baseline (same calls through the agent-service port, no Durable)", baseline, options, calls.Reset(), historyPerJob: null);
+            new("durable, polling (before)", ids => RunDurableAsync(host.Client, polled, ids, cancellationToken), history),
+            new("durable, stream-first", ids => RunDurableAsync(host.Client, streamed, ids, cancellationToken), history),
+            new("no Durable, stream-first", ids => RunDirectAsync(port, ids, streamed.Polling!.StreamWindow, cancellationToken), null),
+            new("seed loop (1 s sleeps)", ids => RunSeedLoopAsync(port, ids, cancellationToken), null),
+        };
+
+        Console.Out.WriteLine(
+            $"bench: tool-free jobs on the in-memory backend{(options.StockBackend ? " (STOCK caps: ProcessorCount)" : $" (caps {InMemoryDurableBackend.MaxConcurrentWorkItems})")}, " +
+            $"stream window {options.StreamWindowSeconds} s, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+
+        // Warm up every path once: JIT, connections, the sidecar's dispatchers.
+        service!.Simulation.InProgressMs = 10;
+        foreach (var mode in modes)
+        {
+            await mode.Run(1).ConfigureAwait(false);
         }
 
-        var stats = await host.EmbeddedAgentService!.GetStatsAsync().ConfigureAwait(false);
-        Console.Out.WriteLine($"  peak working set: {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024)} MB (whole process: durable backend, worker, agent service)");
-        Console.Out.WriteLine($"  agent service after: {stats.Assistants} live assistants, {stats.AssistantsCreated} created, {stats.AssistantsDeleted} deleted");
-        if (baseline is not null)
+        var failures = 0;
+        foreach (var hints in options.PollHints)
         {
-            Console.Out.WriteLine(
-                $"  ratio durable/baseline: throughput {durable.JobsPerSecond / baseline.JobsPerSecond:0.00}x, " +
-                $"p50 latency {durable.Percentile(50) / baseline.Percentile(50):0.00}x, p95 latency {durable.Percentile(95) / baseline.Percentile(95):0.00}x");
+            foreach (var runMs in options.RunMs)
+            {
+                foreach (var jobs in options.Jobs)
+                {
+                    service.Simulation.InProgressMs = runMs;
+                    service.Simulation.PollHints = hints;
+                    Console.Out.WriteLine();
+                    Console.Out.WriteLine($"run {runMs} ms, poll hints {(hints ? "on" : "off")}, {jobs} concurrent job(s)");
+                    Console.Out.WriteLine($"  {"mode",-27} {"jobs/s",8} {"overhead p50/p95 ms",20} {"detect p50/p95 ms",18} {"GET-run/job",12} {"calls/job",10} {"history/job",12} {"peak WS MB",11}");
+                    var results = new Dictionary<Mode, Scenario>();
+                    foreach (var mode in modes)
+                    {
+                        var scenario = await MeasureAsync(mode, jobs, runMs, calls, server).ConfigureAwait(false);
+                        results[mode] = scenario;
+                        failures += scenario.Failures;
+                        Console.Out.WriteLine("  " + scenario.Row(mode.Name));
+                    }
+
+                    var (polling, stream, direct, seed) = (results[modes[0]], results[modes[1]], results[modes[2]], results[modes[3]]);
+                    Console.Out.WriteLine($"  stream-first vs seed loop:   {stream.Compare(seed)}");
+                    Console.Out.WriteLine($"  stream-first vs no Durable:  {stream.Compare(direct)}");
+                    Console.Out.WriteLine($"  stream-first vs polling:     {stream.Compare(polling)}");
+                }
+            }
         }
 
-        var failed = durable.Failures + (baseline?.Failures ?? 0);
-        if (failed > 0 || stats.Assistants != 0)
+        var stats = await server.GetStatsAsync().ConfigureAwait(false);
+        Console.Out.WriteLine();
+        Console.Out.WriteLine($"agent service after: {stats.Assistants} live assistants, {stats.AssistantsCreated} created, {stats.AssistantsDeleted} deleted");
+        if (failures > 0 || stats.Assistants != 0)
         {
-            Terminal.Fail($"{failed} job(s) did not complete; {stats.Assistants} assistant(s) left behind.");
+            Terminal.Fail($"{failures} job(s) did not complete; {stats.Assistants} assistant(s) left behind.");
             return Cli.JobNotCompleted;
         }
 
         return 0;
     }
 
-    static void Report(string name, Measurement m, BenchmarkOptions options, long calls, double? historyPerJob)
+    static async Task<Scenario> MeasureAsync(Mode mode, int jobs, int runMs, CallLog calls, LocalAgentServer server)
     {
-        Console.Out.WriteLine($"{name}:");
-        Console.Out.WriteLine($"  {m.Count} jobs in {m.Wall.TotalSeconds:0.00} s = {m.JobsPerSecond:0.0} jobs/s; failures {m.Failures}");
-        Console.Out.WriteLine(
-            $"  end-to-end latency p50 {m.Percentile(50):0} ms, p95 {m.Percentile(95):0} ms; minus the {options.RunMs} ms run: " +
-            $"p50 {m.Percentile(50) - options.RunMs:0} ms, p95 {m.Percentile(95) - options.RunMs:0} ms");
-        Console.Out.WriteLine($"  agent-service calls per job: {(double)calls / m.Count:0.0}" +
-                              (historyPerJob is { } h ? $"; history events per job (job + its pollers): {h:0.0}" : ""));
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        mode.History?.Clear();
+        calls.Reset();
+        using var sampler = new PeakWorkingSet();
+        var ids = Enumerable.Range(0, jobs).Select(_ => Guid.NewGuid().ToString("N")).ToList();
+        var measured = await mode.Run(jobs, ids).ConfigureAwait(false);
+        var log = calls.Reset();
+        var lags = log.Settled
+            .Select(seen => server.TryGetRunSettledAt(seen.Key, out var at) ? (seen.Value - at).TotalMilliseconds : (double?)null)
+            .OfType<double>()
+            .ToList();
+        var history = mode.History is { } h ? ids.Average(h.EventsOf) : (double?)null;
+        return new Scenario(measured, runMs, lags, (double)log.Count("GetRun") / jobs, (double)log.Total / jobs, history, sampler.PeakMegabytes);
     }
 
-    static async Task<Measurement> RunDurableAsync(DurableTaskClient client, AgentJobRequest request, int jobs, CancellationToken cancellationToken)
+    static async Task<Measurement> RunDurableAsync(DurableTaskClient client, AgentJobRequest request, IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
-        var wall = Stopwatch.StartNew();
-        var results = await Task.WhenAll(Enumerable.Range(0, jobs).Select(async _ =>
+        return await MeasureAsync(ids, async id =>
         {
-            var started = wall.Elapsed;
-            var id = await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, request, cancellationToken).ConfigureAwait(false);
+            await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, request, new StartOrchestrationOptions(id), cancellationToken).ConfigureAwait(false);
             var done = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
-            var ok = done.RuntimeStatus == OrchestrationRuntimeStatus.Completed &&
-                     done.ReadOutputAs<AgentJobResult>() is { Outcome: JobOutcome.Completed, AgentDeleted: true };
-            return (Id: id, Latency: wall.Elapsed - started, Ok: ok);
-        })).ConfigureAwait(false);
-        wall.Stop();
-        return new Measurement([.. results.Select(r => r.Id)], [.. results.Select(r => r.Latency.TotalMilliseconds)], results.Count(r => !r.Ok), wall.Elapsed);
+            return done.RuntimeStatus == OrchestrationRuntimeStatus.Completed &&
+                   done.ReadOutputAs<AgentJobResult>() is { Outcome: JobOutcome.Completed, AgentDeleted: true };
+        }).ConfigureAwait(false);
     }
 
-    /// <summary>The workflow's calls in the workflow's order, straight through the port: no orchestration, no history.</summary>
-    static async Task<Measurement> RunDirectAsync(IAgentService service, AgentJobRequest request, int jobs, CancellationToken cancellationToken)
-    {
-        var wall = Stopwatch.StartNew();
-        var results = await Task.WhenAll(Enumerable.Range(0, jobs).Select(async i =>
+    /// <summary>The stream-first workflow's calls in its order, straight through the port: no orchestration, no history.</summary>
+    static Task<Measurement> RunDirectAsync(IAgentService service, IReadOnlyList<string> ids, TimeSpan window, CancellationToken cancellationToken) =>
+        MeasureAsync(ids, async key =>
         {
-            var started = wall.Elapsed;
-            var key = Guid.NewGuid().ToString("N");
-            var agent = await service.CreateAgentAsync(
-                new AgentDefinition(AgentJobDefaults.AgentName, AgentJobDefaults.Model, AgentJobDefaults.Instructions, [], new Dictionary<string, string>()), key + ":agent", cancellationToken).ConfigureAwait(false);
-            var thread = await service.CreateThreadAsync(key + ":thread", cancellationToken).ConfigureAwait(false);
-            var run = await service.StartRunAsync(agent, thread, request.Prompt, key + ":run", cancellationToken).ConfigureAwait(false);
+            var (agent, thread) = await CreateAsync(service, key, cancellationToken).ConfigureAwait(false);
+            var run = await service.StartRunAsync(agent, thread, Prompt, key + ":run", window, cancellationToken).ConfigureAwait(false);
             var delay = TimeSpan.Zero;
             while (!run.IsTerminal)
             {
@@ -148,77 +188,218 @@ public static class Benchmark
 
             await service.ListMessagesAsync(thread, cancellationToken).ConfigureAwait(false);
             await service.ListRunStepsAsync(thread, [run.RunId], cancellationToken).ConfigureAwait(false);
-            var deleted = await service.DeleteAgentAsync(agent, cancellationToken).ConfigureAwait(false);
-            return (Id: key, Latency: wall.Elapsed - started, Ok: deleted && run.Status == AgentRunStatus.Completed);
-        })).ConfigureAwait(false);
-        wall.Stop();
-        return new Measurement([.. results.Select(r => r.Id)], [.. results.Select(r => r.Latency.TotalMilliseconds)], results.Count(r => !r.Ok), wall.Elapsed);
+            return await DeleteAsync(service, agent, thread, cancellationToken).ConfigureAwait(false) && run.Status == AgentRunStatus.Completed;
+        });
+
+    /// <summary>The quickstart's loop (../shared/docs/quickstart-seed.md): start the run, then read it once a second until it ends.</summary>
+    static Task<Measurement> RunSeedLoopAsync(IAgentService service, IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
+        MeasureAsync(ids, async key =>
+        {
+            var (agent, thread) = await CreateAsync(service, key, cancellationToken).ConfigureAwait(false);
+            var run = await service.StartRunAsync(agent, thread, Prompt, key + ":run", TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+            while (!run.IsTerminal)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                run = await service.GetRunAsync(run.Ref, cancellationToken).ConfigureAwait(false);
+            }
+
+            await service.ListMessagesAsync(thread, cancellationToken).ConfigureAwait(false);
+            return await DeleteAsync(service, agent, thread, cancellationToken).ConfigureAwait(false) && run.Status == AgentRunStatus.Completed;
+        });
+
+    static async Task<(AgentRef Agent, string Thread)> CreateAsync(IAgentService service, string key, CancellationToken cancellationToken)
+    {
+        var agent = await service.CreateAgentAsync(
+            new AgentDefinition(AgentJobDefaults.AgentName, AgentJobDefaults.Model, AgentJobDefaults.Instructions, [], new Dictionary<string, string>()),
+            key + ":agent", cancellationToken).ConfigureAwait(false);
+        var thread = await service.CreateThreadAsync(key + ":thread", cancellationToken).ConfigureAwait(false);
+        return (agent, thread);
     }
 
-    static void Decorate(IServiceCollection services, CallCounter counter)
+    static async Task<bool> DeleteAsync(IAgentService service, AgentRef agent, string thread, CancellationToken cancellationToken)
+    {
+        var deleted = await service.DeleteAgentAsync(agent, cancellationToken).ConfigureAwait(false);
+        await service.DeleteThreadAsync(thread, cancellationToken).ConfigureAwait(false);
+        return deleted;
+    }
+
+    static async Task<Measurement> MeasureAsync(IReadOnlyList<string> ids, Func<string, Task<bool>> job)
+    {
+        var wall = Stopwatch.StartNew();
+        var results = await Task.WhenAll(ids.Select(async id =>
+        {
+            var started = wall.Elapsed;
+            var ok = await job(id).ConfigureAwait(false);
+            return (Latency: wall.Elapsed - started, Ok: ok);
+        })).ConfigureAwait(false);
+        wall.Stop();
+        return new Measurement([.. results.Select(r => r.Latency.TotalMilliseconds)], results.Count(r => !r.Ok), wall.Elapsed);
+    }
+
+    static void Decorate(IServiceCollection services, CallLog log)
     {
         var inner = services.Last(d => d.ServiceType == typeof(IAgentService));
         services.Remove(inner);
         services.AddSingleton<IAgentService>(sp => new CountingAgentService(
-            inner.ImplementationInstance as IAgentService ?? (IAgentService)inner.ImplementationFactory!(sp), counter));
+            inner.ImplementationInstance as IAgentService ?? (IAgentService)inner.ImplementationFactory!(sp), log));
     }
 
-    sealed record Measurement(IReadOnlyList<string> Ids, IReadOnlyList<double> LatenciesMs, int Failures, TimeSpan Wall)
+    /// <summary>One way of running jobs; <see cref="Run(int, IReadOnlyList{string})"/> runs that many at once.</summary>
+    sealed record Mode(string Name, Func<IReadOnlyList<string>, Task<Measurement>> RunJobs, HistoryRecordingOrchestrationService? History)
     {
-        public int Count => LatenciesMs.Count;
+        public Task<Measurement> Run(int jobs, IReadOnlyList<string>? ids = null) =>
+            RunJobs(ids ?? [.. Enumerable.Range(0, jobs).Select(_ => Guid.NewGuid().ToString("N"))]);
+    }
 
-        public double JobsPerSecond => Count / Wall.TotalSeconds;
+    sealed record Measurement(IReadOnlyList<double> LatenciesMs, int Failures, TimeSpan Wall)
+    {
+        public double JobsPerSecond => LatenciesMs.Count / Wall.TotalSeconds;
+    }
 
-        public double Percentile(int p)
+    /// <summary>One mode's figures in one scenario.</summary>
+    sealed record Scenario(Measurement Jobs, int RunMs, IReadOnlyList<double> DetectionLagsMs, double GetRunPerJob, double CallsPerJob, double? HistoryPerJob, double PeakMegabytes)
+    {
+        public int Failures => Jobs.Failures;
+
+        public double Overhead(int p) => Percentile(Jobs.LatenciesMs, p) - RunMs;
+
+        public double Detection(int p) => DetectionLagsMs.Count == 0 ? double.NaN : Percentile(DetectionLagsMs, p);
+
+        public string Row(string name)
         {
-            var sorted = LatenciesMs.Order().ToList();
+            var history = HistoryPerJob is { } h ? Invariant($"{h:0.0}") : "-";
+            var failed = Failures > 0 ? Invariant($"  FAILED {Failures}") : "";
+            return Invariant($"{name,-27} {Jobs.JobsPerSecond,8:0.0} {Invariant($"{Overhead(50):0} / {Overhead(95):0}"),20} {Invariant($"{Detection(50):0} / {Detection(95):0}"),18} {GetRunPerJob,12:0.0} {CallsPerJob,10:0.0} {history,12} {PeakMegabytes,11:0}{failed}");
+        }
+
+        /// <summary>This mode against another: throughput ×, overhead and detection lag p50 ×, GET-run calls.</summary>
+        public string Compare(Scenario other) =>
+            Invariant($"throughput {Jobs.JobsPerSecond / other.Jobs.JobsPerSecond:0.00}x, overhead p50 {Ratio(Overhead(50), other.Overhead(50))}, detection lag p50 {Ratio(Detection(50), other.Detection(50))}, GET-run/job {GetRunPerJob:0.0} vs {other.GetRunPerJob:0.0}");
+
+        static string Ratio(double a, double b) => b > 0 && a >= 0 ? Invariant($"{a / b:0.00}x") : Invariant($"{a:0} vs {b:0} ms");
+
+        static double Percentile(IReadOnlyList<double> values, int p)
+        {
+            var sorted = values.Order().ToList();
             return sorted[Math.Clamp((int)Math.Ceiling(p / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
         }
     }
 
-    sealed class CallCounter
+    /// <summary>Samples the process's working set every 20 ms while a mode runs.</summary>
+    sealed class PeakWorkingSet : IDisposable
     {
-        long count;
+        readonly CancellationTokenSource stop = new();
+        readonly Task sampling;
+        long peak;
 
-        public void Add() => Interlocked.Increment(ref count);
+        public PeakWorkingSet()
+        {
+            sampling = Task.Run(async () =>
+            {
+                using var process = Process.GetCurrentProcess();
+                while (!stop.IsCancellationRequested)
+                {
+                    process.Refresh();
+                    Volatile.Write(ref peak, Math.Max(peak, process.WorkingSet64));
+                    try
+                    {
+                        await Task.Delay(20, stop.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+                }
+            });
+        }
 
-        public long Reset() => Interlocked.Exchange(ref count, 0);
+        public double PeakMegabytes => Volatile.Read(ref peak) / (1024.0 * 1024.0);
+
+        public void Dispose()
+        {
+            stop.Cancel();
+            sampling.GetAwaiter().GetResult();
+            stop.Dispose();
+        }
     }
 
-    sealed class CountingAgentService(IAgentService inner, CallCounter counter) : IAgentService
+    /// <summary>Agent-service calls per operation, and when a call first saw each run settled.</summary>
+    sealed class CallLog
     {
-        T Count<T>(T value)
+        System.Collections.Concurrent.ConcurrentDictionary<string, long> counts = new(StringComparer.Ordinal);
+        System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> settled = new(StringComparer.Ordinal);
+
+        public void Add(string operation) => counts.AddOrUpdate(operation, 1, (_, n) => n + 1);
+
+        public void Saw(RunState run)
         {
-            counter.Add();
-            return value;
+            if (run.IsTerminal || run.Status == AgentRunStatus.RequiresAction)
+            {
+                settled.TryAdd(run.RunId, DateTimeOffset.UtcNow);
+            }
+        }
+
+        public Snapshot Reset()
+        {
+            var snapshot = new Snapshot(counts, settled);
+            counts = new(StringComparer.Ordinal);
+            settled = new(StringComparer.Ordinal);
+            return snapshot;
+        }
+
+        public sealed record Snapshot(IReadOnlyDictionary<string, long> Counts, IReadOnlyDictionary<string, DateTimeOffset> Settled)
+        {
+            public long Total => Counts.Values.Sum();
+
+            public long Count(string operation) => Counts.GetValueOrDefault(operation);
+        }
+    }
+
+    sealed class CountingAgentService(IAgentService inner, CallLog log) : IAgentService
+    {
+        async Task<T> Count<T>(string operation, Task<T> call)
+        {
+            log.Add(operation);
+            return await call.ConfigureAwait(false);
+        }
+
+        async Task<RunState> Watch(string operation, Task<RunState> call)
+        {
+            log.Add(operation);
+            var run = await call.ConfigureAwait(false);
+            log.Saw(run);
+            return run;
         }
 
         public Task<AgentRef> CreateAgentAsync(AgentDefinition definition, string idempotencyKey, CancellationToken cancellationToken) =>
-            Count(inner.CreateAgentAsync(definition, idempotencyKey, cancellationToken));
+            Count("CreateAgent", inner.CreateAgentAsync(definition, idempotencyKey, cancellationToken));
 
-        public Task<bool> DeleteAgentAsync(AgentRef agent, CancellationToken cancellationToken) => Count(inner.DeleteAgentAsync(agent, cancellationToken));
+        public Task<bool> DeleteAgentAsync(AgentRef agent, CancellationToken cancellationToken) => Count("DeleteAgent", inner.DeleteAgentAsync(agent, cancellationToken));
 
-        public Task<string> CreateThreadAsync(string idempotencyKey, CancellationToken cancellationToken) => Count(inner.CreateThreadAsync(idempotencyKey, cancellationToken));
+        public Task<string> CreateThreadAsync(string idempotencyKey, CancellationToken cancellationToken) => Count("CreateThread", inner.CreateThreadAsync(idempotencyKey, cancellationToken));
 
-        public Task<bool> DeleteThreadAsync(string threadId, CancellationToken cancellationToken) => Count(inner.DeleteThreadAsync(threadId, cancellationToken));
+        public Task<bool> DeleteThreadAsync(string threadId, CancellationToken cancellationToken) => Count("DeleteThread", inner.DeleteThreadAsync(threadId, cancellationToken));
 
-        public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, CancellationToken cancellationToken) =>
-            Count(inner.StartRunAsync(agent, threadId, userMessage, idempotencyKey, cancellationToken));
+        public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken) =>
+            Watch("StartRun", inner.StartRunAsync(agent, threadId, userMessage, idempotencyKey, streamWindow, cancellationToken));
 
-        public Task<RunState> GetRunAsync(RunRef run, CancellationToken cancellationToken) => Count(inner.GetRunAsync(run, cancellationToken));
+        public Task<RunState> GetRunAsync(RunRef run, CancellationToken cancellationToken) => Watch("GetRun", inner.GetRunAsync(run, cancellationToken));
 
-        public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, CancellationToken cancellationToken) =>
-            Count(inner.SubmitToolOutputsAsync(agent, run, outputs, idempotencyKey, cancellationToken));
+        public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken) =>
+            Watch("SubmitToolOutputs", inner.SubmitToolOutputsAsync(agent, run, outputs, idempotencyKey, streamWindow, cancellationToken));
 
-        public Task<RunState> CancelRunAsync(RunState run, string reason, CancellationToken cancellationToken) => Count(inner.CancelRunAsync(run, reason, cancellationToken));
+        public Task<RunState> CancelRunAsync(RunState run, string reason, CancellationToken cancellationToken) => Watch("CancelRun", inner.CancelRunAsync(run, reason, cancellationToken));
+
+        public Task<RunState?> CancelStartedRunAsync(string threadId, string idempotencyKey, RunRef? previous, string reason, CancellationToken cancellationToken) =>
+            Count("CancelStartedRun", inner.CancelStartedRunAsync(threadId, idempotencyKey, previous, reason, cancellationToken));
 
         public Task<int> CloseOpenToolCallsAsync(string threadId, string reason, CancellationToken cancellationToken) =>
-            Count(inner.CloseOpenToolCallsAsync(threadId, reason, cancellationToken));
+            Count("CloseToolCalls", inner.CloseOpenToolCallsAsync(threadId, reason, cancellationToken));
 
         public Task<IReadOnlyList<JobMessage>> ListMessagesAsync(string threadId, CancellationToken cancellationToken) =>
-            Count(inner.ListMessagesAsync(threadId, cancellationToken));
+            Count("ListMessages", inner.ListMessagesAsync(threadId, cancellationToken));
 
         public Task<IReadOnlyList<JobRunStep>> ListRunStepsAsync(string threadId, IReadOnlyList<string> runIds, CancellationToken cancellationToken) =>
-            Count(inner.ListRunStepsAsync(threadId, runIds, cancellationToken));
+            Count("ListRunSteps", inner.ListRunStepsAsync(threadId, runIds, cancellationToken));
     }
 }

@@ -36,7 +36,15 @@ public interface IAgentService
     /// Both halves are idempotent per <paramref name="idempotencyKey"/>: a retry after a lost answer finds the
     /// message and the run it created instead of adding them again.
     /// </summary>
-    Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, CancellationToken cancellationToken);
+    /// <param name="agent">The agent.</param>
+    /// <param name="threadId">The thread (conversation).</param>
+    /// <param name="userMessage">The user's message.</param>
+    /// <param name="idempotencyKey">Marks the message and the run.</param>
+    /// <param name="streamWindow">Stream-first waiting: when positive, the run is started streamed and its events read
+    /// for up to this long, returning the moment it ends or needs tool outputs; the run as last seen otherwise. A stream
+    /// the service refuses or drops is not an error: the run as last seen (or as read) is returned, to be polled.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken);
 
     /// <summary>Reads the run's current state.</summary>
     Task<RunState> GetRunAsync(RunRef run, CancellationToken cancellationToken);
@@ -45,8 +53,9 @@ public interface IAgentService
     /// Answers every pending tool call of the run in one call. The agent is passed because protocols that answer
     /// with a new response must reference it again.
     /// </summary>
-    /// <remarks>Idempotent per <paramref name="idempotencyKey"/> where the protocol makes a new run of it.</remarks>
-    Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, CancellationToken cancellationToken);
+    /// <remarks>Idempotent per <paramref name="idempotencyKey"/> where the protocol makes a new run of it. Streams for up
+    /// to <paramref name="streamWindow"/> like <see cref="StartRunAsync"/>.</remarks>
+    Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken);
 
     /// <summary>
     /// Stops the run and leaves the thread fit to continue: asks the service to cancel it and answers every tool
@@ -55,6 +64,14 @@ public interface IAgentService
     /// a while: the result can be <see cref="AgentRunStatus.Cancelling"/>.
     /// </summary>
     Task<RunState> CancelRunAsync(RunState run, string reason, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Cancels the run a call that may still be in flight started with <paramref name="idempotencyKey"/> (a streamed
+    /// start or tool-output submission, whose activity has not returned yet), like <see cref="CancelRunAsync"/>. Where
+    /// a submission keeps the run's id (classic), <paramref name="previous"/> is that run. Null when the call has not
+    /// started a run yet.
+    /// </summary>
+    Task<RunState?> CancelStartedRunAsync(string threadId, string idempotencyKey, RunRef? previous, string reason, CancellationToken cancellationToken);
 
     /// <summary>
     /// Answers every tool call the thread still holds without an output, with an error output naming

@@ -48,12 +48,25 @@ public sealed record AgentJobRequest(
 /// <param name="MaxDelayMs">The cap the backoff grows to.</param>
 /// <param name="BackoffFactor">Growth of the delay per poll that sees no change.</param>
 /// <param name="PollsPerGeneration">Polls before the poller continues as new, keeping its history bounded.</param>
+/// <param name="StreamWindowSeconds">Stream-first waiting: the activity that starts the run (or submits tool outputs)
+/// asks the service to stream the run's events and holds the stream this many seconds, returning the instant the run
+/// ends or needs tool outputs; only a run still going after the window is polled with durable timers. 0 turns
+/// streaming off. Null takes the host's default (<c>AgentJobs__StreamWindowSeconds</c>; see the README for why the
+/// Functions app's default is shorter than the local host's).</param>
 public sealed record PollingSettings(
     int InitialDelayMs = PollingSettings.DefaultInitialDelayMs,
     int MaxDelayMs = PollingSettings.DefaultMaxDelayMs,
     double BackoffFactor = PollingSettings.DefaultBackoffFactor,
-    int PollsPerGeneration = PollingSettings.DefaultPollsPerGeneration)
+    int PollsPerGeneration = PollingSettings.DefaultPollsPerGeneration,
+    int? StreamWindowSeconds = null)
 {
+    /// <summary>Longest stream window a job may ask for, in seconds: well under the Functions HTTP and activity limits.</summary>
+    public const int MaxStreamWindowSeconds = 120;
+
+    /// <summary>The window that applies: <see cref="StreamWindowSeconds"/>, or none when it was never settled.</summary>
+    [JsonIgnore]
+    public TimeSpan StreamWindow => TimeSpan.FromSeconds(StreamWindowSeconds ?? 0);
+
     /// <summary>Default first delay: 1 s, as the quickstart polls.</summary>
     public const int DefaultInitialDelayMs = 1_000;
 

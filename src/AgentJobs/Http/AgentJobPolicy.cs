@@ -31,7 +31,9 @@ public sealed class AgentJobPolicy(string defaultModel, AgentJobsApiOptions? lim
             Instructions = request.Instructions ?? AgentJobDefaults.Instructions,
             Tools = request.Tools ?? [],
             MaxDurationSeconds = request.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds,
-            Polling = request.Polling ?? PollingSettings.Default,
+            Polling = (request.Polling ?? PollingSettings.Default) is var polling && polling.StreamWindowSeconds is null
+                ? polling with { StreamWindowSeconds = limits.StreamWindowSeconds }
+                : polling,
             CancelGraceSeconds = request.CancelGraceSeconds ?? AgentJobDefaults.CancelGraceSeconds,
             MaxToolRounds = request.MaxToolRounds ?? Math.Min(AgentJobDefaults.MaxToolRounds, limits.MaxToolRoundsLimit),
             MaxTotalTokens = request.MaxTotalTokens ?? limits.MaxTotalTokensLimit,

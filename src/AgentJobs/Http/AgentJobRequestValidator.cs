@@ -227,6 +227,11 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
             {
                 return new("polling.pollsPerGeneration", $"'polling.pollsPerGeneration' must be between 1 and 10000; got {p.PollsPerGeneration}.");
             }
+
+            if (p.StreamWindowSeconds is < 0 or > PollingSettings.MaxStreamWindowSeconds)
+            {
+                return new("polling.streamWindowSeconds", $"'polling.streamWindowSeconds' must be between 0 and {PollingSettings.MaxStreamWindowSeconds}; got {p.StreamWindowSeconds}.");
+            }
         }
 
         return null;

@@ -18,6 +18,16 @@ public sealed class AgentJobsApiOptions
     /// <summary>Largest <c>maxToolRounds</c> a job may ask for (default 256).</summary>
     public int MaxToolRoundsLimit { get; set; } = 256;
 
+    /// <summary>
+    /// Default stream window of jobs that set no <c>polling.streamWindowSeconds</c>, in seconds (0 turns streaming off).
+    /// The library default is the Functions app's: 10 s, because a held activity is billed and holds one of
+    /// <c>maxConcurrentActivityFunctions</c> slots while it waits; the local host, which pays for neither, sets 60.
+    /// </summary>
+    public int StreamWindowSeconds { get; set; } = DefaultStreamWindowSeconds;
+
+    /// <summary>The Functions app's default stream window, in seconds.</summary>
+    public const int DefaultStreamWindowSeconds = 10;
+
     /// <summary>Longest idle timeout a session may ask for, in seconds (default 86400: a day).</summary>
     public int MaxSessionIdleSeconds { get; set; } = 86_400;
 

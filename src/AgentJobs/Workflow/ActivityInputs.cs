@@ -1,4 +1,5 @@
 using AgentJobs.AgentService;
+using System.Text.Json.Serialization;
 using AgentJobs.Contracts;
 
 namespace AgentJobs.Workflow;
@@ -21,19 +22,38 @@ public sealed record CreateThreadInput(string IdempotencyKey);
 /// <param name="ThreadId">The thread.</param>
 /// <param name="UserMessage">The user's message, added to the thread as the run starts.</param>
 /// <param name="IdempotencyKey">Marks the message and the run so a retried start finds them.</param>
-public sealed record StartRunInput(AgentRef Agent, string ThreadId, string UserMessage, string IdempotencyKey);
+/// <param name="StreamWindowSeconds">How long the activity follows the run's stream (0: no stream; the run is polled).</param>
+public sealed record StartRunInput(AgentRef Agent, string ThreadId, string UserMessage, string IdempotencyKey, int StreamWindowSeconds = 0)
+{
+    /// <summary>The stream window.</summary>
+    [JsonIgnore]
+    public TimeSpan StreamWindow => TimeSpan.FromSeconds(StreamWindowSeconds);
+}
 
 /// <summary>Input of <see cref="AgentJobActivities.CancelRun"/>.</summary>
 /// <param name="Run">The run as last seen (a run waiting for tool outputs gets them closed).</param>
 /// <param name="Reason">Why the job stops, for the error outputs of calls it leaves unanswered.</param>
 public sealed record CancelRunInput(RunState Run, string Reason);
 
+/// <summary>Input of <see cref="AgentJobActivities.CancelStartedRun"/>.</summary>
+/// <param name="ThreadId">The thread.</param>
+/// <param name="IdempotencyKey">The key of the streamed call still in flight.</param>
+/// <param name="Previous">The run a submission answers (it keeps its id in the classic protocol); null for a start.</param>
+/// <param name="Reason">Why the job stops.</param>
+public sealed record CancelStartedRunInput(string ThreadId, string IdempotencyKey, RunRef? Previous, string Reason);
+
 /// <summary>Input of <see cref="AgentJobActivities.SubmitToolOutputs"/>.</summary>
 /// <param name="Agent">The job's agent.</param>
 /// <param name="Run">The run waiting for outputs.</param>
 /// <param name="Outputs">One output per pending tool call.</param>
 /// <param name="IdempotencyKey">Marks the submission where the protocol makes a new run of it.</param>
-public sealed record SubmitToolOutputsInput(AgentRef Agent, RunRef Run, IReadOnlyList<ToolOutput> Outputs, string IdempotencyKey);
+/// <param name="StreamWindowSeconds">How long the activity follows the run's stream (0: no stream; the run is polled).</param>
+public sealed record SubmitToolOutputsInput(AgentRef Agent, RunRef Run, IReadOnlyList<ToolOutput> Outputs, string IdempotencyKey, int StreamWindowSeconds = 0)
+{
+    /// <summary>The stream window.</summary>
+    [JsonIgnore]
+    public TimeSpan StreamWindow => TimeSpan.FromSeconds(StreamWindowSeconds);
+}
 
 /// <summary>Input of <see cref="AgentJobActivities.ListRunSteps"/>.</summary>
 /// <param name="ThreadId">The thread.</param>

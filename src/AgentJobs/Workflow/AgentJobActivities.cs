@@ -42,22 +42,22 @@ public sealed class AgentJobActivities(
         return Measure(nameof(CreateThread), () => service.CreateThreadAsync(input.IdempotencyKey, CancellationToken.None));
     }
 
-    /// <summary>Adds the user's message and starts the run.</summary>
+    /// <summary>Adds the user's message and starts the run, following its stream for the input's window (stream-first waiting).</summary>
     public Task<RunState> StartRun(StartRunInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
         AgentJobsTelemetry.RecordInput(input.UserMessage, telemetry.CaptureMessageContent);
-        return Measure(nameof(StartRun), () => service.StartRunAsync(input.Agent, input.ThreadId, input.UserMessage, input.IdempotencyKey, CancellationToken.None));
+        return Measure(nameof(StartRun), () => service.StartRunAsync(input.Agent, input.ThreadId, input.UserMessage, input.IdempotencyKey, input.StreamWindow, CancellationToken.None));
     }
 
     /// <summary>Reads the run (one poll).</summary>
     public Task<RunState> GetRun(RunRef run) => Measure(nameof(GetRun), () => service.GetRunAsync(run, CancellationToken.None));
 
-    /// <summary>Submits every tool output of a batch in one call.</summary>
+    /// <summary>Submits every tool output of a batch in one call, following the run's stream for the input's window.</summary>
     public Task<RunState> SubmitToolOutputs(SubmitToolOutputsInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return Measure(nameof(SubmitToolOutputs), () => service.SubmitToolOutputsAsync(input.Agent, input.Run, input.Outputs, input.IdempotencyKey, CancellationToken.None));
+        return Measure(nameof(SubmitToolOutputs), () => service.SubmitToolOutputsAsync(input.Agent, input.Run, input.Outputs, input.IdempotencyKey, input.StreamWindow, CancellationToken.None));
     }
 
     /// <summary>Stops the run and closes the tool calls it waits for.</summary>
@@ -65,6 +65,16 @@ public sealed class AgentJobActivities(
     {
         ArgumentNullException.ThrowIfNull(input);
         return Measure(nameof(CancelRun), () => service.CancelRunAsync(input.Run, input.Reason, CancellationToken.None));
+    }
+
+    /// <summary>
+    /// Cancels the run a streamed call still in flight started (found by the call's key), so the stream that call
+    /// follows ends with the cancel instead of holding the job for its window. Null when nothing was started yet.
+    /// </summary>
+    public Task<RunState?> CancelStartedRun(CancelStartedRunInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Measure(nameof(CancelStartedRun), () => service.CancelStartedRunAsync(input.ThreadId, input.IdempotencyKey, input.Previous, input.Reason, CancellationToken.None));
     }
 
     /// <summary>Answers the tool calls the thread still holds open, so the next job can continue it.</summary>

@@ -25,6 +25,7 @@ public static class AgentJobTasks
         nameof(AgentJobActivities.GetRun),
         nameof(AgentJobActivities.SubmitToolOutputs),
         nameof(AgentJobActivities.CancelRun),
+        nameof(AgentJobActivities.CancelStartedRun),
         nameof(AgentJobActivities.CloseToolCalls),
         nameof(AgentJobActivities.ListMessages),
         nameof(AgentJobActivities.ListRunSteps),
@@ -65,6 +66,7 @@ public static class AgentJobTasks
         Add<RunRef, RunState>(registry, nameof(AgentJobActivities.GetRun), (a, i) => a.GetRun(i));
         Add<SubmitToolOutputsInput, RunState>(registry, nameof(AgentJobActivities.SubmitToolOutputs), (a, i) => a.SubmitToolOutputs(i));
         Add<CancelRunInput, RunState>(registry, nameof(AgentJobActivities.CancelRun), (a, i) => a.CancelRun(i));
+        Add<CancelStartedRunInput, RunState?>(registry, nameof(AgentJobActivities.CancelStartedRun), (a, i) => a.CancelStartedRun(i));
         Add<CloseToolCallsInput, int>(registry, nameof(AgentJobActivities.CloseToolCalls), (a, i) => a.CloseToolCalls(i));
         Add<string, IReadOnlyList<JobMessage>>(registry, nameof(AgentJobActivities.ListMessages), (a, i) => a.ListMessages(i));
         Add<ListRunStepsInput, IReadOnlyList<JobRunStep>>(registry, nameof(AgentJobActivities.ListRunSteps), (a, i) => a.ListRunSteps(i));

@@ -26,8 +26,10 @@ internal static class AgentTurn
             if (!stopper.ShouldStop())
             {
                 job.Enter(JobPhase.StartingRun);
-                run = await context.CallActivityAsync<RunState>(
-                    nameof(AgentJobActivities.StartRun), new StartRunInput(agent, threadId, request.Prompt, WorkflowSteps.Key(context, "run")), stopper.Working);
+                var key = WorkflowSteps.Key(context, "run");
+                var start = context.CallActivityAsync<RunState>(
+                    nameof(AgentJobActivities.StartRun), new StartRunInput(agent, threadId, request.Prompt, key, StreamWindowSeconds(context, stopper, request)), stopper.Working);
+                run = await StreamedCallAsync(context, job, stopper, start, new CancelStartedRunInput(threadId, key, Previous: null, "the job is stopping"));
                 job.Saw(run);
                 run = await WaitForRunAsync(context, job, stopper, agent, run, request);
             }
@@ -100,7 +102,7 @@ internal static class AgentTurn
         TaskOrchestrationContext context, JobTracker job, JobStopper stopper, AgentRef agent, RunState run, AgentJobRequest request)
     {
         var log = context.CreateReplaySafeLogger<AgentJobOrchestrator>();
-        var cancelSent = false;
+        var cancelSent = job.CancelSent; // a stop during a streamed call cancelled the run already
         while (!run.IsTerminal)
         {
             CheckTokenBudget(job, stopper, request);
@@ -242,12 +244,71 @@ internal static class AgentTurn
         var outputs = run.ToolCalls.Select(c => answered[c.Id]).ToArray();
         job.ToolCalls += outputs.Length - rejected.Count;
 
-        var submitted = await context.CallActivityAsync<RunState>(
+        var key = WorkflowSteps.Key(context, $"tools:{job.ToolRounds++}");
+        var submit = context.CallActivityAsync<RunState>(
             nameof(AgentJobActivities.SubmitToolOutputs),
-            new SubmitToolOutputsInput(agent, run.Ref, outputs, WorkflowSteps.Key(context, $"tools:{job.ToolRounds++}")),
+            new SubmitToolOutputsInput(agent, run.Ref, outputs, key, StreamWindowSeconds(context, stopper, request)),
             stopper.Working);
+        var submitted = await StreamedCallAsync(context, job, stopper, submit, new CancelStartedRunInput(run.ThreadId, key, run.Ref, "the job is stopping"));
         job.Saw(submitted);
         return submitted;
+    }
+
+    /// <summary>
+    /// The stream window of the next streamed call: the job's setting (<see cref="PollingSettings.StreamWindowSeconds"/>),
+    /// never past the job's deadline, so a held call cannot outlast the job.
+    /// </summary>
+    static int StreamWindowSeconds(TaskOrchestrationContext context, JobStopper stopper, AgentJobRequest request)
+    {
+        var untilDeadline = (int)Math.Ceiling((stopper.Deadline - context.CurrentUtcDateTime).TotalSeconds);
+        return Math.Clamp(untilDeadline, 0, request.Polling!.StreamWindowSeconds ?? 0);
+    }
+
+    /// <summary>
+    /// Waits for an activity that follows the run's stream (a start or a tool-output submission). A stop (cancel,
+    /// deadline) that arrives meanwhile cancels the run that call started, found by its key, so the stream ends with
+    /// the cancel instead of holding the job for the rest of its window; while the call has not started a run yet,
+    /// the cancel is tried again each second, until the grace period ends.
+    /// </summary>
+    static async Task<RunState> StreamedCallAsync(
+        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, Task<RunState> call, CancelStartedRunInput cancel)
+    {
+        if (await stopper.FinishesBeforeStopAsync(call) || !stopper.ShouldStop())
+        {
+            return await call;
+        }
+
+        job.Enter(JobPhase.Cancelling);
+        var log = context.CreateReplaySafeLogger<AgentJobOrchestrator>();
+        while (!call.IsCompleted && context.CurrentUtcDateTime < stopper.WaitUntil)
+        {
+            try
+            {
+                if (await context.CallActivityAsync<RunState?>(
+                    nameof(AgentJobActivities.CancelStartedRun), cancel with { Reason = stopper.Stop!.Message }, stopper.Stopping) is { } cancelled)
+                {
+                    job.CancelSent = true;
+                    job.Saw(cancelled);
+                    break;
+                }
+            }
+            catch (TaskFailedException ex)
+            {
+                log.LogWarning("Cancel of the run started by {Key} was refused: {Message}", cancel.IdempotencyKey, WorkflowSteps.ServiceMessage(ex));
+                break;
+            }
+
+            using var retryCancel = new CancellationTokenSource();
+            var retry = context.CreateTimer(context.CurrentUtcDateTime.AddSeconds(1), retryCancel.Token);
+            if (await Task.WhenAny(call, retry) == call)
+            {
+#pragma warning disable CA1849 // CancelAsync would run the timer's continuation off the orchestrator's thread.
+                retryCancel.Cancel();
+#pragma warning restore CA1849
+            }
+        }
+
+        return await call;
     }
 
     static string? InvalidToolCalls(IReadOnlyList<ToolCallRequest> calls)

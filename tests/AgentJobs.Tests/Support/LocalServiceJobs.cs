@@ -20,8 +20,11 @@ public static class LocalServiceJobs
     /// <summary>The local service's key in these tests.</summary>
     public const string Key = "e2e-test-key";
 
-    /// <summary>Fast polling: 20 ms growing to 100 ms.</summary>
-    public static PollingSettings FastPolling { get; } = new(InitialDelayMs: 20, MaxDelayMs: 100);
+    /// <summary>Fast polling, no stream: 20 ms growing to 100 ms (these suites test the durable-timer poller; <see cref="StreamFirst"/> streams).</summary>
+    public static PollingSettings FastPolling { get; } = new(InitialDelayMs: 20, MaxDelayMs: 100, StreamWindowSeconds: 0);
+
+    /// <summary>Stream-first waiting with a <paramref name="windowSeconds"/> window, fast polling after it.</summary>
+    public static PollingSettings StreamFirst(int windowSeconds) => FastPolling with { StreamWindowSeconds = windowSeconds };
 
     /// <summary>Both agent protocols, for theories.</summary>
     public static TheoryData<string> Protocols => [AgentProtocols.Classic, AgentProtocols.Foundry];

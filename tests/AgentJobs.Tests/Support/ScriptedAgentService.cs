@@ -107,7 +107,7 @@ public sealed class ScriptedAgentService : IAgentService
         return Task.FromResult(threads.TryRemove(threadId, out _));
     }
 
-    public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, CancellationToken cancellationToken)
+    public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken)
     {
         Record("StartRun", threadId);
         var list = threads.GetOrAdd(threadId, _ => []);
@@ -142,7 +142,7 @@ public sealed class ScriptedAgentService : IAgentService
         }
     }
 
-    public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, CancellationToken cancellationToken)
+    public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken)
     {
         Record("SubmitToolOutputs", run.RunId);
         Submissions.GetOrAdd(run.RunId, _ => []).Add(outputs);
@@ -182,6 +182,13 @@ public sealed class ScriptedAgentService : IAgentService
             script.Current = ScriptStep.Of("cancelling");
             return Task.FromResult(State(run.RunId, "cancelling"));
         }
+    }
+
+    /// <summary>Calls here answer at once (this service does not stream), so no call is ever still in flight to cancel.</summary>
+    public Task<RunState?> CancelStartedRunAsync(string threadId, string idempotencyKey, RunRef? previous, string reason, CancellationToken cancellationToken)
+    {
+        Record("CancelStartedRun", threadId);
+        return Task.FromResult<RunState?>(null);
     }
 
     public Task<int> CloseOpenToolCallsAsync(string threadId, string reason, CancellationToken cancellationToken)

@@ -97,29 +97,81 @@ public sealed class ClassicAgentService : IAgentService
 
     /// <inheritdoc />
     /// <remarks>The message and the run each carry a key derived from <paramref name="idempotencyKey"/> in their
-    /// metadata; a retry looks for them among the thread's newest messages and runs before creating either.</remarks>
-    public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, CancellationToken cancellationToken) =>
+    /// metadata; a retry looks for them among the thread's newest messages and runs before creating either. With a
+    /// stream window the run is created with <c>stream: true</c> and its <c>thread.run.*</c> events followed; a
+    /// stream that is refused, or breaks before the run appears, falls back to the plain create (which finds a run
+    /// the stream did create by its key).</remarks>
+    public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken) =>
         ServiceCall.RunAsync("start run", async () =>
         {
             ArgumentNullException.ThrowIfNull(agent);
             await AddUserMessageAsync(threadId, userMessage, $"{idempotencyKey}:message", cancellationToken);
-
-            await foreach (var latest in client.GetRunsAsync(
-                threadId, new RunCollectionOptions { Order = RunCollectionOrder.Descending, PageSizeLimit = 1 }, cancellationToken))
+            if (await FindRunAsync(threadId, idempotencyKey, cancellationToken) is { } existing)
             {
-                if (latest.Metadata.TryGetValue(IdempotencyMetadataKey, out var key) && key == idempotencyKey)
-                {
-                    return ClassicMapping.ToRunState(latest, null);
-                }
-
-                break;
+                return existing;
             }
 
             var options = new RunCreationOptions();
             options.Metadata[IdempotencyMetadataKey] = idempotencyKey;
-            var result = await client.CreateRunAsync(threadId, agent.Id, options, cancellationToken);
-            return ClassicMapping.ToRunState(result);
+            if (streamWindow > TimeSpan.Zero &&
+                await StreamAsync(ct => client.CreateRunStreamingAsync(threadId, agent.Id, options, ct), streamWindow, cancellationToken) is { } streamed)
+            {
+                return streamed;
+            }
+
+            return await FindRunAsync(threadId, idempotencyKey, cancellationToken)
+                ?? ClassicMapping.ToRunState(await client.CreateRunAsync(threadId, agent.Id, options, cancellationToken));
         });
+
+    /// <summary>The thread's newest run when it carries <paramref name="idempotencyKey"/>: the run an earlier attempt started.</summary>
+    async Task<RunState?> FindRunAsync(string threadId, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        await foreach (var latest in client.GetRunsAsync(
+            threadId, new RunCollectionOptions { Order = RunCollectionOrder.Descending, PageSizeLimit = 1 }, cancellationToken))
+        {
+            return latest.Metadata.TryGetValue(IdempotencyMetadataKey, out var key) && key == idempotencyKey
+                ? ClassicMapping.ToRunState(latest, null)
+                : null;
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Follows a streamed run call for up to <paramref name="window"/>; null when the service refused the stream or it
+    /// broke before the run appeared (the caller then takes the plain path).
+    /// </summary>
+    static async Task<RunState?> StreamAsync(Func<CancellationToken, Task<AsyncStreamingResult<StreamingUpdate>>> open, TimeSpan window, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var followed = await RunStream.FollowAsync(ct => States(open, ct), window, null, cancellationToken);
+            return followed.Last;
+        }
+        catch (Exception ex) when (RunStream.IsUnsupported(ex) || RunStream.IsBreak(ex))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The run as each <c>thread.run.*</c> event shows it (a <c>requires_action</c> event carries the calls).</summary>
+    static async IAsyncEnumerable<(RunState, long?)> States(
+        Func<CancellationToken, Task<AsyncStreamingResult<StreamingUpdate>>> open, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var updates = await open(cancellationToken);
+        await foreach (var update in updates.WithCancellation(cancellationToken))
+        {
+            switch (update)
+            {
+                case RequiredActionUpdate action:
+                    yield return (ClassicMapping.ToRunState(action.GetThreadRun(), null), null);
+                    break;
+                case RunUpdate run:
+                    yield return (ClassicMapping.ToRunState(run.Value, null), null);
+                    break;
+            }
+        }
+    }
 
     async Task AddUserMessageAsync(string threadId, string text, string key, CancellationToken cancellationToken)
     {
@@ -147,15 +199,31 @@ public sealed class ClassicAgentService : IAgentService
         });
 
     /// <inheritdoc />
-    /// <remarks>The run keeps its id, and the service refuses a second submission for the same step, so no key is needed.</remarks>
-    public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, CancellationToken cancellationToken) =>
+    /// <remarks>The run keeps its id, and the service refuses a second submission for the same step, so no key is
+    /// needed. A streamed submission that is refused, or breaks before the run appears, is followed by a read of the
+    /// run: outputs the service took are not sent again.</remarks>
+    public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken) =>
         ServiceCall.RunAsync("submit tool outputs", async () =>
         {
             ArgumentNullException.ThrowIfNull(run);
             ArgumentNullException.ThrowIfNull(outputs);
-            var result = await client.SubmitToolOutputsToRunAsync(
-                run.ThreadId, run.RunId, outputs.Select(o => new OpenAI.Assistants.ToolOutput(o.ToolCallId, o.Output)), cancellationToken);
-            return ClassicMapping.ToRunState(result);
+            var sdkOutputs = outputs.Select(o => new OpenAI.Assistants.ToolOutput(o.ToolCallId, o.Output)).ToList();
+            if (streamWindow > TimeSpan.Zero)
+            {
+                if (await StreamAsync(ct => client.SubmitToolOutputsToRunStreamingAsync(run.ThreadId, run.RunId, sdkOutputs, ct), streamWindow, cancellationToken) is { } streamed)
+                {
+                    return streamed;
+                }
+
+                var current = ClassicMapping.ToRunState(await client.GetRunAsync(run.ThreadId, run.RunId, cancellationToken));
+                var pending = outputs.Select(o => o.ToolCallId).ToHashSet(StringComparer.Ordinal);
+                if (current.Status != AgentRunStatus.RequiresAction || !current.ToolCalls.Any(c => pending.Contains(c.Id)))
+                {
+                    return current; // the stream's submission was taken
+                }
+            }
+
+            return ClassicMapping.ToRunState(await client.SubmitToolOutputsToRunAsync(run.ThreadId, run.RunId, sdkOutputs, cancellationToken));
         });
 
     /// <inheritdoc />
@@ -186,6 +254,17 @@ public sealed class ClassicAgentService : IAgentService
                 return current;
             }
         });
+
+    /// <inheritdoc />
+    /// <remarks>A start is found by its key on the thread's newest run; a submission keeps the run's id, so it is
+    /// <paramref name="previous"/>.</remarks>
+    public async Task<RunState?> CancelStartedRunAsync(string threadId, string idempotencyKey, RunRef? previous, string reason, CancellationToken cancellationToken)
+    {
+        var run = await ServiceCall.RunAsync("find run", async () =>
+            await FindRunAsync(threadId, idempotencyKey, cancellationToken)
+            ?? (previous is null ? null : ClassicMapping.ToRunState(await client.GetRunAsync(previous.ThreadId, previous.RunId, cancellationToken))));
+        return run is null ? null : await CancelRunAsync(run, reason, cancellationToken);
+    }
 
     /// <inheritdoc />
     /// <remarks>Tool calls belong to runs in this protocol; a run that ended, however it ended, holds none open.</remarks>

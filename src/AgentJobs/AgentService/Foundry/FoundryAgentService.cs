@@ -106,12 +106,12 @@ public sealed class FoundryAgentService : IAgentService
     /// response's output. A retry finds the response it created by the key in its metadata (listing the
     /// conversation's newest responses) instead of starting a second one.
     /// </remarks>
-    public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, CancellationToken cancellationToken) =>
+    public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken) =>
         ServiceCall.RunAsync("create response", async () =>
         {
             ArgumentNullException.ThrowIfNull(agent);
             var input = new JsonArray(new JsonObject { ["type"] = "message", ["role"] = "user", ["content"] = userMessage });
-            return await CreateResponseOnceAsync(ResponseBody(agent, threadId, input, idempotencyKey), threadId, idempotencyKey, cancellationToken);
+            return await CreateResponseOnceAsync(ResponseBody(agent, threadId, input, idempotencyKey), threadId, idempotencyKey, streamWindow, cancellationToken);
         });
 
     /// <inheritdoc />
@@ -129,7 +129,7 @@ public sealed class FoundryAgentService : IAgentService
     /// whole exchange (calls, outputs, answer) for a caller who continues it later. Idempotent like
     /// <see cref="StartRunAsync"/>.
     /// </remarks>
-    public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, CancellationToken cancellationToken) =>
+    public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken) =>
         ServiceCall.RunAsync("create response with tool outputs", async () =>
         {
             ArgumentNullException.ThrowIfNull(agent);
@@ -141,7 +141,7 @@ public sealed class FoundryAgentService : IAgentService
                 input.Add(new JsonObject { ["type"] = "function_call_output", ["call_id"] = output.ToolCallId, ["output"] = output.Output });
             }
 
-            return await CreateResponseOnceAsync(ResponseBody(agent, run.ThreadId, input, idempotencyKey), run.ThreadId, idempotencyKey, cancellationToken);
+            return await CreateResponseOnceAsync(ResponseBody(agent, run.ThreadId, input, idempotencyKey), run.ThreadId, idempotencyKey, streamWindow, cancellationToken);
         });
 
     /// <inheritdoc />
@@ -184,6 +184,15 @@ public sealed class FoundryAgentService : IAgentService
             await CloseOpenToolCallsCoreAsync(run.ThreadId, reason, cancellationToken);
             return state with { Status = AgentRunStatus.Cancelled, ToolCalls = [] };
         });
+
+    /// <inheritdoc />
+    /// <remarks>Every call that starts a response marks it with its key, so <paramref name="previous"/> is not needed:
+    /// the previous response has ended (with function calls), and closing its calls here would race the submission.</remarks>
+    public async Task<RunState?> CancelStartedRunAsync(string threadId, string idempotencyKey, RunRef? previous, string reason, CancellationToken cancellationToken)
+    {
+        var run = await ServiceCall.RunAsync("find response", () => FindResponseAsync(threadId, idempotencyKey, cancellationToken));
+        return run is null ? null : await CancelRunAsync(run, reason, cancellationToken);
+    }
 
     /// <inheritdoc />
     /// <remarks>
@@ -291,17 +300,131 @@ public sealed class FoundryAgentService : IAgentService
         return body;
     }
 
-    async Task<RunState> CreateResponseOnceAsync(JsonObject body, string conversationId, string idempotencyKey, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates the background response unless an earlier attempt did (found by its key). With a stream window it is
+    /// created streamed and its <c>response.*</c> events followed; a stream that breaks is resumed after its last
+    /// <c>sequence_number</c> while the window lasts. A refused stream, or one that broke before the response appeared,
+    /// falls back to the plain create, which first looks for a response the stream did create.
+    /// </summary>
+    async Task<RunState> CreateResponseOnceAsync(JsonObject body, string conversationId, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken)
     {
-        if (await agents.FindResponseAsync(conversationId, Classic.ClassicAgentService.IdempotencyMetadataKey, idempotencyKey, cancellationToken) is { } existing)
+        if (await FindResponseAsync(conversationId, idempotencyKey, cancellationToken) is { } existing)
         {
-            using var found = existing;
-            return ToRunState(found.RootElement, conversationId, pollAfterMs: null);
+            return existing;
+        }
+
+        if (streamWindow > TimeSpan.Zero && await StreamResponseAsync(body, conversationId, streamWindow, cancellationToken) is { } streamed)
+        {
+            return streamed;
+        }
+
+        if (streamWindow > TimeSpan.Zero && await FindResponseAsync(conversationId, idempotencyKey, cancellationToken) is { } created)
+        {
+            return created;
         }
 
         var result = await responses.CreateResponseAsync(Content(body), Options(cancellationToken));
         return ToRunState(result, conversationId);
     }
+
+    async Task<RunState?> FindResponseAsync(string conversationId, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        if (await agents.FindResponseAsync(conversationId, Classic.ClassicAgentService.IdempotencyMetadataKey, idempotencyKey, cancellationToken) is not { } existing)
+        {
+            return null;
+        }
+
+        using var found = existing;
+        return ToRunState(found.RootElement, conversationId, pollAfterMs: null);
+    }
+
+    async Task<RunState?> StreamResponseAsync(JsonObject body, string conversationId, TimeSpan window, CancellationToken cancellationToken)
+    {
+        var started = DateTime.UtcNow;
+        var streamed = (JsonObject)body.DeepClone();
+        streamed["stream"] = true;
+        RunStream.Followed followed;
+        try
+        {
+            followed = await RunStream.FollowAsync(
+                ct => Events(() => responses.CreateResponseAsync(Content(streamed), Streamed(ct)), conversationId, ct), window, null, cancellationToken);
+        }
+        catch (Exception ex) when (RunStream.IsUnsupported(ex) || RunStream.IsBreak(ex))
+        {
+            return null;
+        }
+
+        // Resume a stream that broke early, after the last event seen, for what is left of the window.
+        for (var resumes = 0; resumes < 3 && followed is { Settled: false, Last: { } run, ResumeAfter: { } after }; resumes++)
+        {
+            var left = window - (DateTime.UtcNow - started);
+            if (left <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            try
+            {
+                var next = await RunStream.FollowAsync(
+                    ct => Events(() => responses.GetResponseAsync(run.RunId, include: null, stream: true, startingAfter: (int)after, includeObfuscation: null, Streamed(ct)), conversationId, ct),
+                    left, after, cancellationToken);
+                if (next.Last is null)
+                {
+                    break; // nothing after the last event, or no stream: poll from here
+                }
+
+                followed = next;
+            }
+            catch (Exception ex) when (RunStream.IsUnsupported(ex) || RunStream.IsBreak(ex))
+            {
+                break;
+            }
+        }
+
+        return followed.Last;
+    }
+
+    /// <summary>
+    /// The response as each <c>response.*</c> lifecycle event shows it, with the event's <c>sequence_number</c>. A
+    /// service that answers with the plain object instead of a stream yields that object once.
+    /// </summary>
+    static async IAsyncEnumerable<(RunState, long?)> Events(
+        Func<Task<ClientResult>> send, string conversationId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var result = await send();
+        using var response = result.GetRawResponse();
+        if (!IsEventStream(response))
+        {
+            yield return (ToRunState(result, conversationId), null);
+            yield break;
+        }
+
+        var stream = response.ContentStream ?? throw new IOException("The response stream has no content.");
+        await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(stream).EnumerateAsync(cancellationToken))
+        {
+            if (item.Data is not { Length: > 0 } data || data == "[DONE]")
+            {
+                continue;
+            }
+
+            using var doc = JsonDocument.Parse(data);
+            var root = doc.RootElement;
+            long? sequence = root.TryGetProperty("sequence_number", out var n) && n.TryGetInt64(out var number) ? number : null;
+            if (root.TryGetProperty("response", out var snapshot) && snapshot.ValueKind == JsonValueKind.Object && Str(root, "type")?.StartsWith("response.", StringComparison.Ordinal) == true)
+            {
+                yield return (ToRunState(snapshot, conversationId, pollAfterMs: null), sequence);
+            }
+            else if (Str(root, "type") == "error")
+            {
+                throw new AgentServiceException($"The response stream reported an error: {(root.TryGetProperty("message", out var m) ? m.ToString() : data)}");
+            }
+        }
+    }
+
+    static bool IsEventStream(PipelineResponse response) =>
+        response.Headers.TryGetValue("Content-Type", out var type) && type?.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase) == true;
+
+    static RequestOptions Streamed(CancellationToken cancellationToken) => new() { CancellationToken = cancellationToken, BufferResponse = false };
 
     async Task<List<JsonElement>> ListItemsAsync(string conversationId, string order, int? limit, CancellationToken cancellationToken)
     {
