@@ -188,7 +188,7 @@ public static class Benchmark
 
             await service.ListMessagesAsync(thread, cancellationToken).ConfigureAwait(false);
             await service.ListRunStepsAsync(thread, [run.RunId], cancellationToken).ConfigureAwait(false);
-            return await DeleteAsync(service, agent, thread, cancellationToken).ConfigureAwait(false) && run.Status == AgentRunStatus.Completed;
+            return await DeleteAsync(service, agent, cancellationToken).ConfigureAwait(false) && run.Status == AgentRunStatus.Completed;
         });
 
     /// <summary>The quickstart's loop (../shared/docs/quickstart-seed.md): start the run, then read it once a second until it ends.</summary>
@@ -204,7 +204,7 @@ public static class Benchmark
             }
 
             await service.ListMessagesAsync(thread, cancellationToken).ConfigureAwait(false);
-            return await DeleteAsync(service, agent, thread, cancellationToken).ConfigureAwait(false) && run.Status == AgentRunStatus.Completed;
+            return await DeleteAsync(service, agent, cancellationToken).ConfigureAwait(false) && run.Status == AgentRunStatus.Completed;
         });
 
     static async Task<(AgentRef Agent, string Thread)> CreateAsync(IAgentService service, string key, CancellationToken cancellationToken)
@@ -216,12 +216,9 @@ public static class Benchmark
         return (agent, thread);
     }
 
-    static async Task<bool> DeleteAsync(IAgentService service, AgentRef agent, string thread, CancellationToken cancellationToken)
-    {
-        var deleted = await service.DeleteAgentAsync(agent, cancellationToken).ConfigureAwait(false);
-        await service.DeleteThreadAsync(thread, cancellationToken).ConfigureAwait(false);
-        return deleted;
-    }
+    /// <summary>Deletes the agent and keeps the thread, as a job (and the quickstart) does.</summary>
+    static Task<bool> DeleteAsync(IAgentService service, AgentRef agent, CancellationToken cancellationToken) =>
+        service.DeleteAgentAsync(agent, cancellationToken);
 
     static async Task<Measurement> MeasureAsync(IReadOnlyList<string> ids, Func<string, Task<bool>> job)
     {
