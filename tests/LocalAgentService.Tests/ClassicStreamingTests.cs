@@ -95,6 +95,29 @@ public sealed class ClassicStreamingTests(FastServer fixture) : IClassFixture<Fa
     }
 
     [Fact]
+    public async Task Cancelling_a_streamed_run_streams_cancelling_then_cancelled()
+    {
+        await using var slow = await Support.StartFastAsync(o => o.Simulation.InProgressMs = 5_000);
+        var client = Support.Client(slow, Shape.OpenAI);
+        var agent = (await client.CreateAssistantAsync("gpt-4o-mini")).Value;
+        var thread = (await client.CreateThreadAsync(new ThreadCreationOptions { InitialMessages = { "hi" } })).Value;
+        var kinds = new List<StreamingUpdateReason>();
+        await foreach (var update in await client.CreateRunStreamingAsync(thread.Id, agent.Id))
+        {
+            kinds.Add(update.UpdateKind);
+            if (update is RunUpdate { UpdateKind: StreamingUpdateReason.RunInProgress } run)
+            {
+                await client.CancelRunAsync(thread.Id, run.Value.Id);
+            }
+        }
+
+        Assert.Equal(
+            [StreamingUpdateReason.RunCreated, StreamingUpdateReason.RunQueued, StreamingUpdateReason.RunInProgress,
+             StreamingUpdateReason.RunCancelling, StreamingUpdateReason.RunCancelled],
+            kinds);
+    }
+
+    [Fact]
     public async Task Drop_stream_ends_the_stream_after_the_first_event_and_the_run_still_completes()
     {
         var client = Support.Client(Server, Shape.OpenAI, extra: RequestEditPolicy.Headers(("x-local-fault", "drop-stream")));

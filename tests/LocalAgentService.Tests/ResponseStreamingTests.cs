@@ -99,6 +99,26 @@ public sealed class ResponseStreamingTests(FastServer fixture) : IClassFixture<F
     }
 
     [Fact]
+    public async Task Cancelling_a_streamed_response_ends_its_stream_with_response_cancelled()
+    {
+        await using var slow = await Support.StartFastAsync(o => o.Simulation.InProgressMs = 5_000);
+        var client = FoundrySupport.Responses(slow);
+        var options = Streamed(new CreateResponseOptions { Model = "gpt-4o-mini", BackgroundModeEnabled = true, InputItems = { ResponseItem.CreateUserMessageItem("hi") } });
+        var seen = new List<StreamingResponseUpdate>();
+        await foreach (var update in await client.CreateResponseStreamingAsync(options))
+        {
+            seen.Add(update);
+            if (update is StreamingResponseInProgressUpdate inProgress)
+            {
+                await client.CancelResponseAsync(inProgress.Response.Id);
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(0, 4), seen.Select(u => u.SequenceNumber));
+        Assert.Equal("response.cancelled", System.Text.Json.JsonDocument.Parse(System.ClientModel.Primitives.ModelReaderWriter.Write(seen[^1])).RootElement.GetProperty("type").GetString());
+    }
+
+    [Fact]
     public async Task Get_stream_needs_a_streamed_response_and_a_valid_starting_after()
     {
         using var http = Support.Http(Server);
