@@ -82,7 +82,7 @@ public sealed class FaultRule
     /// <summary>Operation name such as <c>get-run</c> or <c>create-run</c>; null or <c>*</c> matches every protocol operation.</summary>
     public string? Operation { get; set; }
 
-    /// <summary><c>429</c>, <c>500</c> (any 4xx/5xx status), <c>drop</c>, <c>run-fail</c> or <c>run-expire</c>.</summary>
+    /// <summary><c>429</c>, <c>500</c> (any 4xx/5xx status), <c>drop</c>, <c>drop-stream</c>, <c>run-fail</c> or <c>run-expire</c>.</summary>
     public string Mode { get; set; } = "500";
 
     /// <summary>How many matching requests to fault; null means until cleared.</summary>

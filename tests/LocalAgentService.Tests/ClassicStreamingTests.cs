@@ -94,6 +94,69 @@ public sealed class ClassicStreamingTests(FastServer fixture) : IClassFixture<Fa
         await client.DeleteAssistantAsync(agent.Id);
     }
 
+    [Fact]
+    public async Task Cancelling_a_streamed_run_streams_cancelling_then_cancelled()
+    {
+        await using var slow = await Support.StartFastAsync(o => o.Simulation.InProgressMs = 5_000);
+        var client = Support.Client(slow, Shape.OpenAI);
+        var agent = (await client.CreateAssistantAsync("gpt-4o-mini")).Value;
+        var thread = (await client.CreateThreadAsync(new ThreadCreationOptions { InitialMessages = { "hi" } })).Value;
+        var kinds = new List<StreamingUpdateReason>();
+        await foreach (var update in await client.CreateRunStreamingAsync(thread.Id, agent.Id))
+        {
+            kinds.Add(update.UpdateKind);
+            if (update is RunUpdate { UpdateKind: StreamingUpdateReason.RunInProgress } run)
+            {
+                await client.CancelRunAsync(thread.Id, run.Value.Id);
+            }
+        }
+
+        Assert.Equal(
+            [StreamingUpdateReason.RunCreated, StreamingUpdateReason.RunQueued, StreamingUpdateReason.RunInProgress,
+             StreamingUpdateReason.RunCancelling, StreamingUpdateReason.RunCancelled],
+            kinds);
+    }
+
+    [Fact]
+    public async Task Drop_stream_ends_the_stream_after_the_first_event_and_the_run_still_completes()
+    {
+        var client = Support.Client(Server, Shape.OpenAI, extra: RequestEditPolicy.Headers(("x-local-fault", "drop-stream")));
+        var agent = (await client.CreateAssistantAsync("gpt-4o-mini")).Value; // not a stream: drop-stream leaves it alone
+        var thread = (await client.CreateThreadAsync(new ThreadCreationOptions { InitialMessages = { "hi" } })).Value;
+        var kinds = new List<StreamingUpdateReason>();
+        string? runId = null;
+        await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await foreach (var update in await client.CreateRunStreamingAsync(thread.Id, agent.Id))
+            {
+                kinds.Add(update.UpdateKind);
+                runId = (update as RunUpdate)?.Value.Id ?? runId;
+            }
+        });
+
+        Assert.Equal([StreamingUpdateReason.RunCreated], kinds);
+        var plain = Support.Client(Server, Shape.OpenAI);
+        var run = await Support.WaitAsync(plain, (await plain.GetRunAsync(thread.Id, runId!)).Value);
+        Assert.Equal(RunStatus.Completed, run.Status);
+        Assert.True((await Server.GetStatsAsync()).StreamsOpened >= 1);
+        await plain.DeleteAssistantAsync(agent.Id);
+    }
+
+    [Fact]
+    public async Task Stream_errors_before_the_stream_starts_are_ordinary_json_errors()
+    {
+        using var http = Support.Http(Server);
+        var thread = (await Support.PostAsync(http, "v1/threads", new { })).Body.GetProperty("id").GetString();
+        Support.AssertError(404, await Support.PostAsync(http, $"v1/threads/{thread}/runs", new { assistant_id = "asst_missing", stream = true }));
+        Support.AssertError(400, await Support.PostAsync(http, $"v1/threads/{thread}/runs/run_missing/submit_tool_outputs", new { tool_outputs = Array.Empty<object>(), stream = "yes" }), "stream");
+
+        using var limited = new HttpRequestMessage(HttpMethod.Post, $"v1/threads/{thread}/runs") { Content = System.Net.Http.Json.JsonContent.Create(new { assistant_id = "asst_missing", stream = true }) };
+        limited.Headers.Add("x-local-fault", "429");
+        using var response = await http.SendAsync(limited);
+        Assert.Equal(429, (int)response.StatusCode);
+        Assert.Equal("application/json; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+    }
+
     /// <summary>The settling event reached the client soon after the engine settled the run (generous bound: a noisy 2-core box).</summary>
     private void AssertPrompt(Seen seen)
     {

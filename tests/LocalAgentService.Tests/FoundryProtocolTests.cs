@@ -282,7 +282,7 @@ public sealed class FoundryProtocolTests
     {
         await using var fast = await Support.StartFastAsync();
         using var http = Support.Http(fast);
-        Support.AssertError(400, await Support.PostAsync(http, "v1/responses", new { model = "gpt-4o-mini", input = "hi", stream = true }), "stream");
+        Support.AssertError(400, await Support.PostAsync(http, "v1/responses", new { model = "gpt-4o-mini", input = "hi", stream = "yes" }), "stream");
         Support.AssertError(400, await Support.PostAsync(http, "v1/responses", new { model = "gpt-4o-mini", input = "hi", background = true, store = false }), "store");
 
         // A synchronous store:false response answers once and is then forgotten.

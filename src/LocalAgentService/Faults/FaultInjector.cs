@@ -17,6 +17,9 @@ internal sealed class FaultInjector
     public const string RetryAfterHeader = "x-local-fault-retry-after-ms";
     public const int DefaultRetryAfterMs = 200;
 
+    /// <summary>Mode that lets a streaming request start, then aborts the connection after the first event.</summary>
+    public const string DropStream = "drop-stream";
+
     private readonly Lock sync = new();
     private readonly List<ActiveRule> rules = [];
     private readonly ConcurrentDictionary<string, int> headerHits = new(StringComparer.Ordinal);
@@ -32,16 +35,20 @@ internal sealed class FaultInjector
     /// <summary>Operations that create a run (or a response): the only ones <c>run-fail</c>/<c>run-expire</c> apply to.</summary>
     public static bool CreatesRun(string operation) => operation is "create-run" or "create-thread-and-run" or "create-response";
 
-    /// <summary>True for the modes this service understands: drop, run-fail, run-expire, or an HTTP status 400–599.</summary>
+    /// <summary>Operations that can answer with an event stream: the only ones <c>drop-stream</c> applies to (and only when they stream).</summary>
+    public static bool CanStream(string operation) =>
+        operation is "create-run" or "create-thread-and-run" or "submit-tool-outputs" or "create-response" or "get-response";
+
+    /// <summary>True for the modes this service understands: drop, drop-stream, run-fail, run-expire, or an HTTP status 400–599.</summary>
     public static bool IsValidMode(string? mode) =>
-        mode is "drop" or "run-fail" or "run-expire"
+        mode is "drop" or DropStream or "run-fail" or "run-expire"
         || (int.TryParse(mode, NumberStyles.None, CultureInfo.InvariantCulture, out int status) && status is >= 400 and <= 599);
 
     public void Add(FaultRule rule)
     {
         if (!IsValidMode(rule.Mode))
         {
-            throw ServiceException.Invalid($"Invalid fault mode '{rule.Mode}': use 429, 500 (any 4xx/5xx), drop, run-fail or run-expire.", "mode");
+            throw ServiceException.Invalid($"Invalid fault mode '{rule.Mode}': use 429, 500 (any 4xx/5xx), drop, drop-stream, run-fail or run-expire.", "mode");
         }
 
         if (rule.Count is <= 0)
@@ -76,12 +83,29 @@ internal sealed class FaultInjector
         headerHits.Clear();
     }
 
-    /// <summary>The fault for this request, if any: the request's headers first, then the first matching rule.</summary>
-    public FaultDecision? Decide(string operation, string method, string path, Func<string, string?> header)
+    /// <summary>Whether deciding could pick <c>drop-stream</c> (so the caller must find out whether the request streams).</summary>
+    public bool MayDropStream(string? headerMode)
+    {
+        if (!string.IsNullOrEmpty(headerMode))
+        {
+            return headerMode == DropStream;
+        }
+
+        lock (sync)
+        {
+            return rules.Exists(r => r.Rule.Mode == DropStream);
+        }
+    }
+
+    /// <summary>
+    /// The fault for this request, if any: the request's headers first, then the first matching rule. A <c>drop-stream</c>
+    /// fault only matches a request that streams (<paramref name="streams"/>); other requests pass it by untouched.
+    /// </summary>
+    public FaultDecision? Decide(string operation, string method, string path, Func<string, string?> header, bool streams = false)
     {
         if (header(ModeHeader) is { Length: > 0 } mode)
         {
-            return DecideFromHeaders(operation, method, path, mode, header);
+            return mode == DropStream && !streams ? null : DecideFromHeaders(operation, method, path, mode, header);
         }
 
         lock (sync)
@@ -94,7 +118,7 @@ internal sealed class FaultInjector
             for (int i = 0; i < rules.Count; i++)
             {
                 var active = rules[i];
-                if (!Matches(active.Rule, operation))
+                if (!Matches(active.Rule, operation) || (active.Rule.Mode == DropStream && !streams))
                 {
                     continue;
                 }

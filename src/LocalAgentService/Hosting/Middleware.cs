@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using LocalAgentService.Faults;
 using LocalAgentService.Protocols;
 using LocalAgentService.Storage;
@@ -72,7 +73,10 @@ internal static class Middleware
 
         var injector = context.RequestServices.GetRequiredService<FaultInjector>();
         var headers = context.Request.Headers;
-        var fault = injector.Decide(operation.Name, context.Request.Method, context.Request.Path, name => headers[name].ToString());
+        bool streams = FaultInjector.CanStream(operation.Name)
+            && injector.MayDropStream(headers[FaultInjector.ModeHeader].ToString())
+            && await StreamsAsync(context.Request);
+        var fault = injector.Decide(operation.Name, context.Request.Method, context.Request.Path, name => headers[name].ToString(), streams);
         switch (fault?.Mode)
         {
             case null:
@@ -80,6 +84,10 @@ internal static class Middleware
                 return;
             case "drop":
                 context.Abort();
+                return;
+            case FaultInjector.DropStream:
+                context.Items[EventStream.DropStreamItem] = true;
+                await next(context);
                 return;
             case "run-fail":
             case "run-expire":
@@ -100,5 +108,30 @@ internal static class Middleware
         await ProtocolJson.WriteErrorAsync(
             context, status, $"The server had an error while processing your request (injected fault {status}).",
             status >= 500 ? "server_error" : "invalid_request_error", null, status >= 500 ? "server_error" : "injected_fault");
+    }
+
+    /// <summary>Whether the request asks for an event stream: <c>?stream=true</c> on a GET, <c>"stream": true</c> in a POST body (left readable for the handler).</summary>
+    private static async Task<bool> StreamsAsync(HttpRequest request)
+    {
+        if (HttpMethods.IsGet(request.Method))
+        {
+            return string.Equals(request.Query["stream"], "true", StringComparison.OrdinalIgnoreCase);
+        }
+
+        request.EnableBuffering();
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(request.Body, default, request.HttpContext.RequestAborted);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True;
+        }
+        catch (JsonException)
+        {
+            return false; // the handler reports the malformed body
+        }
+        finally
+        {
+            request.Body.Position = 0;
+        }
     }
 }

@@ -25,6 +25,8 @@ internal static class EventStream
     /// <summary>HttpContext item key set by the fault middleware for the <c>drop-stream</c> fault.</summary>
     public const string DropStreamItem = "LocalAgentService.DropStream";
 
+    private static readonly TimeSpan DropStreamDelay = TimeSpan.FromMilliseconds(100);
+
     private static readonly byte[] EventPrefix = "event: "u8.ToArray();
     private static readonly byte[] DataPrefix = "\ndata: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
@@ -65,6 +67,8 @@ internal static class EventStream
 
                 if (drop)
                 {
+                    // A flush hands the bytes to the transport, it does not send them: give the event time to leave first.
+                    await Task.Delay(DropStreamDelay, ct);
                     ctx.Abort();
                     return;
                 }

@@ -70,7 +70,7 @@ internal sealed class ResponseSpec
     public RunFault Fault { get; init; }
 
     /// <summary>A stream (the response's event log) that follows the response from creation.</summary>
-    public IRunObserver? Observer { get; init; }
+    public IRunObserver? Observer { get; set; }
 }
 
 /// <summary>

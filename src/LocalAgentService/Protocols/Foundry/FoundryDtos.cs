@@ -96,3 +96,19 @@ internal sealed record ResponseDto(
 {
     public string Object => "response";
 }
+
+// Responses stream events (OpenAI spec shapes): every event has its type and the response's sequence number.
+
+internal sealed record ResponseEventDto(string Type, int SequenceNumber, ResponseDto Response);
+
+internal sealed record OutputItemEventDto(string Type, int SequenceNumber, int OutputIndex, object Item);
+
+internal sealed record ContentPartEventDto(string Type, int SequenceNumber, string ItemId, int OutputIndex, int ContentIndex, OutputTextDto Part);
+
+internal sealed record OutputTextDeltaEventDto(string Type, int SequenceNumber, string ItemId, int OutputIndex, int ContentIndex, string Delta, IReadOnlyList<object> Logprobs);
+
+internal sealed record OutputTextDoneEventDto(string Type, int SequenceNumber, string ItemId, int OutputIndex, int ContentIndex, string Text, IReadOnlyList<object> Logprobs);
+
+internal sealed record ArgumentsDeltaEventDto(string Type, int SequenceNumber, string ItemId, int OutputIndex, string Delta);
+
+internal sealed record ArgumentsDoneEventDto(string Type, int SequenceNumber, string ItemId, int OutputIndex, string Name, string Arguments);

@@ -36,11 +36,6 @@ internal static partial class FoundryRequests
 
     public static ResponseSpec Response(RequestBody body, RunFault fault)
     {
-        if (body.Boolean("stream") == true)
-        {
-            throw ServiceException.Invalid("Streaming is not supported by the local agent service; use background=true and poll.", "stream");
-        }
-
         var reference = body.Object("agent_reference") ?? body.Object("agent");
         string? agentName = null, agentVersion = null;
         if (reference is { } r)

@@ -59,8 +59,7 @@ internal static class FoundryRoutes
         Op(g.MapGet("/responses", (AgentStore s, HttpRequest req) =>
             ProtocolJson.Ok(FoundryMapper.Responses(s.ListResponses(
                 req.Query["conversation_id"].FirstOrDefault(), req.Query["agent_name"].FirstOrDefault(), ClassicRequests.Page(req), FoundryMapper.Response)))), "list-responses");
-        Op(g.MapGet("/responses/{responseId}", (AgentStore s, HttpResponse res, string responseId) =>
-            PollHinted(res, s.GetResponse(responseId, r => WithHint(s, r)))), "get-response");
+        Op(g.MapGet("/responses/{responseId}", GetResponse), "get-response");
         Op(g.MapPost("/responses/{responseId}/cancel", (AgentStore s, HttpResponse res, string responseId) =>
             PollHinted(res, s.CancelResponse(responseId, r => WithHint(s, r)))), "cancel-response");
         Op(g.MapDelete("/responses/{responseId}", (AgentStore s, string responseId) =>
@@ -114,11 +113,22 @@ internal static class FoundryRoutes
         return ProtocolJson.Ok(FoundryMapper.Items(new Page<ItemRecord>(added, false)));
     }
 
-    /// <summary>Background: answers at once (queued). Otherwise waits for the engine to finish the response.</summary>
+    /// <summary>
+    /// Streaming: the response's event log, live. Background: answers at once (queued). Otherwise waits for the engine to
+    /// finish the response.
+    /// </summary>
     private static async Task<IResult> CreateResponse(AgentStore s, HttpContext ctx)
     {
-        var spec = FoundryRequests.Response(await RequestBody.ReadAsync(ctx.Request), PlantedFault(ctx));
+        var body = await RequestBody.ReadAsync(ctx.Request);
+        var spec = FoundryRequests.Response(body, PlantedFault(ctx));
+        var log = body.Boolean("stream") == true ? new ResponseEventLog() : null;
+        spec.Observer = log;
         var run = s.CreateResponse(spec);
+        if (log is not null)
+        {
+            return new ResponseStream(log, -1, spec.Background ? null : () => s.ForgetUnstored(run));
+        }
+
         if (spec.Background)
         {
             return PollHinted(ctx.Response, AgentStore.ReadResponse(run, r => WithHint(s, r)));
@@ -133,6 +143,43 @@ internal static class FoundryRoutes
         {
             // Also when the client gave up waiting: an unstored response must not stay behind.
             s.ForgetUnstored(run);
+        }
+    }
+
+    /// <summary>With <c>stream=true</c> (and optional <c>starting_after</c>): the response's events after that number, then live.</summary>
+    private static IResult GetResponse(AgentStore s, HttpContext ctx, string responseId)
+    {
+        var query = ctx.Request.Query;
+        if (!string.Equals(query["stream"], "true", StringComparison.OrdinalIgnoreCase))
+        {
+            return PollHinted(ctx.Response, s.GetResponse(responseId, r => WithHint(s, r)));
+        }
+
+        int after = -1;
+        if (query.TryGetValue("starting_after", out var value)
+            && !(int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out after)))
+        {
+            throw ServiceException.Invalid($"Invalid 'starting_after': expected a non-negative integer, got '{value}'.", "starting_after", "invalid_value");
+        }
+
+        var log = s.GetResponse(responseId, ResponseEventLog.Of)
+            ?? throw ServiceException.Invalid($"Response {responseId} was not created with stream=true, so it has no event stream; poll it instead.", "stream");
+        return new ResponseStream(log, after, null);
+    }
+
+    /// <summary>Writes a response's events; <paramref name="whenDone"/> runs after the stream ends however it ends.</summary>
+    private sealed class ResponseStream(ResponseEventLog log, int after, Action? whenDone) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            try
+            {
+                await EventStream.WriteAsync(httpContext, ct => log.ReadAsync(after, ct));
+            }
+            finally
+            {
+                whenDone?.Invoke();
+            }
         }
     }
 
