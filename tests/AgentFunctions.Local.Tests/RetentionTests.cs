@@ -16,7 +16,7 @@ namespace AgentFunctions.Local.Tests;
 /// </summary>
 public sealed class RetentionTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
-    static readonly PollingSettings Polling = new(InitialDelayMs: 50, MaxDelayMs: 200, PollsPerGeneration: 2);
+    static readonly PollingSettings Polling = new(InitialDelayMs: 50, MaxDelayMs: 200, PollsPerGeneration: 2, StreamWindowSeconds: 0); // polled: the purge must remove pollers
 
     public static TheoryData<string> Backends => ["memory", "storage"];
 

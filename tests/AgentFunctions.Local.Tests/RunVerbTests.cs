@@ -21,7 +21,8 @@ public class RunVerbTests
         Assert.Contains("Run steps", output.StdOut);
         Assert.Contains("message_creation (completed)", output.StdOut);
         Assert.Contains("agent deleted", output.StdOut);
-        Assert.Contains("Polling", output.StdOut); // the live progress degraded to plain lines
+        Assert.Contains("StartingRun", output.StdOut); // the live progress degraded to plain lines
+        Assert.Contains("· 0 polls ·", output.StdOut); // the run was seen through its stream (the local host streams for 60 s)
         Assert.DoesNotContain("\u001b[", output.StdOut + output.StdErr); // no ANSI escape sequences
     }
 

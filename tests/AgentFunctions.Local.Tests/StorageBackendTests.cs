@@ -200,7 +200,8 @@ public sealed class StorageBackendTests(AzuriteFixture azurite) : IClassFixture<
 
         // A 6 s run; the service hints 1 s between polls (its hint is capped at 4 x 250 ms), so about 7 polls are
         // intended. Before timers that fired early were re-armed, this provider polled every 150-250 ms (~30 polls).
-        var output = await LocalCli.RunAsync(TimeSpan.FromSeconds(90), null,
+        // The host's stream window set to 0 (AgentJobs__StreamWindowSeconds): the run is polled, as this test is about polls.
+        var output = await LocalCli.RunAsync(TimeSpan.FromSeconds(90), new Dictionary<string, string> { ["AgentJobs__StreamWindowSeconds"] = "0" },
             "run", "Hello", "--storage", storage, "--task-hub", TaskHub("polls"), "--simulated-run-ms", "6000", "--json");
 
         Assert.True(output.ExitCode == 0, $"exit {output.ExitCode}; stderr: {output.StdErr}; stdout: {output.StdOut}");
@@ -384,6 +385,80 @@ public sealed class StorageBackendTests(AzuriteFixture azurite) : IClassFixture<
         // depends on timing (CI once saw 2 of 6), so only "some, never more than the polls" is certain.
         Assert.InRange(pollSpans, 1, polls);
         Assert.Single(trace, s => s.DisplayName == "activity:ExecuteTool" && s.Kind == System.Diagnostics.ActivityKind.Server);
+    }
+
+    [Fact]
+    public async Task On_storage_a_run_is_seen_through_its_stream_with_no_poll()
+    {
+        await using var host = await LocalHost.StartServeAsync(new LocalHostOptions
+        {
+            Urls = "http://127.0.0.1:0", Storage = azurite.ConnectionString, TaskHub = TaskHub("stream"), SimulatedRunMs = 1500,
+        });
+        using var http = new HttpClient { BaseAddress = host.Urls[0] };
+
+        var result = await RunToResultAsync(http, new { prompt = "What is 17 * 23?", tools = new[] { "calculate" } }); // the host's 60 s window
+
+        Assert.Equal("Completed", result.GetProperty("outcome").GetString());
+        Assert.Equal(0, result.GetProperty("polls").GetInt32());
+        Assert.Equal(1, result.GetProperty("toolCalls").GetInt32());
+        Assert.True(result.GetProperty("agentDeleted").GetBoolean());
+    }
+
+    [Fact]
+    public async Task On_storage_a_cancel_while_the_start_holds_its_stream_cancels_the_run_at_once()
+    {
+        await using var host = await LocalHost.StartServeAsync(new LocalHostOptions
+        {
+            Urls = "http://127.0.0.1:0", Storage = azurite.ConnectionString, TaskHub = TaskHub("streamcancel"), SimulatedRunMs = 120_000,
+        });
+        using var http = new HttpClient { BaseAddress = host.Urls[0] };
+        using var accepted = await http.PostAsJsonAsync("/api/agent-jobs", new { prompt = "Hello" });
+        var id = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < until && (await http.GetFromJsonAsync<JsonElement>($"/api/agent-jobs/{id}")) is var s &&
+               !(s.TryGetProperty("progress", out var p) && p.ValueKind == JsonValueKind.Object && p.GetProperty("phase").GetString() == "StartingRun"))
+        {
+            await Task.Delay(200);
+        }
+
+        await Task.Delay(2_000); // the run exists and the StartRun activity holds its stream
+        using (var cancel = await http.PostAsJsonAsync($"/api/agent-jobs/{id}/cancel", new { reason = "not now" }))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, cancel.StatusCode);
+        }
+
+        var result = await ResultAsync(http, id, TimeSpan.FromSeconds(60));
+        Assert.Equal("Cancelled", result.GetProperty("outcome").GetString());
+        Assert.Equal("cancelled", result.GetProperty("runStatus").GetString());
+        Assert.True(result.GetProperty("agentDeleted").GetBoolean());
+        var stopAt = result.GetProperty("stop").GetProperty("atSeconds").GetDouble();
+        var elapsed = result.GetProperty("elapsedSeconds").GetDouble();
+        Assert.True(elapsed - stopAt < 20, $"the job ended {elapsed - stopAt:0.0} s after the cancel; the held 60 s stream must not delay it");
+    }
+
+    static async Task<JsonElement> RunToResultAsync(HttpClient http, object body)
+    {
+        using var accepted = await http.PostAsJsonAsync("/api/agent-jobs", body);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
+        var id = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        return await ResultAsync(http, id, TimeSpan.FromSeconds(60));
+    }
+
+    static async Task<JsonElement> ResultAsync(HttpClient http, string id, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < until)
+        {
+            var status = await http.GetFromJsonAsync<JsonElement>($"/api/agent-jobs/{id}");
+            if (status.TryGetProperty("result", out var r) && r.ValueKind == JsonValueKind.Object)
+            {
+                return r.Clone();
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"Job {id} had no result after {timeout}.");
     }
 
     static string TaskHub(string prefix) => prefix + Guid.NewGuid().ToString("N")[..12];

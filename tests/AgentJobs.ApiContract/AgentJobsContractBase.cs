@@ -16,7 +16,9 @@ public abstract class AgentJobsContractBase(IAgentJobsApiHost host)
     public const string JobsPath = "api/agent-jobs";
 
     /// <summary>Polling settings every job of the suite uses, so runs are seen to change within a fraction of a second.</summary>
-    public const string FastPolling = "\"polling\": {\"initialDelayMs\": 20, \"maxDelayMs\": 200}";
+    /// <remarks>Stream window 0: the suite watches running jobs' phase and live poll count, which a held stream would hide
+    /// (stream-first waiting has its own tests: StreamFirstWaitingTests, and the serve streaming tests on Azurite).</remarks>
+    public const string FastPolling = "\"polling\": {\"initialDelayMs\": 20, \"maxDelayMs\": 200, \"streamWindowSeconds\": 0}";
 
     /// <summary>How long the suite waits for a job to reach a state.</summary>
     public static readonly TimeSpan JobTimeout = TimeSpan.FromSeconds(60);

@@ -25,7 +25,7 @@ public abstract class AgentJobsMcpContract(IAgentJobsMcpHost host)
 
     static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    static readonly Dictionary<string, object?> FastPolling = new() { ["initialDelayMs"] = 20, ["maxDelayMs"] = 200 };
+    static readonly Dictionary<string, object?> FastPolling = new() { ["initialDelayMs"] = 20, ["maxDelayMs"] = 200, ["streamWindowSeconds"] = 0 };
 
     /// <summary>tools/list: the job and session tools, with schemas generated from the API's contracts.</summary>
     [Fact]
