@@ -22,6 +22,18 @@ public static class Cli
 
     static readonly Option<string?> TaskHub = new("--task-hub") { Description = "Task hub name (default AgentJobsLocal)." };
 
+    static readonly Option<string?> WorkerId = new("--worker-id")
+    {
+        Description = "With --storage: this process's name on the task hub (default: the machine name). Several processes sharing a task hub " +
+            "each need their own; a process restarted with its old name takes its partitions back at once.",
+    };
+
+    static readonly Option<int?> PartitionLease = new("--partition-lease")
+    {
+        Description = "With --storage: seconds a partition lease lasts without renewal (default 30, at least 3). When a process on a shared " +
+            "task hub dies, the others take its partitions this long after its last renewal (renewed every third of it).",
+    };
+
     static readonly Option<string?> Endpoint = new("--endpoint")
     {
         Description = "A real agent service (same as AgentService__Endpoint). Default: the embedded local agent service with a simulated model.",
@@ -220,6 +232,8 @@ public static class Cli
     {
         command.Options.Add(Storage);
         command.Options.Add(TaskHub);
+        command.Options.Add(WorkerId);
+        command.Options.Add(PartitionLease);
         command.Options.Add(Endpoint);
         command.Options.Add(ApiKey);
         command.Options.Add(Protocol);
@@ -236,6 +250,8 @@ public static class Cli
             Verbose = parse.GetValue(Verbose),
             Storage = parse.GetValue(Storage),
             TaskHub = parse.GetValue(TaskHub),
+            WorkerId = parse.GetValue(WorkerId),
+            PartitionLeaseSeconds = parse.GetValue(PartitionLease),
             Endpoint = parse.GetValue(Endpoint),
             ApiKey = parse.GetValue(ApiKey),
             Protocol = parse.GetValue(Protocol),
