@@ -218,13 +218,39 @@ public static class Cli
         var runMs = new Option<int>("--run-ms") { Description = "Simulated run length in ms.", DefaultValueFactory = _ => 200 };
         var noBaseline = new Option<bool>("--no-baseline") { Description = "Skip the baseline without Durable." };
         var stock = new Option<bool>("--stock-backend") { Description = "Use the in-memory backend WITHOUT the concurrency fix (expect a collapse; try --jobs 50)." };
+        var storage = new Option<string?>("--storage")
+        {
+            Description = "Scale-out instead: the jobs on this Azure Storage (e.g. Azurite) with 1 serve worker process, then with --workers, " +
+                "each on a fresh task hub; prints jobs/s for both and the ratio.",
+        };
+        var workers = new Option<int?>("--workers") { Description = "With --storage: worker processes of the second run (default 2)." };
         var command = new Command("bench", "N concurrent jobs against the simulated model: throughput, durable overhead, calls and history per job.")
         {
-            jobs, runMs, noBaseline, stock,
+            jobs, runMs, noBaseline, stock, storage, workers,
         };
         command.SetAction(async (parse, ct) =>
-            await Benchmark.RunAsync(new BenchmarkOptions(parse.GetValue(jobs), parse.GetValue(runMs), !parse.GetValue(noBaseline), parse.GetValue(stock)), ct)
-                .ConfigureAwait(false));
+        {
+            if (parse.GetValue(storage) is { } connection)
+            {
+                if (parse.GetValue(stock) || parse.GetValue(noBaseline))
+                {
+                    Terminal.Fail("--stock-backend and --no-baseline belong to the in-memory bench, not to --storage.");
+                    return ConfigurationError;
+                }
+
+                return await ScaleOutBenchmark.RunAsync(
+                    new ScaleOutBenchmarkOptions(connection, parse.GetValue(workers) ?? 2, parse.GetValue(jobs), parse.GetValue(runMs)), ct).ConfigureAwait(false);
+            }
+
+            if (parse.GetValue(workers) is not null)
+            {
+                Terminal.Fail("--workers: worker processes need a shared task hub; add --storage <connection string>.");
+                return ConfigurationError;
+            }
+
+            return await Benchmark.RunAsync(new BenchmarkOptions(parse.GetValue(jobs), parse.GetValue(runMs), !parse.GetValue(noBaseline), parse.GetValue(stock)), ct)
+                .ConfigureAwait(false);
+        });
         return command;
     }
 
