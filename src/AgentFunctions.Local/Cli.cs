@@ -22,6 +22,18 @@ public static class Cli
 
     static readonly Option<string?> TaskHub = new("--task-hub") { Description = "Task hub name (default AgentJobsLocal)." };
 
+    static readonly Option<string?> WorkerId = new("--worker-id")
+    {
+        Description = "With --storage: this process's name on the task hub (default: the machine name). Several processes sharing a task hub " +
+            "each need their own; a process restarted with its old name takes its partitions back at once.",
+    };
+
+    static readonly Option<int?> PartitionLease = new("--partition-lease")
+    {
+        Description = "With --storage: seconds a partition lease lasts without renewal (default 30, at least 3). When a process on a shared " +
+            "task hub dies, the others take its partitions this long after its last renewal (renewed every third of it).",
+    };
+
     static readonly Option<string?> Endpoint = new("--endpoint")
     {
         Description = "A real agent service (same as AgentService__Endpoint). Default: the embedded local agent service with a simulated model.",
@@ -212,9 +224,15 @@ public static class Cli
         var hints = new Option<string>("--poll-hints") { Description = "Whether the simulated service sends poll-after hints: off (as real services), on, or both.", DefaultValueFactory = _ => "off" };
         var window = new Option<int>("--stream-window") { Description = "Stream window of the stream-first workflow, in seconds.", DefaultValueFactory = _ => defaults.StreamWindowSeconds };
         var stock = new Option<bool>("--stock-backend") { Description = "Use the in-memory backend WITHOUT the concurrency fix (expect a collapse; try --jobs 50)." };
-        var command = new Command("bench", "Durable polling vs stream-first vs no Durable vs the quickstart's loop: throughput, overhead, detection lag, calls and history per job.")
+        var storage = new Option<string?>("--storage")
         {
-            jobs, runMs, hints, window, stock,
+            Description = "Scale-out instead: the jobs on this Azure Storage (e.g. Azurite) with 1 serve worker process, then with --workers, " +
+                "each on a fresh task hub; prints jobs/s for both and the ratio (one --jobs and one --run-ms figure).",
+        };
+        var workers = new Option<int?>("--workers") { Description = "With --storage: worker processes of the second run (default 2)." };
+        var command = new Command("bench", "Durable polling vs stream-first vs no Durable vs the quickstart's loop: throughput, overhead, detection lag, calls and history per job; or, with --storage, 1 vs N serve workers.")
+        {
+            jobs, runMs, hints, window, stock, storage, workers,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -228,6 +246,27 @@ public static class Cli
             if (Numbers(parse.GetValue(jobs)) is not { } jobCounts || Numbers(parse.GetValue(runMs)) is not { } runLengths || pollHints is null)
             {
                 Terminal.Fail("--jobs and --run-ms take comma-separated whole numbers; --poll-hints takes off, on or both.");
+                return ConfigurationError;
+            }
+
+            if (parse.GetValue(storage) is { } connection)
+            {
+                // The scale-out run has its own defaults: 100 jobs of 200 ms.
+                jobCounts = parse.GetResult(jobs) is { Implicit: false } ? jobCounts : [100];
+                runLengths = parse.GetResult(runMs) is { Implicit: false } ? runLengths : [200];
+                if (parse.GetValue(stock) || jobCounts.Length > 1 || runLengths.Length > 1)
+                {
+                    Terminal.Fail("--storage takes one --jobs and one --run-ms figure, and no --stock-backend (that belongs to the in-memory bench).");
+                    return ConfigurationError;
+                }
+
+                return await ScaleOutBenchmark.RunAsync(
+                    new ScaleOutBenchmarkOptions(connection, parse.GetValue(workers) ?? 2, jobCounts[0], runLengths[0]), ct).ConfigureAwait(false);
+            }
+
+            if (parse.GetValue(workers) is not null)
+            {
+                Terminal.Fail("--workers: worker processes need a shared task hub; add --storage <connection string>.");
                 return ConfigurationError;
             }
 
@@ -247,6 +286,8 @@ public static class Cli
     {
         command.Options.Add(Storage);
         command.Options.Add(TaskHub);
+        command.Options.Add(WorkerId);
+        command.Options.Add(PartitionLease);
         command.Options.Add(Endpoint);
         command.Options.Add(ApiKey);
         command.Options.Add(Protocol);
@@ -263,6 +304,8 @@ public static class Cli
             Verbose = parse.GetValue(Verbose),
             Storage = parse.GetValue(Storage),
             TaskHub = parse.GetValue(TaskHub),
+            WorkerId = parse.GetValue(WorkerId),
+            PartitionLeaseSeconds = parse.GetValue(PartitionLease),
             Endpoint = parse.GetValue(Endpoint),
             ApiKey = parse.GetValue(ApiKey),
             Protocol = parse.GetValue(Protocol),

@@ -38,6 +38,12 @@ public sealed class LocalHost : IAsyncDisposable
     /// <summary>Configuration key of the task hub name (environment: <c>Durable__TaskHub</c>).</summary>
     public const string TaskHubSetting = "Durable:TaskHub";
 
+    /// <summary>Configuration key of this process's worker id on the task hub (environment: <c>Durable__WorkerId</c>).</summary>
+    public const string WorkerIdSetting = "Durable:WorkerId";
+
+    /// <summary>Configuration key of the partition lease in seconds (environment: <c>Durable__PartitionLeaseSeconds</c>).</summary>
+    public const string PartitionLeaseSetting = "Durable:PartitionLeaseSeconds";
+
     /// <summary>Configuration section of the embedded agent service (<see cref="LocalAgentServerOptions"/>, e.g. <c>LocalAgentService__Simulation__InProgressMs</c>).</summary>
     public const string EmbeddedServiceSection = "LocalAgentService";
 

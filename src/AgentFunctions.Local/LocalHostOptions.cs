@@ -17,6 +17,19 @@ public sealed class LocalHostOptions
     /// <summary>The task hub name (<c>--task-hub</c>).</summary>
     public string? TaskHub { get; set; }
 
+    /// <summary>
+    /// This process's worker id on the task hub (<c>--worker-id</c>, <c>Durable__WorkerId</c>); null for the machine
+    /// name. Several processes on one task hub each need their own.
+    /// </summary>
+    public string? WorkerId { get; set; }
+
+    /// <summary>
+    /// The partition lease in seconds (<c>--partition-lease</c>, <c>Durable__PartitionLeaseSeconds</c>); null for the
+    /// provider's 30. A dead worker's partitions move to the others this long after its last renewal at most, plus a
+    /// third of it.
+    /// </summary>
+    public int? PartitionLeaseSeconds { get; set; }
+
     /// <summary>A real agent service (<c>--endpoint</c>, same as <c>AgentService__Endpoint</c>); null starts the embedded one.</summary>
     public string? Endpoint { get; set; }
 
@@ -63,9 +76,37 @@ public sealed class LocalHostOptions
     /// <summary>Extra configuration values (keys like <c>AgentService:Model</c>), applied over files and environment.</summary>
     public IDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
 
-    internal DurableBackendOptions Backend(Microsoft.Extensions.Configuration.IConfiguration configuration) => new()
+    internal DurableBackendOptions Backend(Microsoft.Extensions.Configuration.IConfiguration configuration)
     {
-        StorageConnectionString = Storage ?? configuration[LocalHost.StorageSetting],
-        TaskHub = TaskHub ?? configuration[LocalHost.TaskHubSetting] ?? DurableBackendOptions.DefaultTaskHub,
-    };
+        var backend = new DurableBackendOptions
+        {
+            StorageConnectionString = Storage ?? configuration[LocalHost.StorageSetting],
+            TaskHub = TaskHub ?? configuration[LocalHost.TaskHubSetting] ?? DurableBackendOptions.DefaultTaskHub,
+            WorkerId = WorkerId ?? configuration[LocalHost.WorkerIdSetting],
+        };
+        var lease = PartitionLeaseSeconds?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? configuration[LocalHost.PartitionLeaseSetting];
+        if (lease is not null)
+        {
+            var minimum = (int)AzureStorageDurableBackend.MinPartitionLease.TotalSeconds;
+            if (!int.TryParse(lease, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds < minimum)
+            {
+                throw new LocalHostException($"--partition-lease ({LocalHost.PartitionLeaseSetting}): '{lease}' is not a whole number of seconds of at least {minimum}.");
+            }
+
+            backend.PartitionLease = TimeSpan.FromSeconds(seconds);
+        }
+
+        // Both only mean something to the Azure Storage provider's partition table; say so rather than ignore them.
+        if (!backend.UsesStorage && (backend.WorkerId is not null || backend.PartitionLease is not null))
+        {
+            throw new LocalHostException("--worker-id and --partition-lease apply to the Azure Storage backend only; add --storage.");
+        }
+
+        if (backend.WorkerId is { } id && string.IsNullOrWhiteSpace(id))
+        {
+            throw new LocalHostException($"--worker-id ({LocalHost.WorkerIdSetting}): must not be empty.");
+        }
+
+        return backend;
+    }
 }

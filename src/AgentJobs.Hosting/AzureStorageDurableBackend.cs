@@ -49,20 +49,35 @@ public static class AzureStorageDurableBackend
     /// <summary>How often a running activity's message lock is renewed (well inside <see cref="QueueVisibilityTimeout"/>).</summary>
     public static readonly TimeSpan ActivityLockRenewal = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Renewals of a partition lease per lease interval. The table partition manager renews (and looks for partitions
+    /// to claim or balance) once per acquire interval; the provider's 30 s lease and 10 s interval make three, so a
+    /// worker can miss two renewals before losing its partitions. <see cref="CreateSettings"/> keeps that ratio for a
+    /// shorter lease.
+    /// </summary>
+    public const int PartitionLeaseRenewals = 3;
+
+    /// <summary>The shortest partition lease accepted: the acquire interval (a third of it) must stay at least a second.</summary>
+    public static readonly TimeSpan MinPartitionLease = TimeSpan.FromSeconds(3);
+
     /// <summary>Adds the Azure Storage backend, a worker with <paramref name="configureTasks"/>, and a client.</summary>
     /// <param name="services">The host's services.</param>
     /// <param name="connectionString">An Azure Storage connection string; <c>UseDevelopmentStorage=true</c> for Azurite.</param>
     /// <param name="taskHub">The task hub name.</param>
     /// <param name="configureTasks">Registers orchestrators and activities.</param>
+    /// <param name="workerId">This worker's name in the partition table; null for the machine name.</param>
+    /// <param name="partitionLease">The partition lease; null for the provider's 30 s.</param>
     public static IServiceCollection AddAzureStorageDurableBackend(
-        this IServiceCollection services, string connectionString, string taskHub, Action<DurableTaskRegistry> configureTasks)
+        this IServiceCollection services, string connectionString, string taskHub, Action<DurableTaskRegistry> configureTasks,
+        string? workerId = null, TimeSpan? partitionLease = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         ArgumentException.ThrowIfNullOrWhiteSpace(taskHub);
         ArgumentNullException.ThrowIfNull(configureTasks);
 
-        services.AddSingleton(sp => new AzureStorageOrchestrationService(CreateSettings(connectionString, taskHub, sp.GetService<ILoggerFactory>())));
+        services.AddSingleton(sp => new AzureStorageOrchestrationService(
+            CreateSettings(connectionString, taskHub, sp.GetService<ILoggerFactory>(), workerId, partitionLease)));
         services.AddGrpcSidecarBackend(
             sp => new AzureStorageSidecarAdapter(sp.GetRequiredService<AzureStorageOrchestrationService>(), ActivityLockRenewal),
             sp => sp.GetRequiredService<AzureStorageOrchestrationService>(),
@@ -72,7 +87,13 @@ public static class AzureStorageDurableBackend
     }
 
     /// <summary>The provider settings the local host uses.</summary>
-    public static AzureStorageOrchestrationServiceSettings CreateSettings(string connectionString, string taskHub, ILoggerFactory? loggerFactory = null)
+    /// <param name="connectionString">An Azure Storage connection string.</param>
+    /// <param name="taskHub">The task hub name.</param>
+    /// <param name="loggerFactory">Where the provider logs; null for nowhere.</param>
+    /// <param name="workerId">This worker's name in the partition table; null for the machine name.</param>
+    /// <param name="partitionLease">The partition lease (at least <see cref="MinPartitionLease"/>); null for the provider's 30 s.</param>
+    public static AzureStorageOrchestrationServiceSettings CreateSettings(
+        string connectionString, string taskHub, ILoggerFactory? loggerFactory = null, string? workerId = null, TimeSpan? partitionLease = null)
     {
         var settings = new AzureStorageOrchestrationServiceSettings
         {
@@ -87,6 +108,19 @@ public static class AzureStorageDurableBackend
         if (loggerFactory is not null)
         {
             settings.LoggerFactory = loggerFactory;
+        }
+
+        if (!string.IsNullOrWhiteSpace(workerId))
+        {
+            settings.WorkerId = workerId;
+        }
+
+        if (partitionLease is { } lease)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(lease, MinPartitionLease, nameof(partitionLease));
+            settings.LeaseInterval = lease;
+            settings.LeaseAcquireInterval = lease / PartitionLeaseRenewals;
+            settings.LeaseRenewInterval = lease / PartitionLeaseRenewals; // the blob partition managers' renewal timer
         }
 
         return settings;

@@ -18,11 +18,27 @@ public sealed class DurableBackendOptions
     /// <summary>The task hub (Azure Storage queue/table/container prefix). Letters and digits, 3–45 characters.</summary>
     public string TaskHub { get; set; } = DefaultTaskHub;
 
+    /// <summary>
+    /// This worker's name in the task hub's partition table (Azure Storage only); null for the machine name. Each
+    /// process sharing a task hub needs its own: two with the same name both take every partition. A process
+    /// restarted with its old name takes its partitions back at once instead of waiting for their leases to expire.
+    /// </summary>
+    public string? WorkerId { get; set; }
+
+    /// <summary>
+    /// How long a partition lease lasts without renewal (Azure Storage only); null for the provider's 30 s. When a
+    /// worker dies, the others take its partitions once this has passed since its last renewal.
+    /// </summary>
+    public TimeSpan? PartitionLease { get; set; }
+
     /// <summary>Whether the persistent Azure Storage backend is selected.</summary>
     public bool UsesStorage => !string.IsNullOrWhiteSpace(StorageConnectionString);
 
     /// <summary>A short description for logs and banners (never includes the connection string's key).</summary>
-    public string Describe() => UsesStorage ? $"Azure Storage (task hub {TaskHub})" : "in-memory";
+    public string Describe() => UsesStorage
+        ? $"Azure Storage (task hub {TaskHub}, worker {WorkerId ?? Environment.MachineName}" +
+          (PartitionLease is { } lease ? $", partition lease {lease.TotalSeconds:0.#} s)" : ")")
+        : "in-memory";
 }
 
 /// <summary>Chooses the backend from <see cref="DurableBackendOptions"/>.</summary>
@@ -33,7 +49,7 @@ public static class DurableBackendServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(options);
         return options.UsesStorage
-            ? services.AddAzureStorageDurableBackend(options.StorageConnectionString!, options.TaskHub, configureTasks)
+            ? services.AddAzureStorageDurableBackend(options.StorageConnectionString!, options.TaskHub, configureTasks, options.WorkerId, options.PartitionLease)
             : services.AddInMemoryDurableBackend(configureTasks);
     }
 }
