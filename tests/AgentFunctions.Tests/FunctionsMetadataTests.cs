@@ -80,17 +80,17 @@ public class FunctionsMetadataTests
     }
 
     [Fact]
-    public void Lists_the_sixteen_activity_triggers()
+    public void Lists_the_seventeen_activity_triggers()
     {
         var names = WithTrigger("activityTrigger").Select(x => x.Name).ToList();
-        Assert.Equal(16, names.Count);
+        Assert.Equal(17, names.Count);
         Assert.Equal(AgentJobTasks.ActivityNames.Concat(AgentJobTasks.OperationsActivityNames).Concat(AgentJobTasks.SessionActivityNames).Order(), names.Order());
     }
 
     [Fact]
     public void Lists_nothing_else_and_the_worker_config_and_host_json_are_beside_it()
     {
-        Assert.Equal(44, Functions().Length);
+        Assert.Equal(45, Functions().Length);
         Assert.True(File.Exists(Path.Combine(RepoFiles.FunctionsOutput, "worker.config.json")));
         Assert.Equal(File.ReadAllText(RepoFiles.At("host.json")), File.ReadAllText(Path.Combine(RepoFiles.FunctionsOutput, "host.json")));
     }

@@ -13,6 +13,19 @@ public class PollingTests
 
     static readonly PollingSettings Backoff = new(InitialDelayMs: 50, MaxDelayMs: 400, BackoffFactor: 2);
 
+    [Theory]
+    [InlineData(0, 0, 0)]             // nothing waited: the poller starts as it always did
+    [InlineData(500, 500, 1_000)]     // inside the first delay: poll when it ends
+    [InlineData(10_000, 3_187.5, 5_062.5)] // polls would have been at 1, 2.5, 4.75, 8.125 and 13.1875 s
+    [InlineData(100_000, 7_171.875, 15_000)] // past the cap: every 15 s on the same grid
+    public void Polling_after_a_stream_window_keeps_the_schedule_a_polled_run_would_have(int waitedMs, double untilNextMs, double delayMs)
+    {
+        var (untilNext, delay) = PollDelay.AfterWaiting(PollingSettings.Default, TimeSpan.FromMilliseconds(waitedMs));
+
+        Assert.Equal(untilNextMs, untilNext.TotalMilliseconds, precision: 3);
+        Assert.Equal(delayMs, delay.TotalMilliseconds, precision: 3);
+    }
+
     [Fact]
     public void Next_starts_at_the_initial_delay()
     {

@@ -177,13 +177,17 @@ public static class Benchmark
         MeasureAsync(ids, async key =>
         {
             var (agent, thread) = await CreateAsync(service, key, cancellationToken).ConfigureAwait(false);
+            var streamed = Stopwatch.StartNew();
             var run = await service.StartRunAsync(agent, thread, Prompt, key + ":run", window, cancellationToken).ConfigureAwait(false);
-            var delay = TimeSpan.Zero;
+
+            // As the workflow does: after the window, poll on the schedule a polled run would have had.
+            var (untilNext, delay) = PollDelay.AfterWaiting(PollingSettings.Default, streamed.Elapsed);
             while (!run.IsTerminal)
             {
-                delay = PollDelay.Next(PollingSettings.Default, delay, statusChanged: false, run.PollAfterMs);
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(untilNext, cancellationToken).ConfigureAwait(false);
                 run = await service.GetRunAsync(run.Ref, cancellationToken).ConfigureAwait(false);
+                delay = PollDelay.Next(PollingSettings.Default, delay, statusChanged: false, run.PollAfterMs);
+                untilNext = delay;
             }
 
             await service.ListMessagesAsync(thread, cancellationToken).ConfigureAwait(false);

@@ -28,7 +28,7 @@ internal static class AgentTurn
                 job.Enter(JobPhase.StartingRun);
                 var key = WorkflowSteps.Key(context, "run");
                 var start = context.CallActivityAsync<RunState>(
-                    nameof(AgentJobActivities.StartRun), new StartRunInput(agent, threadId, request.Prompt, key, StreamWindowSeconds(context, stopper, request)), stopper.Working);
+                    nameof(AgentJobActivities.StartRun), new StartRunInput(agent, threadId, request.Prompt, key, StreamWindowSeconds(context, job, stopper, request)), stopper.Working);
                 run = await StreamedCallAsync(context, job, stopper, start, new CancelStartedRunInput(threadId, key, Previous: null, "the job is stopping"));
                 job.Saw(run);
                 run = await WaitForRunAsync(context, job, stopper, agent, run, request);
@@ -162,8 +162,17 @@ internal static class AgentTurn
     {
         var pollerId = $"{context.InstanceId}:poll:{job.PollerCalls++}";
         job.Enter(cancelSent ? JobPhase.Cancelling : JobPhase.Polling, pollerInstanceId: pollerId);
+        var input = new PollRunInput(run, stopper.WaitUntil, polling, job.Polls);
+        if (job.StreamedSince is { } since && run.PollAfterMs is null && !cancelSent)
+        {
+            // The run was followed through its stream until now: poll on the schedule a polled run would have had.
+            var (untilNext, delay) = PollDelay.AfterWaiting(polling, context.CurrentUtcDateTime - since);
+            input = input with { NextDelayMs = delay.TotalMilliseconds, NextPollAtUtc = context.CurrentUtcDateTime + untilNext };
+        }
+
+        job.StreamedSince = null;
         var poller = context.CallSubOrchestratorAsync<PollOutcome>(
-            RunPoller.Name, new PollRunInput(run, stopper.WaitUntil, polling, job.Polls), new SubOrchestrationOptions { InstanceId = pollerId });
+            RunPoller.Name, input, new SubOrchestrationOptions { InstanceId = pollerId });
 
         RunState? cancelled = null;
         if (!cancelSent && await Task.WhenAny(poller, stopper.CancelRequested) != poller && stopper.ShouldStop())
@@ -247,7 +256,7 @@ internal static class AgentTurn
         var key = WorkflowSteps.Key(context, $"tools:{job.ToolRounds++}");
         var submit = context.CallActivityAsync<RunState>(
             nameof(AgentJobActivities.SubmitToolOutputs),
-            new SubmitToolOutputsInput(agent, run.Ref, outputs, key, StreamWindowSeconds(context, stopper, request)),
+            new SubmitToolOutputsInput(agent, run.Ref, outputs, key, StreamWindowSeconds(context, job, stopper, request)),
             stopper.Working);
         var submitted = await StreamedCallAsync(context, job, stopper, submit, new CancelStartedRunInput(run.ThreadId, key, run.Ref, "the job is stopping"));
         job.Saw(submitted);
@@ -256,12 +265,15 @@ internal static class AgentTurn
 
     /// <summary>
     /// The stream window of the next streamed call: the job's setting (<see cref="PollingSettings.StreamWindowSeconds"/>),
-    /// never past the job's deadline, so a held call cannot outlast the job.
+    /// never past the job's deadline, so a held call cannot outlast the job. Notes when the stream began, so polling
+    /// that takes over after it keeps a polled run's schedule (<see cref="PollDelay.AfterWaiting"/>).
     /// </summary>
-    static int StreamWindowSeconds(TaskOrchestrationContext context, JobStopper stopper, AgentJobRequest request)
+    static int StreamWindowSeconds(TaskOrchestrationContext context, JobTracker job, JobStopper stopper, AgentJobRequest request)
     {
         var untilDeadline = (int)Math.Ceiling((stopper.Deadline - context.CurrentUtcDateTime).TotalSeconds);
-        return Math.Clamp(untilDeadline, 0, request.Polling!.StreamWindowSeconds ?? 0);
+        var window = Math.Clamp(untilDeadline, 0, request.Polling!.StreamWindowSeconds ?? 0);
+        job.StreamedSince = window > 0 ? context.CurrentUtcDateTime : null;
+        return window;
     }
 
     /// <summary>

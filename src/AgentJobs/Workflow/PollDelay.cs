@@ -33,4 +33,30 @@ public static class PollDelay
         var cap = TimeSpan.FromMilliseconds(settings.MaxDelayMs);
         return grown > cap ? cap : grown;
     }
+
+    /// <summary>
+    /// Where the backoff would stand had the run been polled from the start, after <paramref name="waited"/> spent
+    /// following its stream: the wait until the next poll on that schedule, and the delay the backoff has grown to. So
+    /// polling that takes over after a stream window keeps the schedule a polled job would have (today's
+    /// detection lag, fewer reads) instead of starting again at <see cref="PollingSettings.InitialDelayMs"/>.
+    /// </summary>
+    /// <returns>(Until the next poll, the current delay); both zero when nothing was waited.</returns>
+    public static (TimeSpan UntilNext, TimeSpan Delay) AfterWaiting(PollingSettings settings, TimeSpan waited)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (waited <= TimeSpan.Zero)
+        {
+            return (TimeSpan.Zero, TimeSpan.Zero);
+        }
+
+        var delay = TimeSpan.Zero;
+        var at = TimeSpan.Zero;
+        while (at <= waited)
+        {
+            delay = Next(settings, delay, statusChanged: false, pollAfterMs: null);
+            at += delay;
+        }
+
+        return (at - waited, delay);
+    }
 }
