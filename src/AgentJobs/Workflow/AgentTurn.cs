@@ -62,12 +62,14 @@ internal static class AgentTurn
 
         try
         {
+            // Two independent reads, in parallel: one orchestration episode and one round trip fewer than in turn.
             job.Enter(JobPhase.CollectingResults);
-            var messages = await context.CallActivityAsync<IReadOnlyList<JobMessage>>(
+            var messages = context.CallActivityAsync<IReadOnlyList<JobMessage>>(
                 nameof(AgentJobActivities.ListMessages), threadId, stopper.Stopping);
-            var steps = await context.CallActivityAsync<IReadOnlyList<JobRunStep>>(
+            var steps = context.CallActivityAsync<IReadOnlyList<JobRunStep>>(
                 nameof(AgentJobActivities.ListRunSteps), new ListRunStepsInput(threadId, job.RunIds), stopper.Stopping);
-            return new TurnResult(run, messages, ToolApprovals.Annotate(steps, job.Approvals));
+            await Task.WhenAll(messages, steps);
+            return new TurnResult(run, await messages, ToolApprovals.Annotate(await steps, job.Approvals));
         }
         catch (TaskFailedException ex)
         {
