@@ -65,13 +65,48 @@ public static class Cli
             "OTLP/HTTP protobuf unless OTEL_EXPORTER_OTLP_PROTOCOL=grpc).",
     };
 
-    /// <summary>Parses and runs the command line.</summary>
-    public static Task<int> InvokeAsync(string[] args) =>
-        Build().Parse(args).InvokeAsync(new InvocationConfiguration
+    /// <summary>
+    /// Parses and runs the command line. A command line that does not parse (unknown option, missing or malformed
+    /// value) is an invalid request: one <c>error:</c> line per problem on standard error and exit code
+    /// <see cref="ConfigurationError"/>, as the README promises, rather than the parser's default 1 and full help.
+    /// </summary>
+    public static Task<int> InvokeAsync(string[] args)
+    {
+        var parse = Build().Parse(args);
+        if (parse.Errors.Count > 0 && parse.Action is System.CommandLine.Invocation.ParseErrorAction)
+        {
+            foreach (var error in parse.Errors)
+            {
+                Console.Error.WriteLine($"error: {Readable(error.Message)}");
+            }
+
+            Console.Error.WriteLine($"Run '{(parse.CommandResult.Command is RootCommand ? "" : parse.CommandResult.Command.Name + " ")}--help' for the options.");
+            return Task.FromResult(ConfigurationError);
+        }
+
+        return parse.InvokeAsync(new InvocationConfiguration
         {
             // Ctrl+C cancels the job gracefully (its agent is still deleted); give that time to finish.
             ProcessTerminationTimeout = TimeSpan.FromSeconds(90),
         });
+    }
+
+    /// <summary>The parser's messages with the value's kind in words instead of a .NET type name.</summary>
+    static string Readable(string message)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(message, @"^Cannot parse argument '(?<value>.*)' for option '(?<option>[^']+)' as expected type '(?<type>[^']+)'\.?$");
+        if (!match.Success)
+        {
+            return message;
+        }
+
+        var type = match.Groups["type"].Value;
+        var kind = type.Contains("Int32", StringComparison.Ordinal) || type.Contains("Int64", StringComparison.Ordinal) ? "a whole number"
+            : type.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
+            : type.Contains("Double", StringComparison.Ordinal) ? "a number"
+            : "a valid value";
+        return $"{match.Groups["option"].Value} takes {kind}; got '{match.Groups["value"].Value}'.";
+    }
 
     /// <summary>The command tree.</summary>
     public static RootCommand Build()

@@ -40,6 +40,21 @@ public class StartupErrorTests
     }
 
     [Theory]
+    [InlineData("error: --max-duration takes a whole number; got 'abc'.", "run", "Hello", "--max-duration", "abc")]
+    [InlineData("error: --stream-window takes a whole number; got '1.5'.", "bench", "--stream-window", "1.5")]
+    [InlineData("error: Unrecognized command or argument '--nope'.", "serve", "--nope")]
+    public async Task A_command_line_that_does_not_parse_exits_2_with_an_error_line_per_problem(string expected, params string[] args)
+    {
+        var output = await LocalCli.RunAsync(Timeout, null, args);
+
+        Assert.Equal(Cli.ConfigurationError, output.ExitCode);
+        Assert.Contains(expected, output.StdErr.Split('\n').Select(l => l.TrimEnd()));
+        Assert.DoesNotContain("System.", output.StdErr, StringComparison.Ordinal); // no .NET type names
+        Assert.Contains("--help' for the options.", output.StdErr, StringComparison.Ordinal);
+        Assert.Equal("", output.StdOut);
+    }
+
+    [Theory]
     [InlineData("run")]
     [InlineData("serve")]
     public async Task Storage_that_cannot_be_reached_prints_only_one_error_line_naming_the_setting(string verb)
