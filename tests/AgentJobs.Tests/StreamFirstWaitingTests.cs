@@ -92,6 +92,25 @@ public class StreamFirstWaitingTests
 
     [Theory]
     [MemberData(nameof(Protocols), MemberType = typeof(Support.LocalServiceJobs))]
+    public async Task A_stream_that_drops_every_time_is_polled_after_a_few_resumes_not_held_for_the_window(string protocol)
+    {
+        // Every streamed request (the start, each resume) is cut after its first event. The SDK's own SSE reconnect
+        // re-sent a resume with the same starting_after, so the same event came back every 3 s and the call held its
+        // whole window although the run had ended long before.
+        await using var server = await StartServerAsync(inProgressMs: 300);
+        server.AddFault(new FaultRule { Mode = "drop-stream" });
+        using var host = await StartWorkflowAsync(server, protocol);
+
+        var result = await RunAsync(host, new AgentJobRequest("Hello, tell me a joke", Polling: StreamFirst(30)));
+
+        Assert.Equal(JobOutcome.Completed, result.Outcome);
+        Assert.True(result.ElapsedSeconds < 10, $"the job took {result.ElapsedSeconds:0.0} s for a 0.3 s run; a stream that keeps dropping must fall back to polling, not hold the 30 s window");
+        Assert.True((await server.GetStatsAsync()).StreamsOpened <= 4, "one stream and at most three resumes");
+        await AssertNoAgentLeftAsync(server, result);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols), MemberType = typeof(Support.LocalServiceJobs))]
     public async Task A_stream_request_that_never_reaches_the_service_falls_back_to_the_plain_call(string protocol)
     {
         await using var server = await StartServerAsync(inProgressMs: 200);
