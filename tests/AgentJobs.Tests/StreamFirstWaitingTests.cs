@@ -1,5 +1,6 @@
 using AgentJobs.Configuration;
 using AgentJobs.Contracts;
+using AgentJobs.Events;
 using AgentJobs.Workflow;
 using LocalAgentService;
 using Microsoft.DurableTask.Client;
@@ -50,6 +51,28 @@ public class StreamFirstWaitingTests
         Assert.Equal(1, result.ToolCalls);
         Assert.Equal(0, result.Polls);
         await AssertNoAgentLeftAsync(server, result);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols), MemberType = typeof(Support.LocalServiceJobs))]
+    public async Task The_event_stream_of_a_streamed_tool_round_shows_the_run_that_ended_the_job(string protocol)
+    {
+        // On foundry each round is a new response: the first ends 'completed' with function calls, the follow-up
+        // 'completed' with the answer. Streamed, no poll reports the follow-up's other statuses in between, and a
+        // status seen before (the same word for another run) was not reported at all.
+        await using var server = await StartServerAsync(inProgressMs: 200);
+        using var host = await StartWorkflowAsync(server, protocol);
+        var client = host.Services.GetRequiredService<DurableTaskClient>();
+        var id = await ScheduleAsync(host, new AgentJobRequest(
+            "Please use calculate with {\"expression\": \"6 * 7\"}", Tools: ["calculate"], Polling: StreamFirst(30)));
+        var result = await CompletionAsync(client, id);
+        Assert.Equal(JobOutcome.Completed, result.Outcome);
+
+        var (events, finished) = await new JobEventReader(host.Services.GetRequiredService<IJobHistorySource>(), id).ReadAsync(TestContext.Current.CancellationToken);
+        Assert.True(finished);
+        var last = events.Last(e => e.Type == JobEventTypes.RunStatus).Data;
+        Assert.Equal(result.RunIds[^1], (string?)last["runId"]);
+        Assert.Equal("completed", (string?)last["status"]);
     }
 
     [Theory]
