@@ -50,6 +50,20 @@ public class BenchVerbTests
         Assert.Contains(option, output.StdErr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData("not-a-connection-string")]
+    public async Task A_bad_storage_connection_for_the_scale_out_bench_exits_2_with_one_line(string connection)
+    {
+        var output = await LocalCli.RunAsync(Timeout, null, "bench", "--storage", connection, "--workers", "2");
+
+        Assert.Equal(2, output.ExitCode);
+        Assert.DoesNotContain("Unhandled exception", output.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output.StdErr, StringComparison.Ordinal);
+        Assert.Single(output.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error:", StringComparison.Ordinal));
+    }
+
     sealed record Figures(double GetRunPerJob, double CallsPerJob, double? HistoryPerJob, double DetectP50);
 
     static Figures Row(string stdout, string mode)

@@ -1,5 +1,6 @@
 using AgentJobs.Configuration;
 using AgentJobs.Contracts;
+using AgentJobs.Events;
 using AgentJobs.Workflow;
 using LocalAgentService;
 using Microsoft.DurableTask.Client;
@@ -54,6 +55,28 @@ public class StreamFirstWaitingTests
 
     [Theory]
     [MemberData(nameof(Protocols), MemberType = typeof(Support.LocalServiceJobs))]
+    public async Task The_event_stream_of_a_streamed_tool_round_shows_the_run_that_ended_the_job(string protocol)
+    {
+        // On foundry each round is a new response: the first ends 'completed' with function calls, the follow-up
+        // 'completed' with the answer. Streamed, no poll reports the follow-up's other statuses in between, and a
+        // status seen before (the same word for another run) was not reported at all.
+        await using var server = await StartServerAsync(inProgressMs: 200);
+        using var host = await StartWorkflowAsync(server, protocol);
+        var client = host.Services.GetRequiredService<DurableTaskClient>();
+        var id = await ScheduleAsync(host, new AgentJobRequest(
+            "Please use calculate with {\"expression\": \"6 * 7\"}", Tools: ["calculate"], Polling: StreamFirst(30)));
+        var result = await CompletionAsync(client, id);
+        Assert.Equal(JobOutcome.Completed, result.Outcome);
+
+        var (events, finished) = await new JobEventReader(host.Services.GetRequiredService<IJobHistorySource>(), id).ReadAsync(TestContext.Current.CancellationToken);
+        Assert.True(finished);
+        var last = events.Last(e => e.Type == JobEventTypes.RunStatus).Data;
+        Assert.Equal(result.RunIds[^1], (string?)last["runId"]);
+        Assert.Equal("completed", (string?)last["status"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols), MemberType = typeof(Support.LocalServiceJobs))]
     public async Task A_run_longer_than_the_window_is_polled_after_it(string protocol)
     {
         await using var server = await StartServerAsync(inProgressMs: 2_500);
@@ -87,6 +110,25 @@ public class StreamFirstWaitingTests
             Assert.Equal(0, result.Polls); // the response stream is resumed after its last sequence number
         }
 
+        await AssertNoAgentLeftAsync(server, result);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols), MemberType = typeof(Support.LocalServiceJobs))]
+    public async Task A_stream_that_drops_every_time_is_polled_after_a_few_resumes_not_held_for_the_window(string protocol)
+    {
+        // Every streamed request (the start, each resume) is cut after its first event. The SDK's own SSE reconnect
+        // re-sent a resume with the same starting_after, so the same event came back every 3 s and the call held its
+        // whole window although the run had ended long before.
+        await using var server = await StartServerAsync(inProgressMs: 300);
+        server.AddFault(new FaultRule { Mode = "drop-stream" });
+        using var host = await StartWorkflowAsync(server, protocol);
+
+        var result = await RunAsync(host, new AgentJobRequest("Hello, tell me a joke", Polling: StreamFirst(30)));
+
+        Assert.Equal(JobOutcome.Completed, result.Outcome);
+        Assert.True(result.ElapsedSeconds < 10, $"the job took {result.ElapsedSeconds:0.0} s for a 0.3 s run; a stream that keeps dropping must fall back to polling, not hold the 30 s window");
+        Assert.True((await server.GetStatsAsync()).StreamsOpened <= 4, "one stream and at most three resumes");
         await AssertNoAgentLeftAsync(server, result);
     }
 

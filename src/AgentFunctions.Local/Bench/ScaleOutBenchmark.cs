@@ -42,6 +42,13 @@ public static class ScaleOutBenchmark
             return Cli.ConfigurationError;
         }
 
+        if (string.IsNullOrWhiteSpace(options.Storage))
+        {
+            // A blank connection string would start the workers on the in-memory backend, which refuses --worker-id.
+            Terminal.Fail("--storage needs an Azure Storage connection string (e.g. UseDevelopmentStorage=true for Azurite).");
+            return Cli.ConfigurationError;
+        }
+
         var key = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         await using var service = await LocalAgentServer.StartAsync(new LocalAgentServerOptions
         {
@@ -56,7 +63,18 @@ public static class ScaleOutBenchmark
         var measured = new List<Measurement>();
         foreach (var workers in new[] { 1, options.Workers })
         {
-            var m = await MeasureAsync(options, workers, service, key, http, cancellationToken).ConfigureAwait(false);
+            Measurement m;
+            try
+            {
+                m = await MeasureAsync(options, workers, service, key, http, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ServeWorkerExitedException ex)
+            {
+                // A worker that refuses its settings (a malformed --storage) is a configuration error, said in one line.
+                Terminal.Fail($"a serve worker could not start: {ex.Reason}");
+                return Cli.ConfigurationError;
+            }
+
             measured.Add(m);
             Console.Out.WriteLine(
                 $"{workers} worker(s): {m.Jobs} jobs in {m.Wall.TotalSeconds:0.00} s = {m.JobsPerSecond:0.0} jobs/s; failures {m.Failures}; " +

@@ -23,7 +23,7 @@ internal sealed partial class ServeWorker : IAsyncDisposable
         process.OutputDataReceived += (_, e) => Received(e.Data);
         process.ErrorDataReceived += (_, e) => Received(e.Data);
         process.EnableRaisingEvents = true;
-        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException($"serve exited with {process.ExitCode}: {Tail}"));
+        process.Exited += (_, _) => ready.TrySetException(new ServeWorkerExitedException(process.ExitCode, Tail));
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
     }
@@ -144,4 +144,15 @@ internal sealed partial class ServeWorker : IAsyncDisposable
     // AgentJobActivities.DeleteAgent logs "Agent {AgentId} deleted." at Information, which serve writes.
     [GeneratedRegex(@"Agent \S+ deleted\.")]
     private static partial Regex AgentDeleted();
+}
+
+/// <summary>A <c>serve</c> worker ended before it announced its API (e.g. it refused its settings).</summary>
+internal sealed class ServeWorkerExitedException(int exitCode, string output)
+    : Exception($"serve exited with {exitCode}: {output}")
+{
+    /// <summary>The worker's last <c>error:</c> line, or its last line of output.</summary>
+    public string Reason { get; } =
+        output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault(l => l.StartsWith("error:", StringComparison.Ordinal))?["error:".Length..].Trim()
+        ?? output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault()
+        ?? $"exit code {exitCode}";
 }

@@ -386,6 +386,7 @@ public static class JobEventProjector
         readonly List<JobEvent> events = [];
         JobPhase? phase;
         string? runStatus;
+        string? runId;
 
         public IReadOnlyList<JobEvent> Events => events;
 
@@ -416,10 +417,13 @@ public static class JobEventProjector
             return new JsonObject { ["phase"] = next.ToString() };
         }
 
+        /// <summary>Notes the run as seen; an event when its status changed, or when it is another run (responses:
+        /// each tool round's follow-up is a new run, which may end with the same word as the one before).</summary>
         public JsonObject? SawRun(RunDto run, bool emit = true, bool force = false)
         {
-            var changed = force || run.RawStatus != runStatus;
+            var changed = force || run.RawStatus != runStatus || run.RunId != runId;
             runStatus = run.RawStatus;
+            runId = run.RunId;
             return emit && changed ? new JsonObject { ["runId"] = run.RunId, ["status"] = run.RawStatus } : null;
         }
     }

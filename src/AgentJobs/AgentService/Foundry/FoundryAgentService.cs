@@ -424,7 +424,18 @@ public sealed class FoundryAgentService : IAgentService
     static bool IsEventStream(PipelineResponse response) =>
         response.Headers.TryGetValue("Content-Type", out var type) && type?.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase) == true;
 
-    static RequestOptions Streamed(CancellationToken cancellationToken) => new() { CancellationToken = cancellationToken, BufferResponse = false };
+    /// <summary>
+    /// Options of a streamed request. <c>Accept: */*</c> instead of the SDK's <c>text/event-stream</c>: that Accept opts
+    /// the request into System.ClientModel's own SSE reconnect, which re-sends a dropped stream's request unchanged
+    /// (the same <c>starting_after</c>, as the service sends no event ids) every few seconds until the window ends, so
+    /// the same events came back and the bounded resume here never ran. Resuming is this adapter's job.
+    /// </summary>
+    static RequestOptions Streamed(CancellationToken cancellationToken)
+    {
+        var options = new RequestOptions { CancellationToken = cancellationToken, BufferResponse = false };
+        options.SetHeader("Accept", "*/*");
+        return options;
+    }
 
     async Task<List<JsonElement>> ListItemsAsync(string conversationId, string order, int? limit, CancellationToken cancellationToken)
     {
