@@ -99,7 +99,7 @@ public static class Benchmark
         service!.Simulation.InProgressMs = 10;
         foreach (var mode in modes)
         {
-            await mode.Run(1).ConfigureAwait(false);
+            await mode.RunJobs([Guid.NewGuid().ToString("N")]).ConfigureAwait(false);
         }
 
         var failures = 0;
@@ -151,7 +151,7 @@ public static class Benchmark
         calls.Reset();
         using var sampler = new PeakWorkingSet();
         var ids = Enumerable.Range(0, jobs).Select(_ => Guid.NewGuid().ToString("N")).ToList();
-        var measured = await mode.Run(jobs, ids).ConfigureAwait(false);
+        var measured = await mode.RunJobs(ids).ConfigureAwait(false);
         var log = calls.Reset();
         var lags = log.Settled
             .Select(seen => server.TryGetRunSettledAt(seen.Key, out var at) ? (seen.Value - at).TotalMilliseconds : (double?)null)
@@ -245,12 +245,8 @@ public static class Benchmark
             inner.ImplementationInstance as IAgentService ?? (IAgentService)inner.ImplementationFactory!(sp), log));
     }
 
-    /// <summary>One way of running jobs; <see cref="Run(int, IReadOnlyList{string})"/> runs that many at once.</summary>
-    sealed record Mode(string Name, Func<IReadOnlyList<string>, Task<Measurement>> RunJobs, HistoryRecordingOrchestrationService? History)
-    {
-        public Task<Measurement> Run(int jobs, IReadOnlyList<string>? ids = null) =>
-            RunJobs(ids ?? [.. Enumerable.Range(0, jobs).Select(_ => Guid.NewGuid().ToString("N"))]);
-    }
+    /// <summary>One way of running jobs: <see cref="RunJobs"/> runs one job per id, all at once.</summary>
+    sealed record Mode(string Name, Func<IReadOnlyList<string>, Task<Measurement>> RunJobs, HistoryRecordingOrchestrationService? History);
 
     sealed record Measurement(IReadOnlyList<double> LatenciesMs, int Failures, TimeSpan Wall)
     {

@@ -27,9 +27,10 @@ internal static class AgentTurn
             {
                 job.Enter(JobPhase.StartingRun);
                 var key = WorkflowSteps.Key(context, "run");
+                var window = StreamWindowSeconds(context, stopper, request);
                 var start = context.CallActivityAsync<RunState>(
-                    nameof(AgentJobActivities.StartRun), new StartRunInput(agent, threadId, request.Prompt, key, StreamWindowSeconds(context, job, stopper, request)), stopper.Working);
-                run = await StreamedCallAsync(context, job, stopper, start, new CancelStartedRunInput(threadId, key, Previous: null, "the job is stopping"));
+                    nameof(AgentJobActivities.StartRun), new StartRunInput(agent, threadId, request.Prompt, key, window), stopper.Working);
+                run = await StreamedCallAsync(context, job, stopper, start, window, new CancelStartedRunInput(threadId, key, Previous: null, "the job is stopping"));
                 job.Saw(run);
                 run = await WaitForRunAsync(context, job, stopper, agent, run, request);
             }
@@ -256,26 +257,22 @@ internal static class AgentTurn
         job.ToolCalls += outputs.Length - rejected.Count;
 
         var key = WorkflowSteps.Key(context, $"tools:{job.ToolRounds++}");
+        var window = StreamWindowSeconds(context, stopper, request);
         var submit = context.CallActivityAsync<RunState>(
-            nameof(AgentJobActivities.SubmitToolOutputs),
-            new SubmitToolOutputsInput(agent, run.Ref, outputs, key, StreamWindowSeconds(context, job, stopper, request)),
-            stopper.Working);
-        var submitted = await StreamedCallAsync(context, job, stopper, submit, new CancelStartedRunInput(run.ThreadId, key, run.Ref, "the job is stopping"));
+            nameof(AgentJobActivities.SubmitToolOutputs), new SubmitToolOutputsInput(agent, run.Ref, outputs, key, window), stopper.Working);
+        var submitted = await StreamedCallAsync(context, job, stopper, submit, window, new CancelStartedRunInput(run.ThreadId, key, run.Ref, "the job is stopping"));
         job.Saw(submitted);
         return submitted;
     }
 
     /// <summary>
     /// The stream window of the next streamed call: the job's setting (<see cref="PollingSettings.StreamWindowSeconds"/>),
-    /// never past the job's deadline, so a held call cannot outlast the job. Notes when the stream began, so polling
-    /// that takes over after it keeps a polled run's schedule (<see cref="PollDelay.AfterWaiting"/>).
+    /// never past the job's deadline, so a held call cannot outlast the job.
     /// </summary>
-    static int StreamWindowSeconds(TaskOrchestrationContext context, JobTracker job, JobStopper stopper, AgentJobRequest request)
+    static int StreamWindowSeconds(TaskOrchestrationContext context, JobStopper stopper, AgentJobRequest request)
     {
         var untilDeadline = (int)Math.Ceiling((stopper.Deadline - context.CurrentUtcDateTime).TotalSeconds);
-        var window = Math.Clamp(untilDeadline, 0, request.Polling!.StreamWindowSeconds ?? 0);
-        job.StreamedSince = window > 0 ? context.CurrentUtcDateTime : null;
-        return window;
+        return Math.Clamp(untilDeadline, 0, request.Polling!.StreamWindowSeconds ?? 0);
     }
 
     /// <summary>
@@ -285,8 +282,10 @@ internal static class AgentTurn
     /// the cancel is tried again each second, until the grace period ends.
     /// </summary>
     static async Task<RunState> StreamedCallAsync(
-        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, Task<RunState> call, CancelStartedRunInput cancel)
+        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, Task<RunState> call, int windowSeconds, CancelStartedRunInput cancel)
     {
+        // When the stream began, so polling that takes over after it keeps a polled run's schedule (PollDelay.AfterWaiting).
+        job.StreamedSince = windowSeconds > 0 ? context.CurrentUtcDateTime : null;
         if (await stopper.FinishesBeforeStopAsync(call) || !stopper.ShouldStop())
         {
             return await call;
