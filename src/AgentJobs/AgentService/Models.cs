@@ -43,6 +43,9 @@ public sealed record RunRef(string ThreadId, string RunId);
 /// <param name="IncompleteReason">Why an incomplete run stopped.</param>
 /// <param name="Usage">Token usage, when reported.</param>
 /// <param name="PollAfterMs">The service's hint for when to poll next, when it sent one.</param>
+/// <param name="StreamedMs">How long, in milliseconds, the call that returned this state followed the run's stream
+/// (stream-first waiting), as measured by the activity that made it; null for a state that was not read through a
+/// stream window (a poll, a cancel). Polling that takes over resumes a polled run's schedule from it.</param>
 public sealed record RunState(
     string ThreadId,
     string RunId,
@@ -52,7 +55,8 @@ public sealed record RunState(
     JobFailure? Error = null,
     string? IncompleteReason = null,
     TokenUsage? Usage = null,
-    int? PollAfterMs = null)
+    int? PollAfterMs = null,
+    double? StreamedMs = null)
 {
     /// <summary>The reference to poll or cancel this run.</summary>
     [JsonIgnore]

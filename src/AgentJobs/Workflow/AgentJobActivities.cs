@@ -47,7 +47,7 @@ public sealed class AgentJobActivities(
     {
         ArgumentNullException.ThrowIfNull(input);
         AgentJobsTelemetry.RecordInput(input.UserMessage, telemetry.CaptureMessageContent);
-        return Measure(nameof(StartRun), () => service.StartRunAsync(input.Agent, input.ThreadId, input.UserMessage, input.IdempotencyKey, input.StreamWindow, CancellationToken.None));
+        return Streamed(input.StreamWindow, () => Measure(nameof(StartRun), () => service.StartRunAsync(input.Agent, input.ThreadId, input.UserMessage, input.IdempotencyKey, input.StreamWindow, CancellationToken.None)));
     }
 
     /// <summary>Reads the run (one poll).</summary>
@@ -57,7 +57,7 @@ public sealed class AgentJobActivities(
     public Task<RunState> SubmitToolOutputs(SubmitToolOutputsInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return Measure(nameof(SubmitToolOutputs), () => service.SubmitToolOutputsAsync(input.Agent, input.Run, input.Outputs, input.IdempotencyKey, input.StreamWindow, CancellationToken.None));
+        return Streamed(input.StreamWindow, () => Measure(nameof(SubmitToolOutputs), () => service.SubmitToolOutputsAsync(input.Agent, input.Run, input.Outputs, input.IdempotencyKey, input.StreamWindow, CancellationToken.None)));
     }
 
     /// <summary>Stops the run and closes the tool calls it waits for.</summary>
@@ -162,4 +162,21 @@ public sealed class AgentJobActivities(
     }
 
     static Task<T> Measure<T>(string operation, Func<Task<T>> call) => AgentJobsTelemetry.MeasureServiceCallAsync(operation, call);
+
+    /// <summary>
+    /// Notes on the state how long a call with a stream window held it. Measured here, not from orchestration time,
+    /// because the activity may start well after it was scheduled (queue latency on Azure Storage): polling that
+    /// takes over counts from the stream's real start, so its first poll is never early.
+    /// </summary>
+    static async Task<RunState> Streamed(TimeSpan window, Func<Task<RunState>> call)
+    {
+        if (window <= TimeSpan.Zero)
+        {
+            return await call();
+        }
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var state = await call();
+        return state with { StreamedMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds };
+    }
 }

@@ -30,7 +30,7 @@ internal static class AgentTurn
                 var window = StreamWindowSeconds(context, stopper, request);
                 var start = context.CallActivityAsync<RunState>(
                     nameof(AgentJobActivities.StartRun), new StartRunInput(agent, threadId, request.Prompt, key, window), stopper.Working);
-                run = await StreamedCallAsync(context, job, stopper, start, window, new CancelStartedRunInput(threadId, key, Previous: null, "the job is stopping"));
+                run = await StreamedCallAsync(context, job, stopper, start, new CancelStartedRunInput(threadId, key, Previous: null, "the job is stopping"));
                 job.Saw(run);
                 run = await WaitForRunAsync(context, job, stopper, agent, run, request);
             }
@@ -166,14 +166,13 @@ internal static class AgentTurn
         var pollerId = $"{context.InstanceId}:poll:{job.PollerCalls++}";
         job.Enter(cancelSent ? JobPhase.Cancelling : JobPhase.Polling, pollerInstanceId: pollerId);
         var input = new PollRunInput(run, stopper.WaitUntil, polling, job.Polls);
-        if (job.StreamedSince is { } since && run.PollAfterMs is null && !cancelSent)
+        if (run.StreamedMs is { } streamedMs && run.PollAfterMs is null && !cancelSent)
         {
-            // The run was followed through its stream until now: poll on the schedule a polled run would have had.
-            var (untilNext, delay) = PollDelay.AfterWaiting(polling, context.CurrentUtcDateTime - since);
+            // The run was followed through its stream: poll on the schedule a polled run would have had.
+            var (untilNext, delay) = PollDelay.AfterWaiting(polling, TimeSpan.FromMilliseconds(streamedMs));
             input = input with { NextDelayMs = delay.TotalMilliseconds, NextPollAtUtc = context.CurrentUtcDateTime + untilNext };
         }
 
-        job.StreamedSince = null;
         var poller = context.CallSubOrchestratorAsync<PollOutcome>(
             RunPoller.Name, input, new SubOrchestrationOptions { InstanceId = pollerId });
 
@@ -260,7 +259,7 @@ internal static class AgentTurn
         var window = StreamWindowSeconds(context, stopper, request);
         var submit = context.CallActivityAsync<RunState>(
             nameof(AgentJobActivities.SubmitToolOutputs), new SubmitToolOutputsInput(agent, run.Ref, outputs, key, window), stopper.Working);
-        var submitted = await StreamedCallAsync(context, job, stopper, submit, window, new CancelStartedRunInput(run.ThreadId, key, run.Ref, "the job is stopping"));
+        var submitted = await StreamedCallAsync(context, job, stopper, submit, new CancelStartedRunInput(run.ThreadId, key, run.Ref, "the job is stopping"));
         job.Saw(submitted);
         return submitted;
     }
@@ -282,10 +281,8 @@ internal static class AgentTurn
     /// the cancel is tried again each second, until the grace period ends.
     /// </summary>
     static async Task<RunState> StreamedCallAsync(
-        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, Task<RunState> call, int windowSeconds, CancelStartedRunInput cancel)
+        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, Task<RunState> call, CancelStartedRunInput cancel)
     {
-        // When the stream began, so polling that takes over after it keeps a polled run's schedule (PollDelay.AfterWaiting).
-        job.StreamedSince = windowSeconds > 0 ? context.CurrentUtcDateTime : null;
         if (await stopper.FinishesBeforeStopAsync(call) || !stopper.ShouldStop())
         {
             return await call;

@@ -33,9 +33,6 @@ internal sealed class JobTracker(TaskOrchestrationContext context)
 
     public int PollerCalls { get; set; }
 
-    /// <summary>Orchestration time when the last streamed call (start or submission) began; cleared by the poll that follows it.</summary>
-    public DateTime? StreamedSince { get; set; }
-
     public int ToolCalls { get; set; }
 
     /// <summary>Whether the job has asked the service to cancel its run.</summary>
