@@ -74,14 +74,22 @@ public sealed partial class DashboardTests(DashboardServers servers) : IClassFix
     [Fact]
     public async Task Reloading_mid_job_resumes_the_stream_with_every_event_once()
     {
+        // The job's tool call waits for approval, so it is surely mid-job when the page reloads (a timed run could end
+        // first on a slow machine); the decision is made on the reloaded page.
         using var client = servers.QuickClient();
-        var id = await servers.StartJobAsync(client, new { prompt = "What is 6 * 7?", tools = new[] { "calculate" } });
+        var id = await servers.StartJobAsync(client, new
+        {
+            prompt = "Please use calculate with {\"expression\": \"6 * 7\"}",
+            tools = new[] { "calculate" },
+            approval = new { tools = new[] { "calculate" } },
+        });
         var page = await servers.NewPageAsync();
         await page.GotoAsync($"{servers.QuickDashboard}#job={id}");
-        await Expect(page.Locator("#events li[data-type='runStatus']")).Not.ToHaveCountAsync(0);
+        await Expect(page.Locator("#events li[data-type='approvalRequested']")).ToHaveCountAsync(1);
         Assert.Equal(0, await page.Locator("#events li[data-type='result']").CountAsync());
 
         await page.ReloadAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Approve calculate" }).ClickAsync();
         await Expect(page.Locator("#f-outcome")).ToHaveTextAsync("Completed");
         await Expect(page.Locator("#reply")).ToContainTextAsync("42");
 

@@ -222,7 +222,7 @@ public class AgentServiceEndToEndTests
         var result = await CompletionAsync(client, id);
 
         Assert.Equal(JobOutcome.Cancelled, result.Outcome);
-        Assert.InRange(result.ElapsedSeconds - result.Stop!.AtSeconds, 0, 8); // before: 8 cleanup attempts, about 90 s
+        Assert.InRange(result.ElapsedSeconds - result.Stop!.AtSeconds, 0, 20); // before: 8 cleanup attempts, about 90 s
         Assert.True(result.AgentDeleted);
     }
 

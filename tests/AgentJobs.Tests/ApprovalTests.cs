@@ -116,7 +116,8 @@ public class ApprovalTests
             ScriptStep.Of("completed"),
         ];
 
-        var id = await host.StartJobAsync(Held(timeoutSeconds: 1));
+        // 3 s: round 2 has the same timeout, and the decision below must reach it in time on a slow machine.
+        var id = await host.StartJobAsync(Held(timeoutSeconds: 3));
 
         // Round 1 times out. Round 2's decision must reach round 2: the decision waiter round 1 left is reused.
         await WaitForPendingAsync(host, id, 1);
@@ -127,7 +128,7 @@ public class ApprovalTests
         var result = WorkflowHost.ResultOf(await host.WaitForEndAsync(id));
         Assert.Equal(JobOutcome.Completed, result.Outcome);
         var timedOut = result.Approvals![0];
-        Assert.Equal(("call_1", false, ToolApprovals.TimeoutDecider, "approval timed out after 1 s"), (timedOut.CallId, timedOut.Approved, timedOut.DecidedBy, timedOut.Reason));
+        Assert.Equal(("call_1", false, ToolApprovals.TimeoutDecider, "approval timed out after 3 s"), (timedOut.CallId, timedOut.Approved, timedOut.DecidedBy, timedOut.Reason));
         var firstRound = host.Service.Submissions.Values.Single()[0];
         Assert.Contains("not_approved", Assert.Single(firstRound).Output, StringComparison.Ordinal);
         Assert.True(result.Approvals[1].Approved);

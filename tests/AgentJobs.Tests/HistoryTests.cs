@@ -22,7 +22,7 @@ public class HistoryTests
             Polling = new PollingSettings(InitialDelayMs: 1, MaxDelayMs: 1, PollsPerGeneration: PollsPerGeneration),
         });
 
-        var result = WorkflowHost.ResultOf(await host.WaitForEndAsync(id, timeoutSeconds: 90));
+        var result = WorkflowHost.ResultOf(await host.WaitForEndAsync(id, timeoutSeconds: 300));
 
         Assert.Equal(JobOutcome.Completed, result.Outcome);
         Assert.Equal(2000, result.Polls);

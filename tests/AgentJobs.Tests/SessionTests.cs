@@ -158,7 +158,7 @@ public class SessionTests
             await SendAsync(host.Client, session, template, $"message {i}");
         }
 
-        var last = await TurnAsync(host.Client, session, Turns, startWithinSeconds: 300);
+        var last = await TurnAsync(host.Client, session, Turns, startWithinSeconds: 600);
         Assert.Equal(JobOutcome.Completed, last.Outcome);
         Assert.Contains($"message {Turns}", last.Reply, StringComparison.Ordinal);
         var ended = await EndAsync(host.Client, session);

@@ -49,9 +49,11 @@ public class TelemetryTests
 
         var result = await CompletionAsync(host.Services.GetRequiredService<Microsoft.DurableTask.Client.DurableTaskClient>(), id);
 
-        // The last activity's span ends just after it reports its result; give it a moment.
+        // The last activity's span and the orchestration's end just after the job reports its result; wait (bounded) for both.
         var until = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < until && !Snapshot(exported, traceId).Any(s => s.DisplayName == $"activity:{nameof(AgentJobActivities.DeleteAgent)}" && s.Kind == ActivityKind.Server))
+        while (DateTime.UtcNow < until && !(Snapshot(exported, traceId) is var ended
+            && ended.Any(s => s.DisplayName == $"activity:{nameof(AgentJobActivities.DeleteAgent)}" && s.Kind == ActivityKind.Server)
+            && ended.Any(s => s.DisplayName == $"orchestration:{AgentJobOrchestrator.Name}")))
         {
             await Task.Delay(50);
         }
@@ -164,16 +166,17 @@ public class TelemetryTests
     public async Task A_poller_that_continues_as_new_stays_in_the_jobs_trace()
     {
         var (result, spans) = await RunTracedAsync(
-            AgentJobs.Configuration.AgentProtocols.Classic, captureContent: false, FastPolling with { PollsPerGeneration = 1 }, inProgressMs: 400);
+            AgentJobs.Configuration.AgentProtocols.Classic, captureContent: false, FastPolling with { PollsPerGeneration = 1 }, inProgressMs: 1_500);
 
         Assert.Equal(JobOutcome.Completed, result.Outcome);
         Assert.True(result.Polls >= 4, $"only {result.Polls} polls");
         Assert.Single(spans, s => s.ParentSpanId == default);
         Assert.All(spans.Where(s => s.ParentSpanId != default), s => ParentOf(spans, s));
         Assert.Single(spans, s => s.DisplayName == $"orchestration:{AgentJobOrchestrator.Name}");
-        // Each generation's polls are in the trace (without the carry-over only the first generation's would be);
-        // a poll already due when a generation starts runs before the context is restored and has no span.
-        Assert.InRange(Server(spans, nameof(AgentJobActivities.GetRun)).Count(), Math.Max(2, result.Polls / 2), result.Polls);
+        // Polls of later generations are in the trace (without the carry-over only the first generation's one poll
+        // would be); a poll already due when a generation starts runs before the context is restored and has no span,
+        // and how many fall there depends on timing, so only "more than one" is certain.
+        Assert.InRange(Server(spans, nameof(AgentJobActivities.GetRun)).Count(), 2, result.Polls);
     }
 
     [Theory]

@@ -320,8 +320,8 @@ public sealed class FoundryProtocolTests
         await giveUp.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
 
-        // Well past the point where the engine finishes the response: nothing of it may stay in the store.
-        await Task.Delay(1000);
+        // Once the engine has finished the response, nothing of it may stay in the store.
+        await Support.WaitUntilAsync(async () => (await server.GetStatsAsync()).ActiveResponses == 0, "the response to finish");
         var stats = await server.GetStatsAsync();
         Assert.Equal(0, stats.Responses.Values.Sum());
         Assert.Equal(1, stats.ResponsesCreated);
