@@ -285,6 +285,8 @@ public sealed class LocalHost : IAsyncDisposable
             handlers.EndAsync(request, id, client, ct));
         sessions.MapPost("{id}/turns", (HttpRequest request, string id, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
             handlers.SendTurnAsync(request, id, client, ct));
+        sessions.MapGet("{id}/turns", (HttpRequest request, string id, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
+            handlers.ListTurnsAsync(request, id, client, ct));
         sessions.MapGet("{id}/turns/{turn}", (HttpRequest request, string id, string turn, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
             handlers.GetTurnAsync(request, id, turn, client, ct));
         sessions.MapPost("{id}/cancel-turn", (HttpRequest request, string id, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>

@@ -24,6 +24,9 @@ public sealed class SessionFunctions(AgentSessionsApi api, AgentJobListApi list,
     /// <summary>Function name of POST /api/agent-sessions/{id}/turns.</summary>
     public const string SendTurnName = "SendAgentSessionTurn";
 
+    /// <summary>Function name of GET /api/agent-sessions/{id}/turns.</summary>
+    public const string ListTurnsName = "ListAgentSessionTurns";
+
     /// <summary>Function name of GET /api/agent-sessions/{id}/turns/{turn}.</summary>
     public const string GetTurnName = "GetAgentSessionTurn";
 
@@ -70,6 +73,14 @@ public sealed class SessionFunctions(AgentSessionsApi api, AgentJobListApi list,
         string id,
         [DurableClient] DurableTaskClient client) =>
         api.SendTurnAsync(request, id, client, Aborted(request));
+
+    /// <summary>The session's turns, a page at a time: 200; 400 naming the parameter; 404.</summary>
+    [Function(ListTurnsName)]
+    public Task<IResult> ListTurns(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agent-sessions/{id}/turns")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient client) =>
+        api.ListTurnsAsync(request, id, client, Aborted(request));
 
     /// <summary>One turn by number or turn id: 200; 404.</summary>
     [Function(GetTurnName)]

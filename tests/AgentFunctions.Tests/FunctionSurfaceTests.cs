@@ -63,6 +63,7 @@ public class FunctionSurfaceTests
                 (SessionFunctions.GetName, "get", "agent-sessions/{id}"),
                 (SessionFunctions.GetTurnName, "get", "agent-sessions/{id}/turns/{turn}"),
                 (AgentJobLiveFunctions.ListName, "get", "agent-jobs"),
+                (SessionFunctions.ListTurnsName, "get", "agent-sessions/{id}/turns"),
                 (SessionFunctions.ListName, "get", "agent-sessions"),
                 (SessionFunctions.SendTurnName, "post", "agent-sessions/{id}/turns"),
                 (BatchFunctions.StartName, "post", "agent-batches"),
@@ -83,7 +84,7 @@ public class FunctionSurfaceTests
     [Fact]
     public void The_app_has_no_other_functions()
     {
-        Assert.Equal(AgentJobTasks.OrchestratorNames.Count + AgentJobTasks.ActivityNames.Count + AgentJobTasks.OperationsActivityNames.Count + AgentJobTasks.SessionActivityNames.Count + 21, FunctionCatalog.All.Count);
+        Assert.Equal(AgentJobTasks.OrchestratorNames.Count + AgentJobTasks.ActivityNames.Count + AgentJobTasks.OperationsActivityNames.Count + AgentJobTasks.SessionActivityNames.Count + 22, FunctionCatalog.All.Count);
         Assert.Equal(FunctionCatalog.All.Count, FunctionCatalog.All.Select(f => f.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count());
     }
 }

@@ -51,6 +51,7 @@ public class FunctionsMetadataTests
                 ("GetAgentSession", "agent-sessions/{id}", "get", "Function"),
                 ("GetAgentSessionTurn", "agent-sessions/{id}/turns/{turn}", "get", "Function"),
                 ("ListAgentJobs", "agent-jobs", "get", "Function"),
+                ("ListAgentSessionTurns", "agent-sessions/{id}/turns", "get", "Function"),
                 ("ListAgentSessions", "agent-sessions", "get", "Function"),
                 ("SendAgentSessionTurn", "agent-sessions/{id}/turns", "post", "Function"),
                 ("StartAgentBatch", "agent-batches", "post", "Function"),
@@ -90,7 +91,7 @@ public class FunctionsMetadataTests
     [Fact]
     public void Lists_nothing_else_and_the_worker_config_and_host_json_are_beside_it()
     {
-        Assert.Equal(45, Functions().Length);
+        Assert.Equal(46, Functions().Length);
         Assert.True(File.Exists(Path.Combine(RepoFiles.FunctionsOutput, "worker.config.json")));
         Assert.Equal(File.ReadAllText(RepoFiles.At("host.json")), File.ReadAllText(Path.Combine(RepoFiles.FunctionsOutput, "host.json")));
     }

@@ -101,6 +101,35 @@ public abstract class AgentSessionsContract(IAgentJobsApiHost host) : AgentJobsC
         Assert.Contains("beta", turns[1].GetProperty("reply").GetString(), StringComparison.Ordinal);
         Assert.Equal(started.GetProperty("threadId").GetString(), session.GetProperty("threadId").GetString());
 
+        // The turns link lists the turns a page at a time, oldest first.
+        var turnsLink = new Uri(session.GetProperty("links").GetProperty("turns").GetString()!).PathAndQuery.TrimStart('/');
+        using (var firstPage = await GetAsync($"{turnsLink}?top=1"))
+        {
+            var page = await ReadJsonAsync(firstPage);
+            Assert.Equal(HttpStatusCode.OK, firstPage.StatusCode);
+            Assert.Equal(1, Assert.Single(page.GetProperty("turns").EnumerateArray()).GetProperty("number").GetInt32());
+            using var secondPage = await GetAsync(new Uri(page.GetProperty("next").GetString()!).PathAndQuery.TrimStart('/'));
+            page = await ReadJsonAsync(secondPage);
+            Assert.Contains("beta", Assert.Single(page.GetProperty("turns").EnumerateArray()).GetProperty("reply").GetString(), StringComparison.Ordinal);
+            Assert.Equal(JsonValueKind.Null, page.GetProperty("next").ValueKind);
+        }
+
+        using (var all = await GetAsync(turnsLink))
+        {
+            Assert.Equal([1, 2], (await ReadJsonAsync(all)).GetProperty("turns").EnumerateArray().Select(t => t.GetProperty("number").GetInt32()));
+        }
+
+        foreach (var (query, field) in new[] { ("top=0", "top"), ("top=1001", "top"), ("after=-1", "after"), ("after=x", "after") })
+        {
+            using var bad = await GetAsync($"{turnsLink}?{query}");
+            await AssertProblemAsync(bad, HttpStatusCode.BadRequest, field);
+        }
+
+        using (var unknown = await GetAsync($"{SessionsPath}/no-such-session/turns"))
+        {
+            await AssertProblemAsync(unknown, HttpStatusCode.NotFound, field: null);
+        }
+
         using (var byNumber = await GetAsync($"{SessionsPath}/{id}/turns/1"))
         {
             var turn = await ReadJsonAsync(byNumber);

@@ -15,6 +15,7 @@ namespace AgentJobs.Http;
 /// <item><c>POST /api/agent-sessions</c> → 201 + Location; 400 naming the field.</item>
 /// <item><c>POST /api/agent-sessions/{id}/turns</c> <c>{prompt, maxDurationSeconds?}</c> → 202 (queued when a turn runs); 404; 409 ended.</item>
 /// <item><c>GET /api/agent-sessions/{id}</c> → 200 status, agent, thread, turns, usage; 404.</item>
+/// <item><c>GET /api/agent-sessions/{id}/turns?after={n}&amp;top={m}</c> → 200 a page of turns, oldest first, with a <c>next</c> link; 400; 404.</item>
 /// <item><c>GET /api/agent-sessions/{id}/turns/{n}</c> (number or turn id) → 200 the turn's progress and result; 404.</item>
 /// <item><c>POST /api/agent-sessions/{id}/cancel-turn</c> → 202; 409 when no turn runs.</item>
 /// <item><c>POST /api/agent-sessions/{id}/approvals</c> → as a job's, for the running turn.</item>
@@ -28,6 +29,12 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
 
     /// <summary>Most turns a session's GET lists (the newest are kept).</summary>
     public const int MaxListedTurns = 1_000;
+
+    /// <summary>Turns per page of <c>GET …/turns</c> unless <c>top</c> says otherwise.</summary>
+    public const int DefaultTurnsPage = 50;
+
+    /// <summary>Most turns per page of <c>GET …/turns</c>.</summary>
+    public const int MaxTurnsPage = 1_000;
 
     /// <summary>Starts a session: its agent and thread are created by activities.</summary>
     public async Task<IResult> StartAsync(HttpRequest request, DurableTaskClient client, CancellationToken cancellationToken = default)
@@ -97,16 +104,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             return SessionNotFound(id);
         }
 
-        var turns = new List<SessionTurnSummary>();
-        var query = new OrchestrationQuery { InstanceIdPrefix = id + ":turn:", FetchInputsAndOutputs = true, PageSize = 200 };
-        await foreach (var t in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
-        {
-            if (t.Name == AgentTurnOrchestrator.Name && Summary(t) is { } summary)
-            {
-                turns.Add(summary);
-            }
-        }
-
+        var turns = await TurnsAsync(client, id, cancellationToken);
         var ended = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? AgentJobsApi.Deserialize<AgentSessionResult>(instance.SerializedOutput) : null;
         var progress = Progress(instance);
         var status = instance.IsCompleted ? "ended" : progress?.Status ?? "starting";
@@ -114,11 +112,41 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             new AgentSessionStatus(
                 id, status, instance.RuntimeStatus.ToString(), instance.CreatedAt, instance.LastUpdatedAt,
                 ended?.AgentId ?? progress?.AgentId, ended?.ThreadId ?? progress?.ThreadId, progress?.RunningTurn?.Number, progress?.IdleExpiresAt,
-                [.. turns.OrderBy(t => t.Number).TakeLast(MaxListedTurns)],
+                [.. turns.TakeLast(MaxListedTurns)],
                 TokenUsage.Add(null, turns.Aggregate((TokenUsage?)null, (sum, t) => TokenUsage.Add(sum, t.Usage))),
                 ended,
                 Links(request, id)),
             JsonOptions);
+    }
+
+    /// <summary>
+    /// The session's turns, oldest first, a page at a time: <c>?after={turn number}</c> (default 0) and <c>?top=</c>
+    /// (1–<see cref="MaxTurnsPage"/>, default <see cref="DefaultTurnsPage"/>); <c>next</c> links the following page.
+    /// 400 naming a bad parameter; 404 unknown session.
+    /// </summary>
+    public async Task<IResult> ListTurnsAsync(HttpRequest request, string id, DurableTaskClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        if (!TryQueryNumber(request, "after", 0, 0, int.MaxValue, out var after))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid turns query", "'after' must be a turn number (a whole number, 0 or more).", "after");
+        }
+
+        if (!TryQueryNumber(request, "top", DefaultTurnsPage, 1, MaxTurnsPage, out var top))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid turns query", $"'top' must be a whole number from 1 to {MaxTurnsPage}.", "top");
+        }
+
+        if (await client.GetInstanceAsync(id, cancellationToken) is not { Name: AgentSessionOrchestrator.Name })
+        {
+            logger.LogDebug("Turns asked for unknown agent session {SessionId}.", id);
+            return SessionNotFound(id);
+        }
+
+        var page = (await TurnsAsync(client, id, cancellationToken)).Where(t => t.Number > after).Take(top + 1).ToList();
+        var next = page.Count > top ? $"{Links(request, id).Turns}?after={page[top - 1].Number}&top={top}" : null;
+        return Results.Json(new SessionTurnsPage(id, [.. page.Take(top)], next), JsonOptions);
     }
 
     /// <summary>One turn, by number or turn id: its live progress and, once done, its result.</summary>
@@ -360,6 +388,30 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             result?.Outcome, result?.Reply, result?.Usage, result?.ToolCalls ?? 0, turn.CreatedAt, turn.LastUpdatedAt);
     }
 
+    /// <summary>Every started turn of the session, oldest first.</summary>
+    static async Task<List<SessionTurnSummary>> TurnsAsync(DurableTaskClient client, string id, CancellationToken cancellationToken)
+    {
+        var turns = new List<SessionTurnSummary>();
+        var query = new OrchestrationQuery { InstanceIdPrefix = id + ":turn:", FetchInputsAndOutputs = true, PageSize = 200 };
+        await foreach (var t in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
+        {
+            if (t.Name == AgentTurnOrchestrator.Name && Summary(t) is { } summary)
+            {
+                turns.Add(summary);
+            }
+        }
+
+        turns.Sort((a, b) => a.Number.CompareTo(b.Number));
+        return turns;
+    }
+
+    static bool TryQueryNumber(HttpRequest request, string name, int fallback, int min, int max, out int value)
+    {
+        value = fallback;
+        return request.Query[name].ToString() is not { Length: > 0 } text
+            || (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value) && value >= min && value <= max);
+    }
+
     static SessionProgress? Progress(OrchestrationMetadata instance) => AgentJobsApi.Deserialize<SessionProgress>(instance.SerializedCustomStatus);
 
     static SessionLinks Links(HttpRequest request, string id)
@@ -378,10 +430,16 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
 
 /// <summary>Where to follow a session.</summary>
 /// <param name="Session">GET the session; DELETE ends it.</param>
-/// <param name="Turns">POST a turn.</param>
+/// <param name="Turns">POST a turn; GET the turns, a page at a time.</param>
 /// <param name="CancelTurn">POST to cancel the running turn.</param>
 /// <param name="Approvals">POST approval decisions for the running turn.</param>
 public sealed record SessionLinks(string Session, string Turns, string CancelTurn, string Approvals);
+
+/// <summary>A page of a session's turns.</summary>
+/// <param name="SessionId">The session.</param>
+/// <param name="Turns">Turns after the page's <c>after</c> number, oldest first.</param>
+/// <param name="Next">GET the next page; null on the last.</param>
+public sealed record SessionTurnsPage(string SessionId, IReadOnlyList<SessionTurnSummary> Turns, string? Next);
 
 /// <summary>The 201 answer to a new session.</summary>
 /// <param name="Id">The session id.</param>
