@@ -12,7 +12,7 @@ namespace AgentJobs.Http;
 /// <summary>
 /// The HTTP API of agent sessions, written once and served by both hosts (as <see cref="AgentJobsApi"/> is):
 /// <list type="bullet">
-/// <item><c>POST /api/agent-sessions</c> → 201 + Location; 400 naming the field.</item>
+/// <item><c>POST /api/agent-sessions</c> → 201 + Location; 400 naming the field; 502 when it ends while starting (its agent or thread refused).</item>
 /// <item><c>POST /api/agent-sessions/{id}/turns</c> <c>{prompt, maxDurationSeconds?}</c> → 202 (queued when a turn runs); 404; 409 ended.</item>
 /// <item><c>GET /api/agent-sessions/{id}</c> → 200 status, agent, thread, turns, usage; 404.</item>
 /// <item><c>GET /api/agent-sessions/{id}/turns?after={n}&amp;top={m}</c> → 200 a page of turns, oldest first, with a <c>next</c> link; 400; 404.</item>
@@ -57,8 +57,18 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         logger.LogInformation("Started agent session {SessionId}.", id);
 
         // The thread is made by an activity; wait briefly so the answer can name it.
-        var progress = await WaitForProgressAsync(client, id, p => p.ThreadId is not null, TimeSpan.FromSeconds(10), cancellationToken);
+        var (instance, progress) = await WaitForProgressAsync(client, id, p => p.ThreadId is not null, TimeSpan.FromSeconds(10), cancellationToken);
         var links = Links(request, id);
+        if (instance?.IsCompleted == true)
+        {
+            // It ended before it could take a turn (the agent service refused its agent or thread, a tool's MCP server
+            // is down): no session to talk to, so no 201. The ended session stays readable at its link.
+            var ended = AgentJobsApi.Deserialize<AgentSessionResult>(instance.SerializedOutput);
+            logger.LogWarning("Agent session {SessionId} ended while starting: {Reason}", id, ended?.Failure?.Message ?? ended?.Reason);
+            return Problem(StatusCodes.Status502BadGateway, "Agent session could not start",
+                $"Agent session '{id}' ended while starting: {ended?.Failure?.Message ?? ended?.Reason ?? instance.RuntimeStatus.ToString()}. Details: GET {links.Session}.", null);
+        }
+
         return new WithLocation(Results.Json(new SessionStarted(id, progress?.AgentId, progress?.ThreadId, links), JsonOptions, statusCode: StatusCodes.Status201Created), links.Session);
     }
 
@@ -353,14 +363,15 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             : (value, null);
     }
 
-    static async Task<SessionProgress?> WaitForProgressAsync(
+    static async Task<(OrchestrationMetadata? Instance, SessionProgress? Progress)> WaitForProgressAsync(
         DurableTaskClient client, string id, Func<SessionProgress, bool> condition, TimeSpan wait, CancellationToken cancellationToken)
     {
         var until = DateTime.UtcNow + wait;
+        OrchestrationMetadata? instance = null;
         SessionProgress? progress = null;
         while (DateTime.UtcNow < until)
         {
-            var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
+            instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
             progress = instance is null ? null : Progress(instance);
             if (instance?.IsCompleted == true || (progress is not null && condition(progress)))
             {
@@ -370,7 +381,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             await Task.Delay(100, cancellationToken);
         }
 
-        return progress;
+        return (instance, progress);
     }
 
     static SessionTurnSummary? Summary(OrchestrationMetadata turn)
