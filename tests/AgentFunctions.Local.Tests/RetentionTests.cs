@@ -5,6 +5,8 @@ using AgentJobs.Workflow;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using AgentJobs.Hosting;
 
 namespace AgentFunctions.Local.Tests;
 
@@ -59,6 +61,46 @@ public sealed class RetentionTests(AzuriteFixture azurite) : IClassFixture<Azuri
         Assert.Equal(PurgeOutcome.NotFound, await purger.PurgeAsync(client, running, AgentJobOrchestrator.Name, TestContext.Current.CancellationToken));
     }
 
+    /// <summary>
+    /// A job purged before its deadline still has deadline timers due: when they fire the instance stays gone and
+    /// nothing fails (in memory they made the stock backend redispatch an empty instance ~20,000 times a second).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task A_job_purged_before_its_deadline_stays_gone_when_its_deadline_timers_fire(string backend)
+    {
+        var errors = new ErrorLog();
+        await using var host = await StartAsync(backend, retentionDays: 7, errors);
+        var started = DateTime.UtcNow;
+        var id = await StartJobAsync(host, maxDurationSeconds: 4);
+        await WaitForPhaseAsync(host.Client, id, JobPhase.Polling);
+        await CancelAsync(host.Client, id);
+        var purged = await host.Services.GetRequiredService<JobPurger>().PurgeAsync(host.Client, id, AgentJobOrchestrator.Name, TestContext.Current.CancellationToken);
+        Assert.True(purged is { Found: true, Running: false }, $"{purged}");
+        var memory = host.Services.GetService<Microsoft.DurableTask.Testing.Sidecar.InMemoryOrchestrationService>() as HistoryKeepingOrchestrationService;
+        if (memory is not null)
+        {
+            Assert.Null(await memory.GetOrchestrationHistoryAsync(id, null!)); // purging freed the job's kept history
+        }
+
+        // Past the deadline (the timers fire then): in memory the dropped timer messages show it happened.
+        var until = started.AddSeconds(4 + 20);
+        while (DateTime.UtcNow < started.AddSeconds(4 + 3) || (memory is { DroppedMessages: 0 } && DateTime.UtcNow < until))
+        {
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(memory is null || memory.DroppedMessages > 0, "no timer of the purged job fired");
+        Assert.Null(await host.Client.GetInstanceAsync(id, TestContext.Current.CancellationToken));
+        Assert.Empty(errors.Entries);
+
+        // The host goes on working.
+        var next = await StartJobAsync(host);
+        await WaitForPhaseAsync(host.Client, next, JobPhase.Polling);
+        await CancelAsync(host.Client, next);
+        Assert.Empty(errors.Entries);
+    }
+
     [Fact]
     public async Task Retention_zero_keeps_finished_jobs_forever()
     {
@@ -82,7 +124,7 @@ public sealed class RetentionTests(AzuriteFixture azurite) : IClassFixture<Azuri
         Assert.Equal(7, RetentionOptions.FromConfiguration(new ConfigurationBuilder().Build()).RetentionDays);
     }
 
-    async Task<LocalHost> StartAsync(string backend, int retentionDays)
+    async Task<LocalHost> StartAsync(string backend, int retentionDays, ErrorLog? errors = null)
     {
         var options = new LocalHostOptions
         {
@@ -93,13 +135,18 @@ public sealed class RetentionTests(AzuriteFixture azurite) : IClassFixture<Azuri
         };
         options.Settings["AgentJobs:RetentionDays"] = retentionDays.ToString(System.Globalization.CultureInfo.InvariantCulture);
         options.ConfigureAgentService = service => service.Simulation.CancellingMs = 20;
+        if (errors is not null)
+        {
+            options.ConfigureServices = services => services.AddSingleton<ILoggerProvider>(errors);
+        }
+
         return await LocalHost.StartAsync(options, TestContext.Current.CancellationToken);
     }
 
-    static Task<string> StartJobAsync(LocalHost host) =>
+    static Task<string> StartJobAsync(LocalHost host, int? maxDurationSeconds = null) =>
         host.Client.ScheduleNewOrchestrationInstanceAsync(
             AgentJobOrchestrator.Name,
-            host.Services.GetRequiredService<AgentJobPolicy>().Settle(new AgentJobRequest("Hello", Polling: Polling)),
+            host.Services.GetRequiredService<AgentJobPolicy>().Settle(new AgentJobRequest("Hello", MaxDurationSeconds: maxDurationSeconds, Polling: Polling)),
             TestContext.Current.CancellationToken);
 
     /// <summary>A job that polled (so it has pollers) and then finished because it was cancelled.</summary>
@@ -146,5 +193,35 @@ public sealed class RetentionTests(AzuriteFixture azurite) : IClassFixture<Azuri
 
         Assert.All(owned, o => Assert.StartsWith(id + ":poll:", o, StringComparison.Ordinal));
         return owned;
+    }
+
+    /// <summary>Errors any part of the host logs.</summary>
+    sealed class ErrorLog : ILoggerProvider
+    {
+        readonly System.Collections.Concurrent.ConcurrentQueue<string> entries = new();
+
+        public IReadOnlyCollection<string> Entries => entries;
+
+        public ILogger CreateLogger(string categoryName) => new Logger(categoryName, entries);
+
+        public void Dispose()
+        {
+        }
+
+        sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<string> entries) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (IsEnabled(logLevel))
+                {
+                    entries.Enqueue($"{category}: {formatter(state, exception)} {exception?.GetType().Name}");
+                }
+            }
+        }
     }
 }
