@@ -33,13 +33,7 @@ public static class AgentJobsServiceCollectionExtensions
         options.ProjectConnectionString ??= configuration[AgentServiceOptions.ConnectionStringSetting];
         var endpoint = AgentServiceEndpoint.Resolve(options);
 
-        var apiOptions = new AgentJobsApiOptions();
-        configuration.GetSection(AgentJobsApiOptions.SectionName).Bind(apiOptions);
-        if (apiOptions.StreamWindowSeconds is < 0 or > Contracts.PollingSettings.MaxStreamWindowSeconds)
-        {
-            throw new AgentServiceConfigurationException(
-                $"AgentJobs__StreamWindowSeconds must be between 0 and {Contracts.PollingSettings.MaxStreamWindowSeconds}; got {apiOptions.StreamWindowSeconds}.");
-        }
+        var apiOptions = AgentJobsApiOptions.FromConfiguration(configuration);
 
         services.TryAddSingleton(McpToolServers.FromConfiguration(configuration));
         services.TryAddSingleton(Telemetry.AgentJobsTelemetryOptions.FromConfiguration(configuration));

@@ -78,6 +78,29 @@ public class StartupErrorTests
         Assert.DoesNotContain("AccountKey", line, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("0", "AgentJobs__MaxDurationSecondsLimit must be 1 or more; got 0.")]
+    [InlineData("soon", "AgentJobs__MaxDurationSecondsLimit must be a whole number; got 'soon'.")]
+    public async Task A_limit_setting_out_of_range_prints_only_one_error_line_naming_it(string value, string reason)
+    {
+        var output = await LocalCli.RunAsync(Timeout, new Dictionary<string, string> { ["AgentJobs__MaxDurationSecondsLimit"] = value }, "run", "Hello");
+
+        AssertOnlyOneErrorLine(output, reason);
+    }
+
+    /// <summary>The duration limit also lowers the 600 s default of a job that sets no duration: a 30 s run times out at 3 s.</summary>
+    [Fact]
+    public async Task The_duration_limit_setting_bounds_a_job_that_sets_no_duration()
+    {
+        var output = await LocalCli.RunAsync(Timeout, new Dictionary<string, string> { ["AgentJobs__MaxDurationSecondsLimit"] = "3" },
+            "run", "Hello", "--simulated-run-ms", "30000", "--json");
+
+        using var json = System.Text.Json.JsonDocument.Parse(output.StdOut);
+        Assert.Equal("TimedOut", json.RootElement.GetProperty("outcome").GetString());
+        Assert.Contains("maximum duration of 3 s", json.RootElement.GetProperty("failure").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.InRange(json.RootElement.GetProperty("elapsedSeconds").GetDouble(), 3, 25);
+    }
+
     static string AssertOnlyOneErrorLine(LocalCli.Output output, string reason)
     {
         Assert.True(output.ExitCode == Cli.ConfigurationError, $"exit {output.ExitCode}; stderr: {output.StdErr}; stdout: {output.StdOut}");

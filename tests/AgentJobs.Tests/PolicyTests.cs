@@ -44,6 +44,30 @@ public class PolicyTests
         Assert.True(AgentJobPolicy.IsSettled(input));
     }
 
+    /// <summary>Every API limit is checked at startup, naming its setting.</summary>
+    [Theory]
+    [InlineData("MaxPromptLength", "0", "AgentJobs__MaxPromptLength must be 1 or more")]
+    [InlineData("MaxInstructionsLength", "0", "AgentJobs__MaxInstructionsLength must be 1 or more")]
+    [InlineData("MaxDurationSecondsLimit", "0", "AgentJobs__MaxDurationSecondsLimit must be 1 or more")]
+    [InlineData("MaxToolRoundsLimit", "-1", "AgentJobs__MaxToolRoundsLimit must be 0 or more")]
+    [InlineData("MaxSessionIdleSeconds", "0", "AgentJobs__MaxSessionIdleSeconds must be 1 or more")]
+    [InlineData("MaxTotalTokensLimit", "0", "AgentJobs__MaxTotalTokensLimit must be 1 or more")]
+    [InlineData("StreamWindowSeconds", "-1", "AgentJobs__StreamWindowSeconds must be between 0 and 120")]
+    [InlineData("StreamWindowSeconds", "121", "AgentJobs__StreamWindowSeconds must be between 0 and 120")]
+    [InlineData("StreamWindowSeconds", "ten", "AgentJobs__StreamWindowSeconds must be a whole number; got 'ten'")]
+    public void A_limit_out_of_range_fails_at_startup_naming_its_setting(string name, string value, string message)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AgentService:Endpoint"] = "http://127.0.0.1:9/v1",
+            ["AgentService:ApiKey"] = "not-a-secret",
+            [$"AgentJobs:{name}"] = value,
+        }).Build();
+
+        var error = Assert.Throws<AgentServiceConfigurationException>(() => new ServiceCollection().AddAgentJobs(configuration));
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_model_the_caller_names_is_kept()
     {

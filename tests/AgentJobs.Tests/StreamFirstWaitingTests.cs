@@ -202,21 +202,5 @@ public class StreamFirstWaitingTests
         Assert.Equal(streams, result.Polls == 0);
     }
 
-    [Theory]
-    [InlineData("-1")]
-    [InlineData("121")]
-    public void A_stream_window_setting_out_of_range_fails_at_startup_naming_it(string setting)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["AgentService:Endpoint"] = "http://127.0.0.1:9/v1",
-            ["AgentService:ApiKey"] = "not-a-secret",
-            ["AgentJobs:StreamWindowSeconds"] = setting,
-        }).Build();
-
-        var error = Assert.Throws<AgentServiceConfigurationException>(() => new ServiceCollection().AddAgentJobs(configuration));
-        Assert.Contains("AgentJobs__StreamWindowSeconds", error.Message, StringComparison.Ordinal);
-    }
-
     static string StartOperation(string protocol) => protocol == AgentProtocols.Foundry ? "create-response" : "create-run";
 }

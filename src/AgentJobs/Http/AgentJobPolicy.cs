@@ -30,7 +30,7 @@ public sealed class AgentJobPolicy(string defaultModel, AgentJobsApiOptions? lim
             AgentName = request.AgentName ?? AgentJobDefaults.AgentName,
             Instructions = request.Instructions ?? AgentJobDefaults.Instructions,
             Tools = request.Tools ?? [],
-            MaxDurationSeconds = request.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds,
+            MaxDurationSeconds = request.MaxDurationSeconds ?? Math.Min(AgentJobDefaults.MaxDurationSeconds, limits.MaxDurationSecondsLimit),
             Polling = (request.Polling ?? PollingSettings.Default) is var polling && polling.StreamWindowSeconds is null
                 ? polling with { StreamWindowSeconds = limits.StreamWindowSeconds }
                 : polling,

@@ -36,4 +36,46 @@ public sealed class AgentJobsApiOptions
     /// leaves token use unbounded unless a job sets a budget.
     /// </summary>
     public long? MaxTotalTokensLimit { get; set; }
+
+    /// <summary>
+    /// Binds the <c>AgentJobs</c> section and checks every limit, so a bad one stops the host at startup naming the
+    /// setting (as an environment variable) instead of refusing every job later.
+    /// </summary>
+    /// <exception cref="Configuration.AgentServiceConfigurationException">A limit is not a number or out of range.</exception>
+    public static AgentJobsApiOptions FromConfiguration(Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = new AgentJobsApiOptions();
+        try
+        {
+            Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(configuration.GetSection(SectionName), options);
+        }
+        catch (InvalidOperationException ex) when (System.Text.RegularExpressions.Regex.Match(ex.Message, "value '(?<value>[^']*)' at '(?<key>[^']+)'") is { Success: true } match)
+        {
+            throw new Configuration.AgentServiceConfigurationException(
+                $"{match.Groups["key"].Value.Replace(":", "__", StringComparison.Ordinal)} must be a whole number; got '{match.Groups["value"].Value}'.", ex);
+        }
+
+        return options.Validate() is { } problem ? throw new Configuration.AgentServiceConfigurationException(problem) : options;
+    }
+
+    /// <summary>The first limit out of range, as a message naming its setting; null when all are valid.</summary>
+    public string? Validate()
+    {
+        static string Range(string name, long value, long min, long? max = null) =>
+            $"AgentJobs__{name} must be {(max is { } top ? $"between {min} and {top}" : $"{min} or more")}; got {value}.";
+
+        return this switch
+        {
+            { MaxPromptLength: < 1 } => Range(nameof(MaxPromptLength), MaxPromptLength, 1),
+            { MaxInstructionsLength: < 1 } => Range(nameof(MaxInstructionsLength), MaxInstructionsLength, 1),
+            { MaxDurationSecondsLimit: < 1 } => Range(nameof(MaxDurationSecondsLimit), MaxDurationSecondsLimit, 1),
+            { MaxToolRoundsLimit: < 0 } => Range(nameof(MaxToolRoundsLimit), MaxToolRoundsLimit, 0),
+            { StreamWindowSeconds: < 0 or > Contracts.PollingSettings.MaxStreamWindowSeconds } =>
+                Range(nameof(StreamWindowSeconds), StreamWindowSeconds, 0, Contracts.PollingSettings.MaxStreamWindowSeconds),
+            { MaxSessionIdleSeconds: < 1 } => Range(nameof(MaxSessionIdleSeconds), MaxSessionIdleSeconds, 1),
+            { MaxTotalTokensLimit: < 1 } => Range(nameof(MaxTotalTokensLimit), MaxTotalTokensLimit.Value, 1),
+            _ => null,
+        };
+    }
 }
