@@ -85,6 +85,17 @@ public abstract class AgentJobsOperationsContract(IAgentJobsApiHost host) : Agen
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
     }
 
+    /// <summary>A batch body that is not JSON: 415, as on every other endpoint, and nothing starts.</summary>
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("application/json; charset=latin1")]
+    public async Task Start_batch_with_a_body_that_is_not_json_returns_415(string contentType)
+    {
+        using var response = await SendAsync(HttpMethod.Post, BatchesPath, "{\"prompts\": [\"hi\"]}", contentType);
+        await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, field: null);
+    }
+
     /// <summary>
     /// A batch of five prompts, two at a time: 202 + Location; it ends with five completed items whose replies and
     /// job links are in the paged results; every agent is deleted.
@@ -143,6 +154,11 @@ public abstract class AgentJobsOperationsContract(IAgentJobsApiHost host) : Agen
         foreach (var item in started.GetProperty("results").GetProperty("items").EnumerateArray().Take(2))
         {
             await WaitForAsync(item.GetProperty("id").GetString()!, IsPolling);
+        }
+
+        using (var form = await SendAsync(HttpMethod.Post, $"{BatchesPath}/{id}/cancel", "{\"reason\": \"not json\"}", "application/x-www-form-urlencoded"))
+        {
+            await AssertProblemAsync(form, HttpStatusCode.UnsupportedMediaType, field: null);
         }
 
         using (var response = await PostAsync($"{BatchesPath}/{id}/cancel", "{\"reason\": \"contract test\"}"))

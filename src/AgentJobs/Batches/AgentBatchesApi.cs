@@ -30,6 +30,11 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
+        if (Http.AgentJobsApi.UnsupportedContentType(request) is { } unsupported)
+        {
+            return unsupported;
+        }
+
         var body = await ApiResults.ReadBodyAsync(request, AgentBatchLimits.MaxBodyBytes, cancellationToken).ConfigureAwait(false);
         if (body is null)
         {
@@ -175,6 +180,12 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
         {
             return ApiResults.Problem(StatusCodes.Status409Conflict, "Agent batch already finished",
                 $"Agent batch '{id}' has already finished ({instance.RuntimeStatus}); there is nothing to cancel.", null);
+        }
+
+        // A reason is optional; one that is sent must be JSON, as a job's cancel requires.
+        if (request.ContentLength is not 0 && Http.AgentJobsApi.UnsupportedContentType(request) is { } unsupported)
+        {
+            return unsupported;
         }
 
         var (reason, problem) = await ApiResults.ReadReasonAsync(request, cancellationToken).ConfigureAwait(false);
