@@ -283,6 +283,43 @@ public abstract class AgentSessionsContract(IAgentJobsApiHost host) : AgentJobsC
         }
 
         using var badList = await GetAsync($"{SessionsPath}?top=0");
-        await AssertProblemAsync(badList, HttpStatusCode.BadRequest, "top");
+        var listProblem = await AssertProblemAsync(badList, HttpStatusCode.BadRequest, "top");
+        Assert.Equal("Invalid agent session query", listProblem.GetProperty("title").GetString());
+    }
+
+    /// <summary>
+    /// A session is dated by when it started, not by its latest turn (each turn continues it as new, which gives the
+    /// instance a new created time): the list keeps it behind a session started after it, and the date filters see
+    /// its start.
+    /// </summary>
+    [Fact]
+    public async Task A_session_keeps_its_start_time_after_a_turn_in_its_status_and_the_list()
+    {
+        var (older, _) = await StartSessionAsync();
+        var olderCreated = (await GetSessionAsync(older)).GetProperty("createdAt").GetDateTimeOffset();
+        await Task.Delay(1100, Token); // the list's date filters are read to the second on some backends
+        var (newer, _) = await StartSessionAsync();
+        var newerCreated = (await GetSessionAsync(newer)).GetProperty("createdAt").GetDateTimeOffset();
+
+        await SendTurnAsync(older, "a turn after the newer session started");
+        var afterTurn = await WaitForSessionAsync(older, s => Finished(s) == 1 && s.GetProperty("status").GetString() == "idle");
+        Assert.Equal(olderCreated, afterTurn.GetProperty("createdAt").GetDateTimeOffset());
+
+        using (var listed = await GetAsync($"{SessionsPath}?status=Running&top=200"))
+        {
+            var ids = (await ReadJsonAsync(listed)).GetProperty("sessions").EnumerateArray().Select(x => x.GetProperty("id").GetString()).ToList();
+            Assert.True(ids.IndexOf(newer) >= 0 && ids.IndexOf(newer) < ids.IndexOf(older), $"newest first: {string.Join(", ", ids)}");
+        }
+
+        var from = Uri.EscapeDataString(newerCreated.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        using (var fromNewer = await GetAsync($"{SessionsPath}?createdFrom={from}&top=200"))
+        {
+            var ids = (await ReadJsonAsync(fromNewer)).GetProperty("sessions").EnumerateArray().Select(x => x.GetProperty("id").GetString()).ToList();
+            Assert.Contains(newer, ids);
+            Assert.DoesNotContain(older, ids);
+        }
+
+        await EndAndWaitAsync(older);
+        await EndAndWaitAsync(newer);
     }
 }

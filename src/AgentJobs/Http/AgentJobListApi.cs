@@ -25,22 +25,43 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
 
     /// <summary>Lists jobs.</summary>
     public Task<IResult> ListAsync(HttpRequest request, DurableTaskClient client, CancellationToken cancellationToken = default) =>
-        ListAsync(request, client, AgentJobOrchestrator.Name, Summarize, (page, next) => new AgentJobPage(page, next), cancellationToken);
+        ListAsync(request, client, Jobs, cancellationToken);
 
     /// <summary>
-    /// Lists sessions (<c>GET /api/agent-sessions</c>, same filters and paging). A session that continued as new
-    /// counts from its current generation's start on backends that date instances by generation.
+    /// Lists sessions (<c>GET /api/agent-sessions</c>, same filters and paging), dated by when each session started.
+    /// Each turn continues a session as new, which gives the instance a new created time, so the start is read from
+    /// the session's status: every session (of the asked runtime statuses) is read with its input and status, and the
+    /// dates are filtered here (sessions are few next to jobs).
     /// </summary>
     public Task<IResult> ListSessionsAsync(HttpRequest request, DurableTaskClient client, CancellationToken cancellationToken = default) =>
-        ListAsync(request, client, Sessions.AgentSessionOrchestrator.Name, SummarizeSession, (page, next) => new AgentSessionPage(page, next), cancellationToken);
+        ListAsync(request, client, SessionsListing, cancellationToken);
 
-    async Task<IResult> ListAsync<TSummary>(
-        HttpRequest request,
-        DurableTaskClient client,
-        string orchestratorName,
-        Func<OrchestrationMetadata, TSummary> summarize,
-        Func<IReadOnlyList<TSummary>, string?, object> pageOf,
-        CancellationToken cancellationToken)
+    /// <summary>What is listed: the orchestration, when each instance was created, its summary and the page.</summary>
+    sealed record Listing<TSummary>(
+        string OrchestratorName,
+        string Noun,
+        bool DatedByInput,
+        Func<OrchestrationMetadata, DateTimeOffset> CreatedAt,
+        Func<OrchestrationMetadata, DateTimeOffset, TSummary> Summarize,
+        Func<IReadOnlyList<TSummary>, string?, object> PageOf);
+
+    static readonly Listing<AgentJobSummary> Jobs = new(
+        AgentJobOrchestrator.Name, "agent job", DatedByInput: false, i => i.CreatedAt, Summarize, (page, next) => new AgentJobPage(page, next));
+
+    static readonly Listing<AgentSessionSummary> SessionsListing = new(
+        Sessions.AgentSessionOrchestrator.Name, "agent session", DatedByInput: true, SessionStartedAt, SummarizeSession, (page, next) => new AgentSessionPage(page, next));
+
+    /// <summary>
+    /// When a session started: the time its first episode recorded, shown in its status and carried in its state;
+    /// its instance's created time while it has not run yet.
+    /// </summary>
+    internal static DateTimeOffset SessionStartedAt(OrchestrationMetadata instance) =>
+        (AgentJobsApi.Deserialize<Sessions.SessionProgress>(instance.SerializedCustomStatus)?.StartedAt
+            ?? AgentJobsApi.Deserialize<Sessions.SessionState>(instance.SerializedInput)?.StartedAt) is { } started
+            ? new DateTimeOffset(DateTime.SpecifyKind(started, DateTimeKind.Utc))
+            : instance.CreatedAt;
+
+    async Task<IResult> ListAsync<TSummary>(HttpRequest request, DurableTaskClient client, Listing<TSummary> listing, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
@@ -54,7 +75,7 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
             {
                 if (!Enum.TryParse<OrchestrationRuntimeStatus>(word, ignoreCase: true, out var status) || int.TryParse(word, out _))
                 {
-                    return Bad("status", $"'{word}' is not a runtime status. Use: {string.Join(", ", Enum.GetNames<OrchestrationRuntimeStatus>())}.");
+                    return Bad(listing.Noun, "status", $"'{word}' is not a runtime status. Use: {string.Join(", ", Enum.GetNames<OrchestrationRuntimeStatus>())}.");
                 }
 
                 statuses.Add(status);
@@ -63,24 +84,24 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
 
         if (!TryDate(query["createdFrom"], out var from))
         {
-            return Bad("createdFrom", "'createdFrom' must be an ISO 8601 date and time, e.g. 2025-01-31T12:00:00Z.");
+            return Bad(listing.Noun, "createdFrom", "'createdFrom' must be an ISO 8601 date and time, e.g. 2025-01-31T12:00:00Z.");
         }
 
         if (!TryDate(query["createdTo"], out var to))
         {
-            return Bad("createdTo", "'createdTo' must be an ISO 8601 date and time, e.g. 2025-01-31T12:00:00Z.");
+            return Bad(listing.Noun, "createdTo", "'createdTo' must be an ISO 8601 date and time, e.g. 2025-01-31T12:00:00Z.");
         }
 
         if (from is not null && to is not null && from > to)
         {
-            return Bad("createdTo", "'createdTo' must not be before 'createdFrom'.");
+            return Bad(listing.Noun, "createdTo", "'createdTo' must not be before 'createdFrom'.");
         }
 
         var top = DefaultTop;
         if (query["top"].ToString() is { Length: > 0 } topText
             && (!int.TryParse(topText, NumberStyles.None, CultureInfo.InvariantCulture, out top) || top < 1 || top > MaxTop))
         {
-            return Bad("top", $"'top' must be a whole number from 1 to {MaxTop}.");
+            return Bad(listing.Noun, "top", $"'top' must be a whole number from 1 to {MaxTop}.");
         }
 
         (DateTimeOffset CreatedAt, string Id)? cursor = null;
@@ -88,44 +109,48 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
         {
             if (ReadToken(token) is not { } parsed)
             {
-                return Bad("continuationToken", "'continuationToken' is not a token this API returned.");
+                return Bad(listing.Noun, "continuationToken", "'continuationToken' is not a token this API returned.");
             }
 
             cursor = parsed;
         }
 
-        var upper = cursor is { } c && (to is null || c.CreatedAt < to) ? c.CreatedAt.AddSeconds(1) : to;
-        var filter = new OrchestrationQuery(from, upper, statuses, PageSize: 1000, FetchInputsAndOutputs: false);
-        var matching = new List<OrchestrationMetadata>();
+        // The backend's query is bounded by date only where its created time is the one listed (a session's start is
+        // read from its state, and its instance's created time is its latest generation's).
+        var lower = listing.DatedByInput ? null : from;
+        var upper = listing.DatedByInput ? null : cursor is { } c && (to is null || c.CreatedAt < to) ? c.CreatedAt.AddSeconds(1) : to;
+        var filter = new OrchestrationQuery(lower, upper, statuses, PageSize: 1000, FetchInputsAndOutputs: listing.DatedByInput);
+        var matching = new List<(OrchestrationMetadata Instance, DateTimeOffset CreatedAt)>();
         await foreach (var instance in client.GetAllInstancesAsync(filter).WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             // Backends differ in how exactly they apply filters; apply them again here.
-            if (instance.Name == orchestratorName
+            var createdAt = listing.CreatedAt(instance);
+            if (instance.Name == listing.OrchestratorName
                 && (statuses is null || statuses.Contains(instance.RuntimeStatus))
-                && (from is null || instance.CreatedAt >= from)
-                && (to is null || instance.CreatedAt <= to)
-                && (cursor is null || Before(instance, cursor.Value)))
+                && (from is null || createdAt >= from)
+                && (to is null || createdAt <= to)
+                && (cursor is null || Before(createdAt, instance.InstanceId, cursor.Value)))
             {
-                matching.Add(instance);
+                matching.Add((instance, createdAt));
             }
         }
 
-        var page = matching.OrderByDescending(i => i.CreatedAt).ThenByDescending(i => i.InstanceId, StringComparer.Ordinal).Take(top + 1).ToList();
+        var page = matching.OrderByDescending(i => i.CreatedAt).ThenByDescending(i => i.Instance.InstanceId, StringComparer.Ordinal).Take(top + 1).ToList();
         var more = page.Count > top;
         page = page.Take(top).ToList();
         var items = new List<TSummary>(page.Count);
-        foreach (var instance in page)
+        foreach (var (instance, createdAt) in page)
         {
             var full = await client.GetInstanceAsync(instance.InstanceId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false) ?? instance;
-            items.Add(summarize(full));
+            items.Add(listing.Summarize(full, createdAt));
         }
 
-        Microsoft.Extensions.Logging.LoggerExtensions.LogDebug(logger, "Listed {Count} of {Matching} {Name} instances.", items.Count, matching.Count, orchestratorName);
-        var next = more ? WriteToken(page[^1].CreatedAt, page[^1].InstanceId) : null;
-        return Results.Json(pageOf(items, next), AgentJobsApi.JsonOptions);
+        Microsoft.Extensions.Logging.LoggerExtensions.LogDebug(logger, "Listed {Count} of {Matching} {Name} instances.", items.Count, matching.Count, listing.OrchestratorName);
+        var next = more ? WriteToken(page[^1].CreatedAt, page[^1].Instance.InstanceId) : null;
+        return Results.Json(listing.PageOf(items, next), AgentJobsApi.JsonOptions);
     }
 
-    static AgentSessionSummary SummarizeSession(OrchestrationMetadata instance)
+    static AgentSessionSummary SummarizeSession(OrchestrationMetadata instance, DateTimeOffset createdAt)
     {
         var progress = AgentJobsApi.Deserialize<Sessions.SessionProgress>(instance.SerializedCustomStatus);
         var ended = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? AgentJobsApi.Deserialize<Sessions.AgentSessionResult>(instance.SerializedOutput) : null;
@@ -133,13 +158,13 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
             instance.InstanceId,
             instance.RuntimeStatus.ToString(),
             instance.IsCompleted ? "ended" : progress?.Status ?? "starting",
-            instance.CreatedAt,
+            createdAt,
             instance.LastUpdatedAt,
             ended?.Turns ?? progress?.TurnsCompleted ?? 0,
             ended?.Reason);
     }
 
-    static AgentJobSummary Summarize(OrchestrationMetadata instance)
+    static AgentJobSummary Summarize(OrchestrationMetadata instance, DateTimeOffset createdAt)
     {
         var request = AgentJobsApi.Deserialize<AgentJobRequest>(instance.SerializedInput);
         var progress = AgentJobsApi.Deserialize<JobProgress>(instance.SerializedCustomStatus);
@@ -148,15 +173,15 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
             instance.InstanceId,
             instance.RuntimeStatus.ToString(),
             progress?.Phase.ToString(),
-            instance.CreatedAt,
+            createdAt,
             instance.LastUpdatedAt,
             Events.JobEventProjector.Cut(request?.Prompt, Events.JobEventProjector.PromptPreviewChars),
             result?.Outcome.ToString());
     }
 
-    static bool Before(OrchestrationMetadata instance, (DateTimeOffset CreatedAt, string Id) cursor) =>
-        instance.CreatedAt < cursor.CreatedAt
-        || (instance.CreatedAt == cursor.CreatedAt && string.CompareOrdinal(instance.InstanceId, cursor.Id) < 0);
+    static bool Before(DateTimeOffset createdAt, string instanceId, (DateTimeOffset CreatedAt, string Id) cursor) =>
+        createdAt < cursor.CreatedAt
+        || (createdAt == cursor.CreatedAt && string.CompareOrdinal(instanceId, cursor.Id) < 0);
 
     static bool TryDate(string? text, out DateTimeOffset? value)
     {
@@ -198,10 +223,12 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
         }
     }
 
-    internal static IResult Bad(string field, string detail) => Results.Problem(new Microsoft.AspNetCore.Mvc.ProblemDetails
+    internal static IResult Bad(string field, string detail) => Bad("agent job", field, detail);
+
+    static IResult Bad(string noun, string field, string detail) => Results.Problem(new Microsoft.AspNetCore.Mvc.ProblemDetails
     {
         Status = StatusCodes.Status400BadRequest,
-        Title = "Invalid agent job query",
+        Title = $"Invalid {noun} query",
         Detail = detail,
         Type = "https://httpstatuses.io/400",
         Extensions = { ["field"] = field },

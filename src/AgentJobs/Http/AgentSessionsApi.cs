@@ -120,7 +120,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         var status = instance.IsCompleted ? "ended" : progress?.Status ?? "starting";
         return Results.Json(
             new AgentSessionStatus(
-                id, status, instance.RuntimeStatus.ToString(), instance.CreatedAt, instance.LastUpdatedAt,
+                id, status, instance.RuntimeStatus.ToString(), AgentJobListApi.SessionStartedAt(instance), instance.LastUpdatedAt,
                 ended?.AgentId ?? progress?.AgentId, ended?.ThreadId ?? progress?.ThreadId, progress?.RunningTurn?.Number, progress?.IdleExpiresAt,
                 [.. turns.TakeLast(MaxListedTurns)],
                 TokenUsage.Add(null, turns.Aggregate((TokenUsage?)null, (sum, t) => TokenUsage.Add(sum, t.Usage))),
@@ -486,7 +486,7 @@ public sealed record SessionTurnSummary(
 /// <param name="Id">The session.</param>
 /// <param name="Status"><c>starting</c>, <c>idle</c>, <c>running</c>, <c>ending</c> or <c>ended</c>.</param>
 /// <param name="RuntimeStatus">The session orchestration's runtime status.</param>
-/// <param name="CreatedAt">When it started (its current generation).</param>
+/// <param name="CreatedAt">When the session started (not its current generation: each turn continues it as new).</param>
 /// <param name="LastUpdatedAt">When it last changed.</param>
 /// <param name="AgentId">The agent.</param>
 /// <param name="ThreadId">The thread.</param>

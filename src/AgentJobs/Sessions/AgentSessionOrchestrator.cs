@@ -42,9 +42,10 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(state);
+        state = state with { StartedAt = state.StartedAt ?? context.CurrentUtcDateTime };
         var log = context.CreateReplaySafeLogger<AgentSessionOrchestrator>();
         void Show(string status, RunningTurn? running = null, DateTime? idleUntil = null, int queued = 0) =>
-            context.SetCustomStatus(new SessionProgress(status, state.Agent?.Id, state.ThreadId, state.Turns, running, idleUntil, state.Usage, queued));
+            context.SetCustomStatus(new SessionProgress(status, state.Agent?.Id, state.ThreadId, state.Turns, running, idleUntil, state.Usage, queued, state.StartedAt));
 
         JobFailure? failure = null;
         if (state.Agent is null)

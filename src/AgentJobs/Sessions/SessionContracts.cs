@@ -56,6 +56,8 @@ public sealed record SessionTurnEvent(string TurnId, AgentJobRequest Request);
 /// <param name="Turns">Turns run so far.</param>
 /// <param name="Usage">Token usage of every turn so far.</param>
 /// <param name="LastActiveAt">When the session last started or finished a turn (the idle timeout counts from it).</param>
+/// <param name="StartedAt">When the session started (UTC): its first generation's orchestration time, carried on because
+/// each turn continues the session as new, which gives the instance a new created time.</param>
 public sealed record SessionState(
     AgentJobRequest Template,
     int IdleTimeoutSeconds,
@@ -65,7 +67,8 @@ public sealed record SessionState(
     bool CreatedThread = false,
     int Turns = 0,
     TokenUsage? Usage = null,
-    DateTime? LastActiveAt = null);
+    DateTime? LastActiveAt = null,
+    DateTime? StartedAt = null);
 
 /// <summary>A session's custom status: where it is now.</summary>
 /// <param name="Status"><c>starting</c>, <c>idle</c> (waiting for a turn), <c>running</c> (a turn runs), <c>ending</c>.</param>
@@ -76,6 +79,7 @@ public sealed record SessionState(
 /// <param name="IdleExpiresAt">When an idle session ends itself (UTC).</param>
 /// <param name="Usage">Token usage of the finished turns.</param>
 /// <param name="QueuedTurns">Turns waiting behind the running one, as of its start.</param>
+/// <param name="StartedAt">When the session started (<see cref="SessionState.StartedAt"/>).</param>
 public sealed record SessionProgress(
     string Status,
     string? AgentId = null,
@@ -84,7 +88,8 @@ public sealed record SessionProgress(
     RunningTurn? RunningTurn = null,
     DateTime? IdleExpiresAt = null,
     TokenUsage? Usage = null,
-    int QueuedTurns = 0);
+    int QueuedTurns = 0,
+    DateTime? StartedAt = null);
 
 /// <summary>The turn a session runs now.</summary>
 /// <param name="Number">Its number (1, 2, …).</param>
