@@ -41,6 +41,19 @@ public sealed class SimulatedToolChoiceTests(FastServer fixture) : IClassFixture
         Assert.Equal("[simulated gpt-4o-mini] 17 * 23 = 391.", turn.Text);
     }
 
+    /// <summary>Naming the tool (rule 2) without JSON arguments still passes the message's arithmetic, as rule 3 would.</summary>
+    [Theory]
+    [InlineData(Protocol.Classic)]
+    [InlineData(Protocol.Foundry)]
+    public async Task A_named_calculator_without_json_arguments_gets_the_expression_from_the_message(Protocol protocol)
+    {
+        await using var agent = await AgentSession.StartAsync(fixture.Server, protocol, UtcNow, Calculate);
+
+        var turn = await agent.AskAsync("What is 6 * 7? Use calculate.");
+        var call = Assert.Single(turn.Calls);
+        Assert.Equal(("calculate", """{"expression":"6 * 7"}"""), (call.Name, call.Arguments));
+    }
+
     [Theory]
     [InlineData(Protocol.Classic)]
     [InlineData(Protocol.Foundry)]

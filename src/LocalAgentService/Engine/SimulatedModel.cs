@@ -10,7 +10,8 @@ namespace LocalAgentService.Engine;
 /// The deterministic model (no network). Rules, in order (documented in README.md):
 /// 1. the latest turns are tool outputs → an answer built from them (<see cref="SimulatedToolAnswer"/>);
 /// 2. the latest user message names function tools (exact name, word boundary) → one call per named tool
-///    in order of mention, arguments = first JSON object in the message, else minimal arguments from the tool's JSON schema;
+///    in order of mention, arguments = first JSON object in the message, else what rule 3 would give a calculator or
+///    clock tool (e.g. the message's arithmetic), else minimal arguments from the tool's JSON schema;
 /// 3. otherwise the offered tools the message is about (<see cref="SimulatedToolChoice"/>: time questions → clock
 ///    tools, arithmetic → calculator tools, keywords → other tools), in offered order;
 /// 4. otherwise a reply derived from the message: a joke picked by a stable hash when it asks for one, else an echo.
@@ -44,7 +45,7 @@ internal sealed class SimulatedModel
         var user = request.Turns.LastOrDefault(t => t.Role == "user")?.Text ?? "";
         var named = NamedTools(request.Tools, user).ToList();
         var chosen = named.Count > 0
-            ? named.Select(tool => (Tool: tool, Arguments: FirstJsonObject(user) ?? MinimalArguments(tool.Parameters))).ToList()
+            ? named.Select(tool => (Tool: tool, Arguments: FirstJsonObject(user) ?? RuleThreeArguments(tool, user) ?? MinimalArguments(tool.Parameters))).ToList()
             : SimulatedToolChoice.Choose(request.Tools, user).ToList();
         if (chosen.Count > 0)
         {
@@ -58,6 +59,13 @@ internal sealed class SimulatedModel
 
         return Reply(AnswerText(label, user), prompt);
     }
+
+    /// <summary>
+    /// The arguments rule 3 would give a named calculator (the message's expression) or clock tool; other tools keep
+    /// minimal arguments (the message text would not be a sensible value for them when it only names the tool).
+    /// </summary>
+    private static string? RuleThreeArguments(ModelTool tool, string user) =>
+        SimulatedToolChoice.Classify(tool) == SimulatedToolKind.Other ? null : SimulatedToolChoice.Choose([tool], user).Select(c => c.Arguments).FirstOrDefault();
 
     public static int Tokens(int chars) => Math.Max(1, (chars + 3) / 4);
 
