@@ -234,7 +234,7 @@ public static class Cli
             Description = "Where to listen (semicolon-separated). Loopback only unless you say otherwise.",
             DefaultValueFactory = _ => LocalHostOptions.DefaultUrls,
         };
-        var command = new Command("serve", "Serve POST /api/agent-jobs, GET /api/agent-jobs/{id} and POST /api/agent-jobs/{id}/cancel.") { urls };
+        var command = new Command("serve", "Serve the HTTP API (jobs, sessions, batches, events), the dashboard at / and the MCP endpoint at /mcp, as the Functions app does.") { urls };
         AddHostOptions(command);
         command.SetAction(async (parse, ct) =>
         {
