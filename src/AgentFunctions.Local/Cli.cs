@@ -167,6 +167,7 @@ public static class Cli
                 Approval: parse.GetValue(approve) ? new ApprovalPolicy([ApprovalPolicy.AllTools], parse.GetValue(approvalTimeout)) : null);
             var options = HostOptions(parse);
             options.LogLevel = parse.GetValue(Verbose) ? LogLevel.Information : LogLevel.Error;
+            options.PrintsOutcomes = true;
             if (parse.GetValue(trace))
             {
                 options.Spans = new SpanCollector();
@@ -216,6 +217,7 @@ public static class Cli
         {
             var options = HostOptions(parse);
             options.LogLevel = parse.GetValue(Verbose) ? LogLevel.Information : LogLevel.Error;
+            options.PrintsOutcomes = true;
             var session = new AgentJobs.Sessions.AgentSessionRequest(
                 parse.GetValue(instructions),
                 parse.GetValue(model),

@@ -408,6 +408,14 @@ public sealed class LocalHost : IAsyncDisposable
         {
             logging.AddFilter(category, level => level >= LogLevel.Warning && level >= options.LogLevel);
         }
+
+        if (options.PrintsOutcomes && options.LogLevel > LogLevel.Information)
+        {
+            foreach (var category in new[] { typeof(AgentJobOrchestrator).FullName!, typeof(AgentJobs.Sessions.AgentSessionOrchestrator).FullName! })
+            {
+                logging.AddFilter(category, LogLevel.None);
+            }
+        }
     }
 }
 

@@ -54,6 +54,13 @@ public sealed class LocalHostOptions
     /// </summary>
     public bool Verbose { get; set; }
 
+    /// <summary>
+    /// The command prints each job's or session's outcome itself (<c>run</c>, <c>chat</c>), so the orchestrators' own
+    /// outcome log lines (a failed job is logged as an error) are left out unless <see cref="LogLevel"/> is
+    /// Information or lower (<c>--verbose</c>): a failed <c>run</c> ends with one <c>error:</c> line.
+    /// </summary>
+    public bool PrintsOutcomes { get; set; }
+
     /// <summary>Write logs to standard error (so standard output carries only the command's own output).</summary>
     public bool LogToStandardError { get; set; } = true;
 

@@ -64,9 +64,21 @@ public class RunVerbTests
         var output = await LocalCli.RunAsync(Timeout, null, "run", "Hello", "--max-duration", "1", "--simulated-run-ms", "30000");
 
         Assert.Equal(Cli.JobNotCompleted, output.ExitCode);
-        var errors = output.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.Contains(errors, line => line.StartsWith("error: job TimedOut", StringComparison.Ordinal) && line.Contains("maximum duration", StringComparison.Ordinal));
+        var line = Assert.Single(output.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith("error: job TimedOut", line, StringComparison.Ordinal);
+        Assert.Contains("maximum duration", line, StringComparison.Ordinal);
         Assert.Contains("agent deleted", output.StdOut);
+    }
+
+    /// <summary>A job the service fails (an unknown thread) ends with one error line: no log line repeats it.</summary>
+    [Fact]
+    public async Task Run_that_the_service_fails_exits_1_with_one_error_line()
+    {
+        var output = await LocalCli.RunAsync(Timeout, null, "run", "Hello", "--thread", "thread_nope");
+
+        Assert.Equal(Cli.JobNotCompleted, output.ExitCode);
+        var line = Assert.Single(output.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Equal("error: job Failed (agent_service_error: start run: HTTP 404: No thread found with id 'thread_nope'.)", line);
     }
 
     [Theory]

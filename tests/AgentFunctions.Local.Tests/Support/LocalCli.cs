@@ -11,6 +11,12 @@ public static class LocalCli
 
     public sealed record Output(int ExitCode, string StdOut, string StdErr);
 
+    /// <summary>
+    /// Where the CLI runs: an empty directory, as a developer's clone is (the host reads <c>appsettings.json</c> from
+    /// its working directory, and the test output holds the local agent service's, whose log levels are its own).
+    /// </summary>
+    static string WorkingDirectory { get; } = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "agentfunctions-cli-tests")).FullName;
+
     /// <summary>Runs the CLI to the end (bounded by <paramref name="timeout"/>), capturing both streams.</summary>
     public static Task<Output> RunAsync(TimeSpan timeout, IDictionary<string, string>? environment = null, params string[] args) =>
         RunWithInputAsync(timeout, null, environment, args);
@@ -52,7 +58,7 @@ public static class LocalCli
             UseShellExecute = false,
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = WorkingDirectory,
         };
         info.ArgumentList.Add(Dll);
         foreach (var arg in args)
