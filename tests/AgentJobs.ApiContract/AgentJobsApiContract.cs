@@ -109,6 +109,21 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host) : AgentJobsCo
         await AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
     }
 
+    /// <summary>A value of the wrong JSON type: the detail says what the field takes, in JSON words, and what came (no .NET type names).</summary>
+    [Theory]
+    [InlineData("{\"prompt\": 5}", "prompt", "'prompt' must be a string; got 5.")]
+    [InlineData("{\"prompt\": \"hi\", \"tools\": \"calculate\"}", "tools", "'tools' must be an array of strings; got \"calculate\".")]
+    [InlineData("{\"prompt\": \"hi\", \"tools\": [\"calculate\", 5]}", "tools[1]", "'tools[1]' must be a string; got 5.")]
+    [InlineData("{\"prompt\": \"hi\", \"maxDurationSeconds\": 1.5}", "maxDurationSeconds", "'maxDurationSeconds' must be a whole number; got 1.5.")]
+    [InlineData("{\"prompt\": \"hi\", \"polling\": {\"initialDelayMs\": \"a\"}}", "polling.initialDelayMs", "'polling.initialDelayMs' must be a whole number; got \"a\".")]
+    [InlineData("{\"prompt\": \"hi\", \"tools\": [\"calculate\"], \"approval\": {\"tools\": [\"*\"], \"onTimeout\": 5}}", "approval.onTimeout", "'approval.onTimeout' must be a string (reject, cancel); got 5.")]
+    public async Task Start_with_a_value_of_the_wrong_type_says_what_the_field_takes(string body, string field, string detail)
+    {
+        using var response = await PostAsync(JobsPath, body);
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
+        Assert.Equal(detail, problem.GetProperty("detail").GetString());
+    }
+
     /// <summary>Duplicated fields, invisible text and invalid Unicode: 400 naming the field, with a detail that says which.</summary>
     [Theory]
     [MemberData(nameof(StrictBodies))]

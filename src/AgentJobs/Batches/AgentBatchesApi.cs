@@ -64,16 +64,11 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
             return (null, new("body", "The request body is empty; send a JSON object with 'prompts'."));
         }
 
-        AgentBatchRequest? batch;
-        try
+        // The job API's reader: a field given twice, invalid Unicode, unknown fields and wrong types are named the same way.
+        var (batch, readProblem) = AgentJobRequestValidator.ReadJson<AgentBatchRequest>(body);
+        if (readProblem is not null)
         {
-            batch = JsonSerializer.Deserialize<AgentBatchRequest>(body, AgentJobRequestValidator.JsonOptions);
-        }
-        catch (JsonException ex)
-        {
-            var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
-            var cut = ex.Message.IndexOf(". Path:", StringComparison.Ordinal);
-            return (null, new(field, $"The request body is not valid for this API: {(cut > 0 ? ex.Message[..(cut + 1)] : ex.Message)}"));
+            return (null, readProblem);
         }
 
         if (batch is null)

@@ -21,7 +21,7 @@ public sealed record ApprovalPolicy(IReadOnlyList<string> Tools, int? TimeoutSec
 }
 
 /// <summary>What an undecided call becomes when its approval wait times out.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<ApprovalTimeoutAction>))]
+[JsonConverter(typeof(NamesOnlyEnumConverter<ApprovalTimeoutAction>))]
 public enum ApprovalTimeoutAction
 {
     /// <summary>The call is rejected (the model gets "approval timed out") and the run goes on.</summary>
@@ -62,3 +62,11 @@ public sealed record PendingApproval(string CallId, string Tool, string Argument
 /// <param name="DecidedBy">Who decided; <c>timeout</c> when nobody did.</param>
 /// <param name="DecidedAt">When the workflow took the decision in (orchestration time, UTC).</param>
 public sealed record JobApproval(string CallId, string Tool, bool Approved, string? Reason, string? DecidedBy, DateTime DecidedAt);
+
+/// <summary>
+/// An enum read and written by name only: the default string-enum converter also takes numbers, so <c>5</c> read as an
+/// action no code handles.
+/// </summary>
+/// <typeparam name="TEnum">The enum.</typeparam>
+public sealed class NamesOnlyEnumConverter<TEnum>() : JsonStringEnumConverter<TEnum>(namingPolicy: null, allowIntegerValues: false)
+    where TEnum : struct, Enum;

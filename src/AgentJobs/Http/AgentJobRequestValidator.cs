@@ -45,7 +45,92 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
         catch (JsonException ex)
         {
             var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.');
-            return (null, new(field, $"The request body is not valid for this API: {FirstSentence(ex.Message)}"));
+            return (null, new(field, field != "body" && Expected(typeof(T), field) is { } expected
+                ? $"'{field}' must be {expected}; got {Actual(body, field)}."
+                : $"The request body is not valid for this API: {FirstSentence(ex.Message)}"));
+        }
+    }
+
+    /// <summary>What the API's contract takes at <paramref name="path"/> (<c>polling.initialDelayMs</c>, <c>tools[1]</c>), in JSON words.</summary>
+    static string? Expected(Type root, string path)
+    {
+        var type = root;
+        foreach (var segment in path.Split('.'))
+        {
+            var name = segment;
+            var indexes = 0;
+            if (segment.IndexOf('[', StringComparison.Ordinal) is var bracket and > 0)
+            {
+                name = segment[..bracket];
+                indexes = segment.Count(c => c == '[');
+            }
+
+            var property = JsonOptions.GetTypeInfo(type).Properties.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+            if (property is null)
+            {
+                return null;
+            }
+
+            type = property.PropertyType;
+            for (var i = 0; i < indexes; i++)
+            {
+                type = ElementType(type) ?? type;
+            }
+        }
+
+        return Describe(type);
+    }
+
+    static Type? ElementType(Type type) =>
+        type == typeof(string) ? null
+        : type.IsArray ? type.GetElementType()
+        : type.GetInterfaces().Append(type).FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEnumerable<>))?.GetGenericArguments()[0];
+
+    static string Describe(Type type, bool plural = false)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        string Word(string one, string many) => plural ? many : one;
+        return type switch
+        {
+            _ when type == typeof(string) => Word("a string", "strings"),
+            _ when type == typeof(bool) => Word("true or false", "true or false values"),
+            _ when type == typeof(int) || type == typeof(long) || type == typeof(short) => Word("a whole number", "whole numbers"),
+            _ when type == typeof(double) || type == typeof(float) || type == typeof(decimal) => Word("a number", "numbers"),
+            _ when type.IsEnum => Word("a string", "strings") + $" ({string.Join(", ", Enum.GetNames(type).Select(n => JsonNamingPolicy.CamelCase.ConvertName(n)))})",
+            _ when ElementType(type) is { } element => Word("an array of ", "arrays of ") + Describe(element, plural: true),
+            _ => Word("an object", "objects"),
+        };
+    }
+
+    /// <summary>What the body holds at <paramref name="path"/>: a scalar as sent (cut at 40 characters), else its kind.</summary>
+    static string Actual(ReadOnlySpan<byte> body, string path)
+    {
+        try
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(body);
+            foreach (var segment in path.Split('.'))
+            {
+                var parts = segment.Split('[');
+                node = node is System.Text.Json.Nodes.JsonObject o
+                    ? o.FirstOrDefault(p => string.Equals(p.Key, parts[0], StringComparison.OrdinalIgnoreCase)).Value
+                    : null;
+                foreach (var index in parts.Skip(1))
+                {
+                    node = node is System.Text.Json.Nodes.JsonArray a && int.TryParse(index.TrimEnd(']'), out var i) && i < a.Count ? a[i] : null;
+                }
+            }
+
+            return node?.GetValueKind() switch
+            {
+                JsonValueKind.Array => "an array",
+                JsonValueKind.Object => "an object",
+                null or JsonValueKind.Null => "null",
+                _ => node.ToJsonString() is { Length: > 40 } long_ ? long_[..40] + "…" : node.ToJsonString(), // a scalar, as sent
+            };
+        }
+        catch (JsonException)
+        {
+            return "something else";
         }
     }
 
