@@ -80,7 +80,7 @@ internal static class ChatVerb
             using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(90));
             var ended = (await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, wait.Token).ConfigureAwait(false)).ReadOutputAs<AgentSessionResult>();
             var tokens = ended?.Usage is { } u ? $" · {u.TotalTokens} tokens" : "";
-            var cleanup = ended?.AgentDeleted == true ? "agent deleted" : $"agent {ended?.AgentId} NOT deleted";
+            var cleanup = ended is { AgentId: null } ? "no agent created" : ended?.AgentDeleted == true ? "agent deleted" : $"agent {ended?.AgentId} NOT deleted";
             console.WriteLine($"Session ended · {ended?.Turns ?? turns} turn{(ended?.Turns == 1 ? "" : "s")}{tokens} · {cleanup}{(ended?.ThreadDeleted == true ? ", thread deleted" : "")}");
             return ended?.AgentDeleted == true ? 0 : Cli.JobNotCompleted;
         }

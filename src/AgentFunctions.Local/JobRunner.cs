@@ -258,7 +258,7 @@ internal static class JobRunner
 
         console.WriteLine();
         var tokens = result.Usage is { } u ? $" · {u.TotalTokens} tokens" : "";
-        var cleanup = result.AgentDeleted ? "agent deleted" : $"agent {result.AgentId} NOT deleted";
+        var cleanup = result.AgentId is null ? "no agent created" : result.AgentDeleted ? "agent deleted" : $"agent {result.AgentId} NOT deleted";
         if (result.ThreadDeleted)
         {
             cleanup += ", thread deleted";

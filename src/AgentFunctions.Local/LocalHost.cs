@@ -411,7 +411,8 @@ public sealed class LocalHost : IAsyncDisposable
 
         if (options.PrintsOutcomes && options.LogLevel > LogLevel.Information)
         {
-            foreach (var category in new[] { typeof(AgentJobOrchestrator).FullName!, typeof(AgentJobs.Sessions.AgentSessionOrchestrator).FullName! })
+            // The MCP client logs a server it cannot reach with a stack trace; the job's outcome already names it.
+            foreach (var category in new[] { typeof(AgentJobOrchestrator).FullName!, typeof(AgentJobs.Sessions.AgentSessionOrchestrator).FullName!, "ModelContextProtocol.Client" })
             {
                 logging.AddFilter(category, LogLevel.None);
             }

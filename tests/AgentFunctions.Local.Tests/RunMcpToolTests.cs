@@ -43,4 +43,17 @@ public class RunMcpToolTests
         Assert.Equal(Cli.ConfigurationError, output.ExitCode);
         Assert.Contains("Unknown MCP server 'nope'", output.StdErr);
     }
+
+    /// <summary>An MCP server that is down fails the job before an agent exists, and the summary says no agent was created.</summary>
+    [Fact]
+    public async Task Run_with_an_mcp_server_that_is_down_fails_before_creating_an_agent()
+    {
+        var port = LocalCli.FreePort();
+        var output = await LocalCli.RunAsync(Timeout, null, "run", "Hello", "--tool", "down/*", "--mcp-server", $"down=http://127.0.0.1:{port}/mcp");
+
+        Assert.Equal(Cli.JobNotCompleted, output.ExitCode);
+        Assert.Contains("down", Assert.Single(output.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)), StringComparison.Ordinal);
+        Assert.Contains("no agent created", output.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain("agent deleted", output.StdOut, StringComparison.Ordinal);
+    }
 }
