@@ -330,7 +330,7 @@ public static class Benchmark
 
         public void Saw(RunState run)
         {
-            if (run.IsTerminal || run.Status == AgentRunStatus.RequiresAction)
+            if (run.IsSettled)
             {
                 settled.TryAdd(run.RunId, DateTimeOffset.UtcNow);
             }

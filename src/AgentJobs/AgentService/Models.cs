@@ -65,6 +65,10 @@ public sealed record RunState(
     /// <summary>Whether the run has ended.</summary>
     [JsonIgnore]
     public bool IsTerminal => Status.IsTerminal();
+
+    /// <summary>Whether a wait for the run is over: it has ended, or it waits for tool outputs.</summary>
+    [JsonIgnore]
+    public bool IsSettled => IsTerminal || Status == AgentRunStatus.RequiresAction;
 }
 
 /// <summary>One function-tool call the agent asked for.</summary>

@@ -17,11 +17,8 @@ internal static class RunStream
     public sealed record Followed(RunState? Last, long? ResumeAfter)
     {
         /// <summary>Whether the run needs nothing more from the stream: it ended or waits for tool outputs.</summary>
-        public bool Settled => Last is { } run && IsSettled(run);
+        public bool Settled => Last is { IsSettled: true };
     }
-
-    /// <summary>Whether a run state is one the wait ends on.</summary>
-    public static bool IsSettled(RunState run) => run.IsTerminal || run.Status == AgentRunStatus.RequiresAction;
 
     /// <summary>
     /// Reads <paramref name="events"/> until a settled run, the end of <paramref name="window"/>, or the end of the
@@ -45,7 +42,7 @@ internal static class RunStream
             {
                 last = run;
                 sequence = number ?? sequence;
-                if (IsSettled(run))
+                if (run.IsSettled)
                 {
                     break;
                 }

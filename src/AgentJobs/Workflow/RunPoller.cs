@@ -87,10 +87,10 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
             context.SetCustomStatus(new PollerProgress(run.RawStatus, polls));
         }
 
-        // A continued generation whose poll is already due waits on a timer for it all the same: its first episode can
-        // run before the backend has saved the new generation, which is when the local hosts restore its trace context
-        // (TraceContextCarryOver), so a poll made in that episode was missing from the job's trace (seen on the Azure
-        // Storage provider: 7 of 10 polls traced). The timer is due at once; it costs two history events.
+        // A generation whose poll is already due when it starts waits on a timer for it all the same: a continued
+        // generation's first episode can run before the backend has saved it, which is when the local hosts restore its
+        // trace context (TraceContextCarryOver), so a poll made in that episode was missing from the job's trace (seen
+        // on the Azure Storage provider: 7 of 10 polls traced). The timer is due at once; it costs two history events.
         if (input.NextPollAtUtc is { } carried && carried <= context.CurrentUtcDateTime)
         {
             await context.CreateTimer(context.CurrentUtcDateTime, CancellationToken.None);
@@ -103,7 +103,7 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
 
         while (true)
         {
-            if (run.IsTerminal || run.Status == AgentRunStatus.RequiresAction)
+            if (run.IsSettled)
             {
                 return new PollOutcome(run, polls, DeadlineReached: false);
             }

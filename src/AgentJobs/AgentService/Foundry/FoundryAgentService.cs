@@ -340,7 +340,7 @@ public sealed class FoundryAgentService : IAgentService
 
     async Task<RunState?> StreamResponseAsync(JsonObject body, string conversationId, TimeSpan window, CancellationToken cancellationToken)
     {
-        var started = DateTime.UtcNow;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var streamed = (JsonObject)body.DeepClone();
         streamed["stream"] = true;
         RunStream.Followed followed;
@@ -357,7 +357,7 @@ public sealed class FoundryAgentService : IAgentService
         // Resume a stream that broke early, after the last event seen, for what is left of the window.
         for (var resumes = 0; resumes < 3 && followed is { Settled: false, Last: { } run, ResumeAfter: { } after }; resumes++)
         {
-            var left = window - (DateTime.UtcNow - started);
+            var left = window - System.Diagnostics.Stopwatch.GetElapsedTime(started);
             if (left <= TimeSpan.Zero)
             {
                 break;
