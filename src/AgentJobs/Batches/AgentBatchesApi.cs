@@ -267,17 +267,15 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
 
     static bool TryPage(HttpRequest request, out int page, out int pageSize, out ValidationProblem? problem)
     {
-        page = 1;
         pageSize = AgentBatchLimits.DefaultPageSize;
         problem = null;
-        if (request.Query.TryGetValue("page", out var p) && (!int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out page) || page < 1))
+        if (!ApiResults.TryQueryInt(request, "page", 1, 1, int.MaxValue, out page))
         {
             problem = new("page", "'page' must be a whole number from 1.");
             return false;
         }
 
-        if (request.Query.TryGetValue("pageSize", out var s) &&
-            (!int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > AgentBatchLimits.MaxPageSize))
+        if (!ApiResults.TryQueryInt(request, "pageSize", AgentBatchLimits.DefaultPageSize, 1, AgentBatchLimits.MaxPageSize, out pageSize))
         {
             problem = new("pageSize", $"'pageSize' must be between 1 and {AgentBatchLimits.MaxPageSize}.");
             return false;

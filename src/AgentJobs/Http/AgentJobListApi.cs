@@ -97,9 +97,7 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
             return Bad(listing.Noun, "createdTo", "'createdTo' must not be before 'createdFrom'.");
         }
 
-        var top = DefaultTop;
-        if (query["top"].ToString() is { Length: > 0 } topText
-            && (!int.TryParse(topText, NumberStyles.None, CultureInfo.InvariantCulture, out top) || top < 1 || top > MaxTop))
+        if (!ApiResults.TryQueryInt(request, "top", DefaultTop, 1, MaxTop, out var top))
         {
             return Bad(listing.Noun, "top", $"'top' must be a whole number from 1 to {MaxTop}.");
         }
@@ -225,14 +223,7 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
 
     internal static IResult Bad(string field, string detail) => Bad("agent job", field, detail);
 
-    static IResult Bad(string noun, string field, string detail) => Results.Problem(new Microsoft.AspNetCore.Mvc.ProblemDetails
-    {
-        Status = StatusCodes.Status400BadRequest,
-        Title = $"Invalid {noun} query",
-        Detail = detail,
-        Type = "https://httpstatuses.io/400",
-        Extensions = { ["field"] = field },
-    });
+    static IResult Bad(string noun, string field, string detail) => ApiResults.Problem(StatusCodes.Status400BadRequest, $"Invalid {noun} query", detail, field);
 }
 
 /// <summary>A page of jobs.</summary>

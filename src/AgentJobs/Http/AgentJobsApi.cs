@@ -342,15 +342,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
     static IResult NotFound(string id) =>
         Problem(StatusCodes.Status404NotFound, "Agent job not found", $"No agent job has the id '{id}'.", null);
 
-    internal static IResult Problem(int status, string title, string detail, string? field) =>
-        Results.Problem(new Microsoft.AspNetCore.Mvc.ProblemDetails
-        {
-            Status = status,
-            Title = title,
-            Detail = detail,
-            Type = ProblemDetailsSetup.TypeOf(status),
-            Extensions = { ["field"] = field },
-        });
+    internal static IResult Problem(int status, string title, string detail, string? field) => ApiResults.Problem(status, title, detail, field);
 
     /// <summary>Adds a Retry-After header (seconds) to a result.</summary>
     internal sealed class WithRetryAfter(IResult inner, int seconds) : IResult

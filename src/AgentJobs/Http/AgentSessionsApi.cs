@@ -138,12 +138,12 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        if (!TryQueryNumber(request, "after", 0, 0, int.MaxValue, out var after))
+        if (!ApiResults.TryQueryInt(request, "after", 0, 0, int.MaxValue, out var after))
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid turns query", "'after' must be a turn number (a whole number, 0 or more).", "after");
         }
 
-        if (!TryQueryNumber(request, "top", DefaultTurnsPage, 1, MaxTurnsPage, out var top))
+        if (!ApiResults.TryQueryInt(request, "top", DefaultTurnsPage, 1, MaxTurnsPage, out var top))
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid turns query", $"'top' must be a whole number from 1 to {MaxTurnsPage}.", "top");
         }
@@ -414,13 +414,6 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
 
         turns.Sort((a, b) => a.Number.CompareTo(b.Number));
         return turns;
-    }
-
-    static bool TryQueryNumber(HttpRequest request, string name, int fallback, int min, int max, out int value)
-    {
-        value = fallback;
-        return request.Query[name].ToString() is not { Length: > 0 } text
-            || (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value) && value >= min && value <= max);
     }
 
     static SessionProgress? Progress(OrchestrationMetadata instance) => AgentJobsApi.Deserialize<SessionProgress>(instance.SerializedCustomStatus);

@@ -13,9 +13,20 @@ internal static class ApiResults
             Status = status,
             Title = title,
             Detail = detail,
-            Type = $"https://httpstatuses.io/{status}",
+            Type = ProblemDetailsSetup.TypeOf(status),
             Extensions = { ["field"] = field },
         });
+
+    /// <summary>
+    /// Reads an optional whole-number query parameter: <paramref name="fallback"/> when it is absent or empty; false when
+    /// it is not digits only or falls outside <paramref name="min"/>–<paramref name="max"/>.
+    /// </summary>
+    public static bool TryQueryInt(HttpRequest request, string name, int fallback, int min, int max, out int value)
+    {
+        value = fallback;
+        return request.Query[name].ToString() is not { Length: > 0 } text
+            || (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value) && value >= min && value <= max);
+    }
 
     /// <summary>JSON with the API's options.</summary>
     public static IResult Json(object value, int status = StatusCodes.Status200OK) =>
