@@ -55,6 +55,8 @@ public class PolicyTests
     [InlineData("StreamWindowSeconds", "-1", "AgentJobs__StreamWindowSeconds must be between 0 and 120")]
     [InlineData("StreamWindowSeconds", "121", "AgentJobs__StreamWindowSeconds must be between 0 and 120")]
     [InlineData("StreamWindowSeconds", "ten", "AgentJobs__StreamWindowSeconds must be a whole number; got 'ten'")]
+    [InlineData("StreamWindowSeconds", "0x10", "AgentJobs__StreamWindowSeconds must be a whole number; got '0x10'")]
+    [InlineData("MaxPromptLength", "99999999999", "AgentJobs__MaxPromptLength must be a whole number; got '99999999999'")]
     public void A_limit_out_of_range_fails_at_startup_naming_its_setting(string name, string value, string message)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>

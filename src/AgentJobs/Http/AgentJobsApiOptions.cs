@@ -45,17 +45,24 @@ public sealed class AgentJobsApiOptions
     public static AgentJobsApiOptions FromConfiguration(Microsoft.Extensions.Configuration.IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var options = new AgentJobsApiOptions();
-        try
+        var section = configuration.GetSection(SectionName);
+
+        // Every limit is a whole number: say so, naming the setting, before the binder fails on one with its own message.
+        foreach (var property in typeof(AgentJobsApiOptions).GetProperties())
         {
-            Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(configuration.GetSection(SectionName), options);
-        }
-        catch (InvalidOperationException ex) when (System.Text.RegularExpressions.Regex.Match(ex.Message, "value '(?<value>[^']*)' at '(?<key>[^']+)'") is { Success: true } match)
-        {
-            throw new Configuration.AgentServiceConfigurationException(
-                $"{match.Groups["key"].Value.Replace(":", "__", StringComparison.Ordinal)} must be a whole number; got '{match.Groups["value"].Value}'.", ex);
+            var style = System.Globalization.NumberStyles.AllowLeadingSign;
+            var culture = System.Globalization.CultureInfo.InvariantCulture;
+            if (section[property.Name] is { Length: > 0 } text
+                && !((Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType) == typeof(int)
+                    ? int.TryParse(text, style, culture, out _)
+                    : long.TryParse(text, style, culture, out _)))
+            {
+                throw new Configuration.AgentServiceConfigurationException($"AgentJobs__{property.Name} must be a whole number; got '{text}'.");
+            }
         }
 
+        var options = new AgentJobsApiOptions();
+        Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(section, options);
         return options.Validate() is { } problem ? throw new Configuration.AgentServiceConfigurationException(problem) : options;
     }
 
