@@ -56,8 +56,9 @@ public sealed class LocalHostOptions
 
     /// <summary>
     /// The command prints each job's or session's outcome itself (<c>run</c>, <c>chat</c>), so the orchestrators' own
-    /// outcome log lines (a failed job is logged as an error) are left out unless <see cref="LogLevel"/> is
-    /// Information or lower (<c>--verbose</c>): a failed <c>run</c> ends with one <c>error:</c> line.
+    /// outcome log lines (a failed job is logged as an error) and the MCP client's (a server it cannot reach, with a
+    /// stack trace) are left out unless <see cref="LogLevel"/> is Information or lower (<c>--verbose</c>): a failed
+    /// <c>run</c> ends with one <c>error:</c> line.
     /// </summary>
     public bool PrintsOutcomes { get; set; }
 

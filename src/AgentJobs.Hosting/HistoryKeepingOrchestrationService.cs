@@ -87,9 +87,6 @@ public class HistoryKeepingOrchestrationService(ILoggerFactory? loggerFactory)
         return result;
     }
 
-    /// <summary>How many instances' histories are kept (purging frees them).</summary>
-    public int KeptHistories => histories.Count;
-
     /// <summary>Messages dropped because their instance does not exist (e.g. timers of purged jobs).</summary>
     public int DroppedMessages => Volatile.Read(ref droppedMessages);
 

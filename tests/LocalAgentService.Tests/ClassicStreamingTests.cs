@@ -7,6 +7,14 @@ namespace LocalAgentService.Tests;
 /// <summary>Classic <c>stream:true</c> through the SDK's own streaming methods: events follow the engine, end at requires_action or terminal.</summary>
 public sealed class ClassicStreamingTests(FastServer fixture) : IClassFixture<FastServer>
 {
+    /// <summary>A queued run that answers: in progress, the message step with its message streamed, completed.</summary>
+    private static readonly StreamingUpdateReason[] Answering =
+    [
+        StreamingUpdateReason.RunInProgress, StreamingUpdateReason.RunStepCreated, StreamingUpdateReason.MessageCreated,
+        StreamingUpdateReason.MessageInProgress, StreamingUpdateReason.MessageUpdated, StreamingUpdateReason.MessageCompleted,
+        StreamingUpdateReason.RunStepCompleted, StreamingUpdateReason.RunCompleted,
+    ];
+
     private const string CalculateSchema = """{"type":"object","properties":{"expression":{"type":"string"}},"required":["expression"]}""";
 
     private LocalAgentServer Server => fixture.Server;
@@ -25,10 +33,7 @@ public sealed class ClassicStreamingTests(FastServer fixture) : IClassFixture<Fa
         var seen = await ReadAsync(client.CreateRunStreamingAsync(thread.Id, agent.Id));
 
         Assert.Equal(
-            [StreamingUpdateReason.RunCreated, StreamingUpdateReason.RunQueued, StreamingUpdateReason.RunInProgress,
-             StreamingUpdateReason.RunStepCreated, StreamingUpdateReason.MessageCreated, StreamingUpdateReason.MessageInProgress,
-             StreamingUpdateReason.MessageUpdated, StreamingUpdateReason.MessageCompleted, StreamingUpdateReason.RunStepCompleted,
-             StreamingUpdateReason.RunCompleted],
+            [StreamingUpdateReason.RunCreated, StreamingUpdateReason.RunQueued, .. Answering],
             seen.Kinds);
         Assert.True(seen.Deltas > 1, "the answer arrives in several deltas");
         Assert.Equal(await ToolCallTests.LatestTextAsync(client, thread.Id, seen.RunId), seen.Text);
@@ -59,10 +64,7 @@ public sealed class ClassicStreamingTests(FastServer fixture) : IClassFixture<Fa
 
         var second = await ReadAsync(client.SubmitToolOutputsToRunStreamingAsync(thread.Id, first.RunId, [new ToolOutput(call.ToolCallId, "42")]));
         Assert.Equal(
-            [StreamingUpdateReason.RunStepCompleted, StreamingUpdateReason.RunQueued, StreamingUpdateReason.RunInProgress,
-             StreamingUpdateReason.RunStepCreated, StreamingUpdateReason.MessageCreated, StreamingUpdateReason.MessageInProgress,
-             StreamingUpdateReason.MessageUpdated, StreamingUpdateReason.MessageCompleted, StreamingUpdateReason.RunStepCompleted,
-             StreamingUpdateReason.RunCompleted],
+            [StreamingUpdateReason.RunStepCompleted, StreamingUpdateReason.RunQueued, .. Answering],
             second.Kinds);
         Assert.Equal(first.RunId, second.RunId);
         Assert.Equal("[simulated gpt-4o-mini] 6 * 7 = 42.", second.Text);
