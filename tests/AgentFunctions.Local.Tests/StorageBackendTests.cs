@@ -146,7 +146,7 @@ public sealed class StorageBackendTests(AzuriteFixture azurite) : IClassFixture<
 
         static int Finished(JsonElement s) => s.GetProperty("turns").EnumerateArray().Count(t => t.GetProperty("runtimeStatus").GetString() == "Completed");
 
-        string id, threadId;
+        string id, threadId, startedAt;
         var first = await ServeProcess.StartAsync(StartTimeout, args);
         await using (first)
         {
@@ -156,6 +156,7 @@ public sealed class StorageBackendTests(AzuriteFixture azurite) : IClassFixture<
             var body = await created.Content.ReadFromJsonAsync<JsonElement>();
             Assert.True(created.StatusCode == System.Net.HttpStatusCode.Created, $"POST answered {created.StatusCode}: {body}");
             id = body.GetProperty("id").GetString()!;
+            startedAt = (await SessionAsync(first, id, _ => true)).GetProperty("createdAt").GetString()!;
             foreach (var prompt in new[] { "first message alpha", "second message beta" })
             {
                 using var sent = await http.PostAsJsonAsync(new Uri(first.BaseAddress, $"api/agent-sessions/{id}/turns"), new { prompt });
@@ -180,6 +181,13 @@ public sealed class StorageBackendTests(AzuriteFixture azurite) : IClassFixture<
         Assert.Contains("gamma", replies[2], StringComparison.Ordinal);
         Assert.Equal(threadId, after.GetProperty("threadId").GetString());
         Assert.Equal(1, (await service.GetStatsAsync()).Assistants); // the session's one agent, kept between turns
+
+        // Each turn continued the session as new, which this provider dates as a new instance; the session keeps its
+        // start, and the list's date filters see it.
+        Assert.Equal(startedAt, after.GetProperty("createdAt").GetString());
+        var upTo = Uri.EscapeDataString(startedAt);
+        var listed = await http.GetFromJsonAsync<JsonElement>(new Uri(second.BaseAddress, $"api/agent-sessions?createdTo={upTo}&top=200"));
+        Assert.Contains(listed.GetProperty("sessions").EnumerateArray(), x => x.GetProperty("id").GetString() == id);
 
         using (var ended = await http.DeleteAsync(new Uri(second.BaseAddress, $"api/agent-sessions/{id}")))
         {
