@@ -116,8 +116,9 @@ internal static class JobRunner
             {
                 if (cancellationToken.IsCancellationRequested && !cancelSent)
                 {
+                    // Sent, or moot because the job has ended; only a job still waiting to start is tried again.
                     cancelSent = await JobEvents.RaiseAsync(host.Client, id, AgentJobOrchestrator.CancelEventName, "the command line was stopped (Ctrl+C or SIGTERM)", CancellationToken.None)
-                        .ConfigureAwait(false);
+                        .ConfigureAwait(false) != JobEvents.RaiseResult.NotStarted;
                 }
 
                 var status = await reader.ReadAsync(id, CancellationToken.None).ConfigureAwait(false)

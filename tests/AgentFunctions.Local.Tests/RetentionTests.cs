@@ -160,7 +160,7 @@ public sealed class RetentionTests(AzuriteFixture azurite) : IClassFixture<Azuri
 
     static async Task CancelAsync(DurableTaskClient client, string id)
     {
-        Assert.True(await JobEvents.RaiseAsync(client, id, AgentJobOrchestrator.CancelEventName, "retention test", TestContext.Current.CancellationToken));
+        Assert.Equal(JobEvents.RaiseResult.Raised, await JobEvents.RaiseAsync(client, id, AgentJobOrchestrator.CancelEventName, "retention test", TestContext.Current.CancellationToken));
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         cts.CancelAfter(TimeSpan.FromSeconds(60));
         var done = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cts.Token);

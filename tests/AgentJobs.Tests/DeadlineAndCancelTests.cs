@@ -120,7 +120,7 @@ public class DeadlineAndCancelTests
         var ids = await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ =>
         {
             var id = await host.StartJobAsync(WorkflowHost.Job());
-            Assert.True(await JobEvents.RaiseAsync(host.Client, id, AgentJobOrchestrator.CancelEventName, "at once", TestContext.Current.CancellationToken));
+            Assert.Equal(JobEvents.RaiseResult.Raised, await JobEvents.RaiseAsync(host.Client, id, AgentJobOrchestrator.CancelEventName, "at once", TestContext.Current.CancellationToken));
             return id;
         }));
         var results = await Task.WhenAll(ids.Select(async id => WorkflowHost.ResultOf(await host.WaitForEndAsync(id))));

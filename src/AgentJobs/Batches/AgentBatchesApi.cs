@@ -190,7 +190,14 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
         }
 
         reason ??= "batch cancelled through the API";
-        if (!await JobEvents.RaiseAsync(client, id, AgentBatchOrchestrator.CancelEventName, reason, cancellationToken).ConfigureAwait(false))
+        var raised = await JobEvents.RaiseAsync(client, id, AgentBatchOrchestrator.CancelEventName, reason, cancellationToken).ConfigureAwait(false);
+        if (raised == JobEvents.RaiseResult.Ended)
+        {
+            return ApiResults.Problem(StatusCodes.Status409Conflict, "Agent batch already finished",
+                $"Agent batch '{id}' finished before the cancel reached it; there is nothing to cancel.", null);
+        }
+
+        if (raised == JobEvents.RaiseResult.NotStarted)
         {
             return new ApiResults.WithRetryAfter(ApiResults.Problem(StatusCodes.Status503ServiceUnavailable, "Agent batch has not started yet",
                 $"Agent batch '{id}' is still waiting to start after {JobEvents.StartWait.TotalSeconds:0} s, so the cancel was not sent; try again.", null), 5);

@@ -3,7 +3,11 @@ using Microsoft.DurableTask.Client;
 
 namespace AgentJobs.Events;
 
-/// <summary>Where the event stream reads orchestration history from.</summary>
+/// <summary>
+/// Where the event stream reads orchestration history from. A host registers one when it can read history better
+/// than its Durable client can (the local hosts read their orchestration service directly); otherwise the stream reads
+/// through the request's client (<see cref="DurableClientHistorySource"/>).
+/// </summary>
 public interface IJobHistorySource
 {
     /// <summary>The history of the instance's current execution; empty when it has none yet.</summary>
@@ -12,7 +16,9 @@ public interface IJobHistorySource
 
 /// <summary>
 /// History through the Durable client (<see cref="DurableTaskClient.GetOrchestrationHistoryAsync"/>, the gRPC
-/// <c>StreamInstanceHistory</c> call), as the Functions host's Durable extension serves it.
+/// <c>StreamInstanceHistory</c> call), as the Functions host's Durable extension serves it. Made per request from the
+/// client the request holds: in the isolated worker a <see cref="DurableTaskClient"/> arrives through the
+/// <c>[DurableClient]</c> binding and is not in the service container, so nothing registered there may need one.
 /// </summary>
 public sealed class DurableClientHistorySource(DurableTaskClient client) : IJobHistorySource
 {

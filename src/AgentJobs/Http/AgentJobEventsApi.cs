@@ -16,7 +16,9 @@ namespace AgentJobs.Http;
 /// open; the stream closes itself after <see cref="AgentJobEventsOptions.EventStreamMaxSeconds"/> (clients reconnect)
 /// and ends after the <c>result</c> event. A reconnect after the result gets 204, which stops EventSource retrying.
 /// </summary>
-public sealed class AgentJobEventsApi(IJobHistorySource history, IOptions<AgentJobEventsOptions> options)
+/// <param name="options">The stream's settings.</param>
+/// <param name="history">The host's own history source, if it registered one; else history is read through the request's client.</param>
+public sealed class AgentJobEventsApi(IOptions<AgentJobEventsOptions> options, IJobHistorySource? history = null)
 {
     /// <summary>Streams a job's events: 200 <c>text/event-stream</c>; 204 when nothing is left after <c>Last-Event-ID</c> of a finished job; 404; 400 for a malformed <c>Last-Event-ID</c>.</summary>
     public async Task<IResult> StreamAsync(HttpRequest request, string id, DurableTaskClient client, CancellationToken cancellationToken = default)
@@ -43,7 +45,7 @@ public sealed class AgentJobEventsApi(IJobHistorySource history, IOptions<AgentJ
             return AgentJobListApi.Bad("Last-Event-ID", "'Last-Event-ID' must be an event id this stream sent, like 12.0.3.");
         }
 
-        var reader = new JobEventReader(history, id);
+        var reader = new JobEventReader(history ?? new DurableClientHistorySource(client), id);
         var (events, finished) = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         if (finished && !events.Any(e => e.Id > last))
         {

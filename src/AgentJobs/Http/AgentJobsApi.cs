@@ -135,7 +135,14 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
             return Problem(StatusCodes.Status400BadRequest, "Invalid cancel request", problem.Message, problem.Field);
         }
 
-        if (!await JobEvents.RaiseAsync(client, id, AgentJobOrchestrator.CancelEventName, reason.Reason ?? "cancelled through the API", cancellationToken))
+        var raised = await JobEvents.RaiseAsync(client, id, AgentJobOrchestrator.CancelEventName, reason.Reason ?? "cancelled through the API", cancellationToken);
+        if (raised == JobEvents.RaiseResult.Ended)
+        {
+            return Problem(StatusCodes.Status409Conflict, "Agent job already finished",
+                $"Agent job '{id}' finished before the cancel reached it; there is nothing to cancel.", null);
+        }
+
+        if (raised == JobEvents.RaiseResult.NotStarted)
         {
             return new WithRetryAfter(Problem(StatusCodes.Status503ServiceUnavailable, "Agent job has not started yet",
                 $"Agent job '{id}' is still waiting to start after {JobEvents.StartWait.TotalSeconds:0} s, so the cancel was not sent; try again.", null), 5);

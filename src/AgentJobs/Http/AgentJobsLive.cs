@@ -20,12 +20,15 @@ public sealed class AgentJobEventsOptions
 /// <summary>Registers the job list, the event stream and the dashboard.</summary>
 public static class AgentJobsLiveServiceCollectionExtensions
 {
-    /// <summary>Adds <see cref="AgentJobListApi"/>, <see cref="AgentJobEventsApi"/>, the dashboard (<see cref="Dashboard.AgentJobsDashboard"/>), their options and the Durable-client history source (hosts may register another first).</summary>
+    /// <summary>
+    /// Adds <see cref="AgentJobListApi"/>, <see cref="AgentJobEventsApi"/>, the dashboard (<see cref="Dashboard.AgentJobsDashboard"/>)
+    /// and their options. No history source is registered: the stream reads through the request's Durable client unless
+    /// the host registers an <see cref="IJobHistorySource"/> of its own.
+    /// </summary>
     public static IServiceCollection AddAgentJobsLive(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<AgentJobEventsOptions>().BindConfiguration(AgentJobsApiOptions.SectionName);
-        services.TryAddSingleton<IJobHistorySource, DurableClientHistorySource>();
         services.TryAddSingleton<AgentJobListApi>();
         services.TryAddSingleton<AgentJobEventsApi>();
         services.TryAddSingleton<Dashboard.AgentJobsDashboard>();

@@ -222,9 +222,12 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             return Problem(StatusCodes.Status409Conflict, "No turn is running", $"Agent session '{id}' runs no turn now; there is nothing to cancel.", null);
         }
 
-        if (!await JobEvents.RaiseAsync(client, running.InstanceId, AgentJobOrchestrator.CancelEventName, reason ?? "cancelled through the API", cancellationToken))
+        switch (await JobEvents.RaiseAsync(client, running.InstanceId, AgentJobOrchestrator.CancelEventName, reason ?? "cancelled through the API", cancellationToken))
         {
-            return NotStarted(id);
+            case JobEvents.RaiseResult.NotStarted:
+                return NotStarted(id);
+            case JobEvents.RaiseResult.Ended:
+                return Problem(StatusCodes.Status409Conflict, "No turn is running", $"Turn {running.Number} of agent session '{id}' finished before the cancel reached it; there is nothing to cancel.", null);
         }
 
         logger.LogInformation("Cancel requested for turn {Number} of agent session {SessionId}.", running.Number, id);

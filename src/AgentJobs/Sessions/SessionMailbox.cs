@@ -196,6 +196,6 @@ public static class SessionRequests
     }
 
     /// <summary>Wakes the session if it is idle. A doorbell that is lost delays nothing: every generation reads the mailbox.</summary>
-    static Task<bool> RingAsync(DurableTaskClient client, string sessionId, CancellationToken cancellationToken) =>
+    static Task<Workflow.JobEvents.RaiseResult> RingAsync(DurableTaskClient client, string sessionId, CancellationToken cancellationToken) =>
         Workflow.JobEvents.RaiseAsync(client, sessionId, AgentSessionOrchestrator.DoorbellEventName, null, cancellationToken);
 }

@@ -61,9 +61,12 @@ public static class JobApprovals
         var pending = progress?.PendingApprovals ?? [];
         if (pending.Any(p => p.CallId == decision.CallId))
         {
-            return await JobEvents.RaiseAsync(client, instanceId, AgentJobOrchestrator.ApprovalEventName, decision, cancellationToken)
-                ? Outcome.Sent
-                : Outcome.NotStarted;
+            return await JobEvents.RaiseAsync(client, instanceId, AgentJobOrchestrator.ApprovalEventName, decision, cancellationToken) switch
+            {
+                JobEvents.RaiseResult.Raised => Outcome.Sent,
+                JobEvents.RaiseResult.Ended => Outcome.Finished,
+                _ => Outcome.NotStarted,
+            };
         }
 
         return (progress?.DecidedCallIds ?? []).Contains(decision.CallId, StringComparer.Ordinal) ? Outcome.AlreadyDecided

@@ -7,9 +7,25 @@ namespace AgentJobs.Workflow;
 /// and the Functions app use) can discard an event that reaches an instance still <c>Pending</c>, before its
 /// ExecutionStarted message was processed (Azure/durabletask#720). Events are therefore raised only once the
 /// instance has left <c>Pending</c>; once it runs, the SDK buffers an event until the orchestrator waits for it.
+/// An instance that ends between the caller's status read and the event is told apart from a failure: the Functions
+/// host refuses an event to an instance that is not running (gRPC <c>FailedPrecondition</c>), where the local hosts'
+/// services drop it.
 /// </summary>
 public static class JobEvents
 {
+    /// <summary>What became of an event.</summary>
+    public enum RaiseResult
+    {
+        /// <summary>Delivered to the running instance.</summary>
+        Raised,
+
+        /// <summary>Not sent: the instance was still Pending after <see cref="StartWait"/>; the caller says to retry.</summary>
+        NotStarted,
+
+        /// <summary>Not delivered: the instance is no longer running (it completed, failed or was terminated).</summary>
+        Ended,
+    }
+
     /// <summary>How long <see cref="RaiseAsync"/> waits for a Pending instance to start (20 s).</summary>
     public static readonly TimeSpan StartWait = TimeSpan.FromSeconds(20);
 
@@ -17,8 +33,7 @@ public static class JobEvents
     /// Waits (50 ms doubling to 1 s between status reads, at most <see cref="StartWait"/>) until the instance is no
     /// longer Pending, then raises the event.
     /// </summary>
-    /// <returns>False when the instance was still Pending after the wait: nothing was raised; the caller says to retry.</returns>
-    public static async Task<bool> RaiseAsync(DurableTaskClient client, string instanceId, string eventName, object? payload, CancellationToken cancellationToken)
+    public static async Task<RaiseResult> RaiseAsync(DurableTaskClient client, string instanceId, string eventName, object? payload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
         var delay = TimeSpan.FromMilliseconds(50);
@@ -27,7 +42,7 @@ public static class JobEvents
         {
             if (waited >= StartWait)
             {
-                return false;
+                return RaiseResult.NotStarted;
             }
 
             await Task.Delay(delay, cancellationToken);
@@ -35,7 +50,19 @@ public static class JobEvents
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.TicksPerSecond));
         }
 
-        await client.RaiseEventAsync(instanceId, eventName, payload, cancellationToken);
-        return true;
+        try
+        {
+            await client.RaiseEventAsync(instanceId, eventName, payload, cancellationToken);
+            return RaiseResult.Raised;
+        }
+        catch (Exception ex) when (IsNotRunning(ex))
+        {
+            return RaiseResult.Ended;
+        }
     }
+
+    // Grpc.Core.RpcException with StatusCode.FailedPrecondition ("The orchestration instance with the provided instance
+    // id is not running."), without a reference to the gRPC packages in this library.
+    static bool IsNotRunning(Exception ex) =>
+        ex.GetType().FullName == "Grpc.Core.RpcException" && ex.GetType().GetProperty("StatusCode")?.GetValue(ex)?.ToString() == "FailedPrecondition";
 }
