@@ -99,6 +99,10 @@ var baseAppSettings = {
   AzureWebJobsStorage__clientId: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // Durable distributed tracing (V2) where Application Insights is: host.json leaves it off so that a local
+  // `func start` without a connection string does not warn on every start.
+  AzureFunctionsJobHost__extensions__durableTask__tracing__distributedTracingEnabled: 'true'
+  AzureFunctionsJobHost__extensions__durableTask__tracing__version: 'V2'
   AgentService__Protocol: agentProtocol
   AgentService__Endpoint: agentEndpoint
   AgentService__Model: agentModel

@@ -3,5 +3,5 @@ using AgentJobs.ApiContract;
 
 namespace AgentFunctions.Tests;
 
-/// <summary>Approval of tool calls over HTTP, against the Functions app's HTTP functions.</summary>
-public sealed class ApprovalContractTests(FunctionsApiHost host) : AgentJobsApprovalContract(host), IClassFixture<FunctionsApiHost>;
+/// <summary>Approval of tool calls over HTTP, against the Functions app under a real Functions host.</summary>
+public sealed class ApprovalContractTests(FunctionsApp app) : AgentJobsApprovalContract(app);

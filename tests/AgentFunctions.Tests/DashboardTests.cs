@@ -5,10 +5,11 @@ using AgentJobs.Dashboard;
 namespace AgentFunctions.Tests;
 
 /// <summary>
-/// <c>GET /api/dashboard</c> through the Functions app's trigger in-process: the page, its files, their headers,
-/// and the function key passed on. (The page itself is driven in a browser by AgentFunctions.Browser.Tests.)
+/// <c>GET /api/dashboard</c> under a real Functions host with function keys enforced: the page, its files, their
+/// headers, and the key passed on (the host reads <c>x-functions-key</c> before <c>code</c>, so the page's own
+/// <c>code</c> is only echoed here). The page in a browser: <see cref="FunctionsDashboardBrowserTests"/>.
 /// </summary>
-public sealed class DashboardTests(FunctionsApiHost host) : IClassFixture<FunctionsApiHost>
+public sealed class DashboardTests(FunctionsApp host)
 {
     static CancellationToken Token => TestContext.Current.CancellationToken;
 
@@ -21,6 +22,29 @@ public sealed class DashboardTests(FunctionsApiHost host) : IClassFixture<Functi
         }
 
         return host.SendAsync(request, Token);
+    }
+
+    [Theory]
+    [InlineData("api/dashboard")]
+    [InlineData("api/agent-jobs")]
+    [InlineData("api/agent-sessions")]
+    [InlineData("api/agent-jobs/x/events")]
+    public async Task Without_a_function_key_the_host_answers_401(string path)
+    {
+        using var response = await host.SendWithoutKeyAsync(new HttpRequestMessage(HttpMethod.Get, path), Token);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+
+        using var wrong = new HttpRequestMessage(HttpMethod.Get, path + "?code=not-the-key");
+        using var refused = await host.SendWithoutKeyAsync(wrong, Token);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_key_in_the_code_parameter_is_accepted_as_the_page_sends_it()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"api/agent-jobs?top=1&code={Uri.EscapeDataString(host.FunctionKey!)}");
+        using var response = await host.SendWithoutKeyAsync(request, Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     [Fact]

@@ -3,5 +3,5 @@ using AgentJobs.ApiContract;
 
 namespace AgentFunctions.Tests;
 
-/// <summary>The job list and event stream contract, against the Functions app's [Function] wrappers in-process.</summary>
-public sealed class LiveContractTests(FunctionsApiHost host) : AgentJobsLiveContract(host), IClassFixture<FunctionsApiHost>;
+/// <summary>The job list and the event stream (Last-Event-ID resume included), against the Functions app under a real Functions host.</summary>
+public sealed class LiveContractTests(FunctionsApp app) : AgentJobsLiveContract(app);

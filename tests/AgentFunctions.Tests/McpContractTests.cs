@@ -3,5 +3,5 @@ using AgentJobs.ApiContract;
 
 namespace AgentFunctions.Tests;
 
-/// <summary>The shared MCP contract, run against the Functions app's /api/mcp trigger in-process with the official MCP client.</summary>
-public sealed class McpContractTests(FunctionsApiHost host) : AgentJobsMcpContract(host), IClassFixture<FunctionsApiHost>;
+/// <summary>The shared MCP contract at /api/mcp with the official MCP client, against the Functions app under a real Functions host.</summary>
+public sealed class McpContractTests(FunctionsApp app) : AgentJobsMcpContract(app);

@@ -3,5 +3,5 @@ using AgentJobs.ApiContract;
 
 namespace AgentFunctions.Tests;
 
-/// <summary>The shared operations contract (job purge, batches), run against the Functions app's [Function] HTTP wrappers in-process.</summary>
-public sealed class OperationsContractTests(FunctionsApiHost host) : AgentJobsOperationsContract(host), IClassFixture<FunctionsApiHost>;
+/// <summary>The shared operations contract (job purge, batches), against the Functions app under a real Functions host.</summary>
+public sealed class OperationsContractTests(FunctionsApp app) : AgentJobsOperationsContract(app);

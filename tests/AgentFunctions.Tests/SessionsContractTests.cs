@@ -3,5 +3,5 @@ using AgentJobs.ApiContract;
 
 namespace AgentFunctions.Tests;
 
-/// <summary>Agent sessions over HTTP, against the Functions app's HTTP functions.</summary>
-public sealed class SessionsContractTests(FunctionsApiHost host) : AgentSessionsContract(host), IClassFixture<FunctionsApiHost>;
+/// <summary>Agent sessions over HTTP, against the Functions app under a real Functions host.</summary>
+public sealed class SessionsContractTests(FunctionsApp app) : AgentSessionsContract(app);

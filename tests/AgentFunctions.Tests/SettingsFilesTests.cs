@@ -39,15 +39,17 @@ public class SettingsFilesTests
     }
 
     [Fact]
-    public void Host_json_turns_on_durable_distributed_tracing_v2()
+    public void Host_json_leaves_durable_distributed_tracing_to_the_deployment()
     {
-        // Set deliberately, so `func start` does not warn on every start that V2 is not configured. Host settings
-        // bind ignoring case (the Durable Functions docs spell them DistributedTracingEnabled and Version).
+        // Off locally, where there is no Application Insights: the Durable extension warns on every start when tracing
+        // is on without a connection string, and asks for V2 or None when it is off. infra/ turns V2 on through app
+        // settings (AzureFunctionsJobHost__extensions__durableTask__tracing__*); the real-host log test checks the
+        // effect. Host settings bind ignoring case.
         var tracing = Read("host.json").GetProperty("extensions").GetProperty("durableTask").GetProperty("tracing");
         var settings = tracing.EnumerateObject().ToDictionary(p => p.Name, p => p.Value, StringComparer.OrdinalIgnoreCase);
 
-        Assert.True(settings["DistributedTracingEnabled"].GetBoolean());
-        Assert.Equal("V2", settings["Version"].GetString());
+        Assert.False(settings["DistributedTracingEnabled"].GetBoolean());
+        Assert.Equal("None", settings["Version"].GetString());
         Assert.False(settings["traceInputsAndOutputs"].GetBoolean()); // prompts and replies stay out of telemetry
     }
 
@@ -113,7 +115,7 @@ public class SettingsFilesTests
     [Fact]
     public void Sample_settings_resolve_to_the_local_agent_service()
     {
-        var configuration = FunctionsApiHost.SampleConfiguration();
+        var configuration = RepoFiles.SampleConfiguration();
         var options = new AgentServiceOptions();
         configuration.GetSection(AgentServiceOptions.SectionName).Bind(options);
         var endpoint = AgentServiceEndpoint.Resolve(options);

@@ -18,7 +18,7 @@ public class StartupTests
 {
     static IConfiguration Settings(params (string Key, string? Value)[] overrides)
     {
-        var values = FunctionsApiHost.SampleConfiguration().AsEnumerable().ToDictionary(p => p.Key, p => p.Value);
+        var values = RepoFiles.SampleConfiguration().AsEnumerable().ToDictionary(p => p.Key, p => p.Value);
         foreach (var (key, value) in overrides)
         {
             values[key] = value;

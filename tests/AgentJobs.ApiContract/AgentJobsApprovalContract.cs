@@ -113,6 +113,20 @@ public abstract class AgentJobsApprovalContract(IAgentJobsApiHost host) : AgentJ
             approval.GetProperty("reason").GetString(), approval.GetProperty("decidedBy").GetString()));
         Assert.True(result.GetProperty("agentDeleted").GetBoolean());
 
+        // The event stream tells the held call, the decision and the call with its arguments, in that order (read from
+        // activity inputs in history, which a host must keep: the Functions host does with storeInputsInOrchestrationHistory).
+        var events = await ReadEventsAsync(id, null);
+        var requested = events.FindIndex(e => e.Type == "approvalRequested" && e.Data.GetProperty("callId").GetString() == callId);
+        var decided = events.FindIndex(e => e.Type == "approvalDecided" && e.Data.GetProperty("callId").GetString() == callId);
+        var called = events.FindIndex(e => e.Type == "toolCall" && e.Data.GetProperty("callId").GetString() == callId);
+        var answered = events.FindIndex(e => e.Type == "toolResult" && e.Data.GetProperty("callId").GetString() == callId);
+        Assert.True(requested >= 0 && requested < decided && decided < called && called < answered,
+            $"approvalRequested, approvalDecided, toolCall, toolResult expected in order; got: {string.Join(", ", events.Select(e => e.Type))}");
+        Assert.Equal("calculate", events[requested].Data.GetProperty("tool").GetString());
+        Assert.True(events[decided].Data.GetProperty("approved").GetBoolean());
+        Assert.Contains("6 * 7", events[called].Data.GetRawText(), StringComparison.Ordinal);
+        Assert.Contains("42", events[answered].Data.GetRawText(), StringComparison.Ordinal);
+
         using var late = await DecideAsync(id, $"{{\"callId\": \"{callId}\", \"approved\": true}}");
         await AssertProblemAsync(late, HttpStatusCode.Conflict, field: null);
     }

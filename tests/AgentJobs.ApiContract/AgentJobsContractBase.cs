@@ -154,4 +154,34 @@ public abstract class AgentJobsContractBase(IAgentJobsApiHost host)
 
         return problem.Clone();
     }
+
+    /// <summary>Reads a job's whole event stream (it ends after the result) and parses it.</summary>
+    protected async Task<List<(string Id, string Type, JsonElement Data)>> ReadEventsAsync(string id, string? lastEventId)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{JobsPath}/{Uri.EscapeDataString(id)}/events");
+        if (lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", lastEventId);
+        }
+
+        using var response = await Host.SendAsync(request, Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var text = await response.Content.ReadAsStringAsync(Token);
+        var events = new List<(string, string, JsonElement)>();
+        foreach (var block in text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries))
+        {
+            var lines = block.Split('\n');
+            if (lines.FirstOrDefault(l => l.StartsWith("id: ", StringComparison.Ordinal)) is not { } idLine)
+            {
+                continue; // retry hint, heartbeat or comment
+            }
+
+            var type = lines.Single(l => l.StartsWith("event: ", StringComparison.Ordinal))[7..];
+            using var data = JsonDocument.Parse(lines.Single(l => l.StartsWith("data: ", StringComparison.Ordinal))[6..]);
+            events.Add((idLine[4..], type, data.RootElement.Clone()));
+        }
+
+        return events;
+    }
 }

@@ -7,41 +7,8 @@ namespace AgentJobs.ApiContract;
 /// <summary>
 /// The job list and the event stream, shared by every host (derive as for <see cref="AgentJobsApiContract"/>).
 /// </summary>
-public abstract class AgentJobsLiveContract(IAgentJobsApiHost host)
+public abstract class AgentJobsLiveContract(IAgentJobsApiHost host) : AgentJobsContractBase(host)
 {
-    const string JobsPath = AgentJobsApiContract.JobsPath;
-
-    static CancellationToken Token => TestContext.Current.CancellationToken;
-
-    /// <summary>The host under test.</summary>
-    protected IAgentJobsApiHost Host { get; } = host ?? throw new ArgumentNullException(nameof(host));
-
-    // The API contract's helpers (start, wait, read), reused through a private instance of its shape.
-    sealed class Helpers(IAgentJobsApiHost host) : AgentJobsApiContract(host)
-    {
-        public new Task<HttpResponseMessage> GetAsync(string path) => base.GetAsync(path);
-
-        public new Task<string> StartAsync(string prompt) => base.StartAsync(prompt);
-
-        public new Task<JsonElement> WaitForAsync(string id, Func<JsonElement, bool> condition) => base.WaitForAsync(id, condition);
-
-        public static new bool IsFinished(JsonElement status) => AgentJobsApiContract.IsFinished(status);
-
-        public static new Task<JsonElement> ReadJsonAsync(HttpResponseMessage response) => AgentJobsApiContract.ReadJsonAsync(response);
-    }
-
-    Helpers Api => field ??= new Helpers(Host);
-
-    Task<HttpResponseMessage> GetAsync(string path) => Api.GetAsync(path);
-
-    Task<string> StartAsync(string prompt) => Api.StartAsync(prompt);
-
-    Task<JsonElement> WaitForAsync(string id, Func<JsonElement, bool> condition) => Api.WaitForAsync(id, condition);
-
-    static bool IsFinished(JsonElement status) => Helpers.IsFinished(status);
-
-    static Task<JsonElement> ReadJsonAsync(HttpResponseMessage response) => Helpers.ReadJsonAsync(response);
-
     /// <summary>Query strings the list must refuse with 400 naming the field.</summary>
     public static TheoryData<string, string> InvalidListQueries { get; } = new()
     {
@@ -153,35 +120,5 @@ public abstract class AgentJobsLiveContract(IAgentJobsApiHost host)
         }
 
         throw new InvalidOperationException("The list did not end.");
-    }
-
-    /// <summary>Reads a job's whole event stream (it ends after the result) and parses it.</summary>
-    protected async Task<List<(string Id, string Type, JsonElement Data)>> ReadEventsAsync(string id, string? lastEventId)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"{JobsPath}/{Uri.EscapeDataString(id)}/events");
-        if (lastEventId is not null)
-        {
-            request.Headers.Add("Last-Event-ID", lastEventId);
-        }
-
-        using var response = await Host.SendAsync(request, Token);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
-        var text = await response.Content.ReadAsStringAsync(Token);
-        var events = new List<(string, string, JsonElement)>();
-        foreach (var block in text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries))
-        {
-            var lines = block.Split('\n');
-            if (lines.FirstOrDefault(l => l.StartsWith("id: ", StringComparison.Ordinal)) is not { } idLine)
-            {
-                continue; // retry hint, heartbeat or comment
-            }
-
-            var type = lines.Single(l => l.StartsWith("event: ", StringComparison.Ordinal))[7..];
-            using var data = JsonDocument.Parse(lines.Single(l => l.StartsWith("data: ", StringComparison.Ordinal))[6..]);
-            events.Add((idLine[4..], type, data.RootElement.Clone()));
-        }
-
-        return events;
     }
 }

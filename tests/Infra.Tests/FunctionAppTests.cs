@@ -22,6 +22,8 @@ public sealed class FunctionAppTests(TemplateFixture fixture)
         "AzureWebJobsStorage__tableServiceUri",
         "APPLICATIONINSIGHTS_CONNECTION_STRING",
         "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+        "AzureFunctionsJobHost__extensions__durableTask__tracing__distributedTracingEnabled",
+        "AzureFunctionsJobHost__extensions__durableTask__tracing__version",
         "DURABLE_TASK_SCHEDULER_CONNECTION_STRING",
     ];
 
@@ -151,6 +153,10 @@ public sealed class FunctionAppTests(TemplateFixture fixture)
         Assert.DoesNotContain("APPINSIGHTS_INSTRUMENTATIONKEY", Settings.Keys);
         Assert.DoesNotContain("ApplicationInsightsAgent_EXTENSION_VERSION", Settings.Keys);
         Assert.EndsWith("Authorization=AAD', parameters('identityClientId'))]", Settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"], StringComparison.Ordinal);
+
+        // Durable distributed tracing V2 is on where Application Insights is (host.json leaves it off for func start).
+        Assert.Equal("true", Settings["AzureFunctionsJobHost__extensions__durableTask__tracing__distributedTracingEnabled"]);
+        Assert.Equal("V2", Settings["AzureFunctionsJobHost__extensions__durableTask__tracing__version"]);
     }
 
     [Fact]

@@ -1,4 +1,6 @@
 using System.Reflection;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
 
 namespace AgentFunctions.Tests.Support;
 
@@ -18,6 +20,15 @@ static class RepoFiles
     /// <summary>The Functions app's output folder (where functions.metadata, host.json and worker.config.json land).</summary>
     public static string FunctionsOutput =>
         At("src", "AgentFunctions", "bin", Configuration, "net10.0");
+
+    /// <summary>The app's settings as a developer's local.settings.json has them (local.settings.sample.json's Values).</summary>
+    public static IConfiguration SampleConfiguration()
+    {
+        using var sample = JsonDocument.Parse(File.ReadAllText(At("local.settings.sample.json")));
+        var values = sample.RootElement.GetProperty("Values").EnumerateObject()
+            .ToDictionary(p => p.Name.Replace("__", ":", StringComparison.Ordinal), p => p.Value.GetString());
+        return new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+    }
 
     static string FindRoot()
     {
