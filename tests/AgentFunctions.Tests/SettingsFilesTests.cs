@@ -41,14 +41,14 @@ public class SettingsFilesTests
     [Fact]
     public void Host_json_leaves_durable_distributed_tracing_to_the_deployment()
     {
-        // Off locally, where there is no Application Insights: the Durable extension warns on every start when tracing
-        // is on without a connection string, and asks for V2 or None when it is off. infra/ turns V2 on through app
-        // settings (AzureFunctionsJobHost__extensions__durableTask__tracing__*); the real-host log test checks the
-        // effect. Host settings bind ignoring case.
+        // Off locally (version None), where there is no Application Insights: with V2 the Durable extension warns on
+        // every start that no connection string is set, and with tracing disabled it asks for V2 or None. infra/ turns
+        // V2 on through app settings (AzureFunctionsJobHost__extensions__durableTask__tracing__*); the real-host log
+        // test checks the effect. Host settings bind ignoring case.
         var tracing = Read("host.json").GetProperty("extensions").GetProperty("durableTask").GetProperty("tracing");
         var settings = tracing.EnumerateObject().ToDictionary(p => p.Name, p => p.Value, StringComparer.OrdinalIgnoreCase);
 
-        Assert.False(settings["DistributedTracingEnabled"].GetBoolean());
+        Assert.True(settings["DistributedTracingEnabled"].GetBoolean());
         Assert.Equal("None", settings["Version"].GetString());
         Assert.False(settings["traceInputsAndOutputs"].GetBoolean()); // prompts and replies stay out of telemetry
     }
