@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using AgentJobs.AgentService;
+using AgentJobs.Contracts;
+using AgentJobs.Events;
+using AgentJobs.Tools.Mcp;
+using AgentJobs.Tests.Support;
+using AgentJobs.Tools;
+using AgentJobs.Workflow;
+using LocalAgentService;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace AgentJobs.Tests;
+
+/// <summary>Issue 19's crossings: a stop arriving in a phase where another feature is busy.</summary>
+public class StopCrossingTests
+{
+    static ToolCallRequest Call(string id, string name, string arguments = "{}") => new(id, name, arguments);
+
+    // Crossing 4: a call left awaiting approval when the job stops is closed in the event stream, before the result.
+    [Theory]
+    [InlineData("cancel")]
+    [InlineData("deadline")]
+    public async Task Every_approval_requested_is_closed_by_a_decision_in_the_event_stream_when_the_job_stops(string stop)
+    {
+        await using var host = await WorkflowHost.StartAsync(services => services.AddAgentTool("shout", "Shouts.", (string text) => text.ToUpperInvariant()));
+        host.Service.Script = _ => [ScriptStep.Tools(Call("call_1", "shout", """{"text":"a"}""")), ScriptStep.Of("completed")];
+        var id = await host.StartJobAsync(WorkflowHost.Job("Shout") with
+        {
+            Tools = ["shout"],
+            Approval = new ApprovalPolicy(["shout"], TimeoutSeconds: 600),
+            MaxDurationSeconds = stop == "deadline" ? 3 : 600,
+        });
+        await WorkflowHost.WaitUntilAsync(async () => (await host.CustomStatusAsync<JobProgress>(id))?.Phase == JobPhase.AwaitingApproval, "the approval wait");
+        if (stop == "cancel")
+        {
+            await host.Client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, "changed my mind", TestContext.Current.CancellationToken);
+        }
+
+        var result = WorkflowHost.ResultOf(await host.WaitForEndAsync(id));
+        var (events, finished) = await new JobEventReader(host.Services.GetRequiredService<IJobHistorySource>(), id).ReadAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(finished);
+        Assert.Equal(stop == "cancel" ? JobOutcome.Cancelled : JobOutcome.TimedOut, result.Outcome);
+        Assert.False(Assert.Single(result.Approvals!).Approved);
+        AssertApprovalsClosed(events);
+        host.AssertAgentCleanedUp(result);
+    }
+
+    // Crossing 4: a decision taken by the timeout is dated when the job took the timeout in, not when it asked.
+    [Fact]
+    public async Task A_timed_out_decision_is_dated_when_it_was_taken_not_when_the_approval_was_requested()
+    {
+        await using var host = await WorkflowHost.StartAsync(services => services.AddAgentTool("shout", "Shouts.", (string text) => text.ToUpperInvariant()));
+        host.Service.Script = _ => [ScriptStep.Tools(Call("call_1", "shout", """{"text":"a"}""")), ScriptStep.Of("completed")];
+        var id = await host.StartJobAsync(WorkflowHost.Job("Shout") with { Tools = ["shout"], Approval = new ApprovalPolicy(["shout"], TimeoutSeconds: 2) });
+
+        var result = WorkflowHost.ResultOf(await host.WaitForEndAsync(id));
+        var (events, _) = await new JobEventReader(host.Services.GetRequiredService<IJobHistorySource>(), id).ReadAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(JobOutcome.Completed, result.Outcome);
+        var requested = Assert.Single(events, e => e.Type == JobEventTypes.ApprovalRequested);
+        var decided = Assert.Single(events, e => e.Type == JobEventTypes.ApprovalDecided);
+        Assert.Equal("timeout", (string?)decided.Data["decidedBy"]);
+        static DateTime At(JobEvent e) => DateTime.Parse((string)e.Data["at"]!, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind);
+        Assert.True((At(decided) - At(requested)).TotalSeconds >= 1.9, $"requested {At(requested):O}, decided {At(decided):O}");
+        AssertApprovalsClosed(events);
+    }
+
+    // Crossing 5: server names are case-insensitive; an approval policy naming the server in another case still holds its calls.
+    [Theory]
+    [InlineData("M/echo")]
+    [InlineData("M/*")]
+    public async Task An_approval_policy_holds_an_mcp_tool_whatever_the_case_of_its_server_name(string policy)
+    {
+        await using var mcp = await TestMcpServer.StartAsync();
+        await using var server = await LocalServiceJobs.StartServerAsync();
+        using var host = await LocalServiceJobs.StartWorkflowAsync(server, AgentJobs.Configuration.AgentProtocols.Classic, configure: services =>
+            services.AddSingleton(new McpToolServers([new McpServerSettings("m", mcp.Url, new Dictionary<string, string>(), null, TimeSpan.FromSeconds(30))])));
+
+        var result = await LocalServiceJobs.RunAsync(host, new AgentJobRequest(
+            "Please use m__echo with {\"text\": \"hi\"}", Tools: ["M/echo"], Polling: LocalServiceJobs.FastPolling,
+            Approval: new ApprovalPolicy([policy], TimeoutSeconds: 1)));
+
+        var approval = Assert.Single(result.Approvals!);
+        Assert.Equal("timeout", approval.DecidedBy);
+        Assert.False(approval.Approved);
+        Assert.DoesNotContain(mcp.Calls, c => c.Tool == "echo"); // held, then not approved: never ran
+        await LocalServiceJobs.AssertNoAgentLeftAsync(server, result);
+    }
+
+    static void AssertApprovalsClosed(IReadOnlyList<JobEvent> events)
+    {
+        var requested = events.Where(e => e.Type == JobEventTypes.ApprovalRequested).Select(e => (string?)e.Data["callId"]).ToList();
+        var decided = events.Where(e => e.Type == JobEventTypes.ApprovalDecided).Select(e => (string?)e.Data["callId"]).ToList();
+        Assert.NotEmpty(requested);
+        Assert.Equal(requested.Order(), decided.Order());
+        Assert.Equal(JobEventTypes.Result, events[^1].Type);
+    }
+}
