@@ -18,6 +18,41 @@ public class StopCrossingTests
 {
     static ToolCallRequest Call(string id, string name, string arguments = "{}") => new(id, name, arguments);
 
+    // Crossing 2: a stop never waits for a tool that is still running (Durable ends an instance only when no activity is open).
+    [Theory]
+    [InlineData("cancel")]
+    [InlineData("deadline")]
+    public async Task A_job_stopped_while_a_tool_hangs_is_terminal_without_waiting_for_the_tool(string stop)
+    {
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await WorkflowHost.StartAsync(services =>
+            services.AddAgentTool("hang", "Never returns in time.", () => release.Task));
+        host.Service.Script = _ => [ScriptStep.Tools(Call("call_hang", "hang")), ScriptStep.Of("completed")];
+        try
+        {
+            var id = await host.StartJobAsync(WorkflowHost.Job() with { Tools = ["hang"], MaxDurationSeconds = stop == "deadline" ? 3 : 600 });
+            await WorkflowHost.WaitUntilAsync(async () => (await host.CustomStatusAsync<JobProgress>(id))?.Phase == JobPhase.RunningTools, "the tool round");
+
+            var clock = Stopwatch.StartNew();
+            if (stop == "cancel")
+            {
+                await host.Client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, "stop", TestContext.Current.CancellationToken);
+            }
+
+            // The tool hangs for the whole test (60 s); the job must be terminal long before that.
+            var result = WorkflowHost.ResultOf(await host.WaitForEndAsync(id, timeoutSeconds: 30));
+
+            Assert.Equal(stop == "cancel" ? JobOutcome.Cancelled : JobOutcome.TimedOut, result.Outcome);
+            Assert.False(release.Task.IsCompleted);
+            TestContext.Current.SendDiagnosticMessage($"{stop}: terminal {clock.Elapsed.TotalSeconds:F1} s after the stop was sent");
+            host.AssertAgentCleanedUp(result);
+        }
+        finally
+        {
+            release.TrySetResult("too late");
+        }
+    }
+
     // Crossing 4: a call left awaiting approval when the job stops is closed in the event stream, before the result.
     [Theory]
     [InlineData("cancel")]
