@@ -9,7 +9,11 @@ using AgentJobs.Workflow;
 using LocalAgentService;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace AgentJobs.Tests;
 
@@ -123,6 +127,60 @@ public class StopCrossingTests
         Assert.False(approval.Approved);
         Assert.DoesNotContain(mcp.Calls, c => c.Tool == "echo"); // held, then not approved: never ran
         await LocalServiceJobs.AssertNoAgentLeftAsync(server, result);
+    }
+
+    // Crossing 3: the token budget is kept inside one run's tool loop on both protocols. The model asks for a tool in
+    // every round and reports 150 tokens a round; the budget is 200, so the job stops after the second round.
+    [Theory]
+    [MemberData(nameof(LocalServiceJobs.Protocols), MemberType = typeof(LocalServiceJobs))]
+    public async Task The_token_budget_stops_an_agent_that_calls_tools_for_ever_within_its_run(string protocol)
+    {
+        await using var model = await ToolsForeverModel.StartAsync();
+        var options = new LocalAgentServerOptions { ApiKey = LocalServiceJobs.Key };
+        options.Simulation.QueuedMs = 0;
+        options.Simulation.InProgressMs = 0;
+        options.Models["loop"] = new ModelEndpointOptions { Kind = ModelKinds.OpenAICompatible, Endpoint = model.Endpoint };
+        await using var server = await LocalAgentServer.StartAsync(options, TestContext.Current.CancellationToken);
+        using var host = await LocalServiceJobs.StartWorkflowAsync(server, protocol);
+
+        var result = await LocalServiceJobs.RunAsync(host, new AgentJobRequest(
+            "Count for ever", Model: "loop", Tools: ["calculate"], Polling: LocalServiceJobs.FastPolling, MaxTotalTokens: 200, MaxToolRounds: 16));
+
+        Assert.Equal(JobOutcome.BudgetExceeded, result.Outcome);
+        Assert.Contains("maxTotalTokens", result.Failure!.Message, StringComparison.Ordinal);
+        Assert.InRange(result.Usage!.TotalTokens, 201, 450); // stopped within a round of the budget, not at round 16
+        Assert.InRange(result.ToolCalls, 1, 2);
+        await LocalServiceJobs.AssertNoAgentLeftAsync(server, result);
+    }
+
+    /// <summary>An OpenAI-compatible chat endpoint whose model calls <c>calculate</c> in every answer, 150 tokens each.</summary>
+    sealed class ToolsForeverModel(WebApplication app, Uri endpoint) : IAsyncDisposable
+    {
+        public Uri Endpoint { get; } = endpoint;
+
+        public static async Task<ToolsForeverModel> StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            var app = builder.Build();
+            var calls = 0;
+            app.MapPost("/v1/chat/completions", () =>
+            {
+                var n = Interlocked.Increment(ref calls);
+                var call = new { id = $"call_{n}", type = "function", function = new { name = "calculate", arguments = """{"expression":"1+1"}""" } };
+                return Results.Json(new
+                {
+                    id = $"chatcmpl-{n}", @object = "chat.completion", created = 1, model = "loop",
+                    choices = new[] { new { index = 0, message = new { role = "assistant", content = (string?)null, tool_calls = new[] { call } }, finish_reason = "tool_calls" } },
+                    usage = new { prompt_tokens = 100, completion_tokens = 50, total_tokens = 150 },
+                });
+            });
+            await app.StartAsync();
+            return new ToolsForeverModel(app, new Uri(new Uri(app.Urls.First()), "v1"));
+        }
+
+        public async ValueTask DisposeAsync() => await app.DisposeAsync();
     }
 
     static void AssertApprovalsClosed(IReadOnlyList<JobEvent> events)
