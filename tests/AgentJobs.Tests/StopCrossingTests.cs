@@ -22,6 +22,30 @@ public class StopCrossingTests
 {
     static ToolCallRequest Call(string id, string name, string arguments = "{}") => new(id, name, arguments);
 
+    // Crossing 1: a cancel accepted while the start is in flight but before its run exists reaches the run as soon as
+    // it does; before, the next look was a durable timer a second later, and a run shorter than that completed first.
+    [Fact]
+    public async Task A_cancel_that_arrives_before_the_started_run_exists_is_honoured_even_when_the_run_is_short()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await WorkflowHost.StartAsync();
+        host.Service.BeforeStartRun = () => gate.Task;
+        host.Service.StreamFor = TimeSpan.FromMilliseconds(500); // the run completes 0.5 s after it is created
+        var id = await host.StartJobAsync(WorkflowHost.Job() with { Polling = WorkflowHost.FastPolling with { StreamWindowSeconds = 60 } });
+        await WorkflowHost.WaitUntilAsync(() => Task.FromResult(host.Service.Count("StartRun") == 1), "the start in flight");
+
+        await host.Client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, "too early", TestContext.Current.CancellationToken);
+        await WorkflowHost.WaitUntilAsync(() => Task.FromResult(host.Service.Count("CancelStartedRun") >= 1), "a first look for the run");
+        gate.SetResult(); // now the service creates the run
+        var result = WorkflowHost.ResultOf(await host.WaitForEndAsync(id));
+
+        Assert.Equal(JobOutcome.Cancelled, result.Outcome);
+        Assert.Equal(StopReason.CancelRequested, result.Stop!.Reason);
+        Assert.True(result.Stop.Honoured);
+        Assert.Equal("cancelled", result.RunStatus);
+        host.AssertAgentCleanedUp(result);
+    }
+
     // Crossing 2: a stop never waits for a tool that is still running (Durable ends an instance only when no activity is open).
     [Theory]
     [InlineData("cancel")]

@@ -70,13 +70,37 @@ public sealed class AgentJobActivities(
 
     /// <summary>
     /// Cancels the run a streamed call still in flight started (found by the call's key), so the stream that call
-    /// follows ends with the cancel instead of holding the job for its window. Null when nothing was started yet.
+    /// follows ends with the cancel instead of holding the job for its window. While the call has not created its run
+    /// yet, the run is looked for again every <see cref="StartedRunChaseInterval"/> for up to <see cref="StartedRunChaseFor"/>:
+    /// a stop that arrives before the run exists must reach the run as soon as it does, or a short run completes first
+    /// and the accepted cancel is lost (the orchestrator's next try is a durable timer a second later). Null when no run
+    /// appeared meanwhile.
     /// </summary>
-    public Task<RunState?> CancelStartedRun(CancelStartedRunInput input)
+    public async Task<RunState?> CancelStartedRun(CancelStartedRunInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return Measure(nameof(CancelStartedRun), () => service.CancelStartedRunAsync(input.ThreadId, input.IdempotencyKey, input.Previous, input.Reason, CancellationToken.None));
+        var chase = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            if (await Measure(nameof(CancelStartedRun), () => service.CancelStartedRunAsync(input.ThreadId, input.IdempotencyKey, input.Previous, input.Reason, CancellationToken.None)) is { } cancelled)
+            {
+                return cancelled;
+            }
+
+            if (chase.Elapsed >= StartedRunChaseFor)
+            {
+                return null;
+            }
+
+            await Task.Delay(StartedRunChaseInterval);
+        }
     }
+
+    /// <summary>How often <see cref="CancelStartedRun"/> looks for a run that does not exist yet.</summary>
+    public static readonly TimeSpan StartedRunChaseInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How long <see cref="CancelStartedRun"/> looks for a run that does not exist yet before the orchestrator takes over.</summary>
+    public static readonly TimeSpan StartedRunChaseFor = TimeSpan.FromSeconds(3);
 
     /// <summary>Answers the tool calls the thread still holds open, so the next job can continue it.</summary>
     public Task<int> CloseToolCalls(CloseToolCallsInput input)
