@@ -63,5 +63,5 @@ public sealed class ActivityFunctions(AgentJobActivities activities)
 
     /// <summary><see cref="AgentJobActivities.ExecuteTool"/>.</summary>
     [Function(nameof(AgentJobActivities.ExecuteTool))]
-    public Task<ToolOutput> ExecuteTool([ActivityTrigger] ToolCallRequest call, [DurableClient] DurableTaskClient client) => activities.ExecuteTool(call, client);
+    public Task<ToolOutput> ExecuteTool([ActivityTrigger] ToolCallRequest call, [DurableClient] DurableTaskClient client) => activities.ExecuteWatchedTool(call, client);
 }

@@ -164,12 +164,15 @@ public sealed class AgentJobActivities(
     /// </summary>
     /// <remarks>
     /// The tool is given up, and an error output returned at once, when its job stops: at the job's deadline
-    /// (<see cref="ToolCallRequest.StopAtUtc"/>), or when <paramref name="client"/> shows the job stopping or ended (its
+    /// (<see cref="ToolCallRequest.StopAtUtc"/>), or, in <see cref="ExecuteWatchedTool"/> (what the hosts register), when the durable client shows the job stopping or ended (its
     /// status is read every <see cref="JobWatchFirstInterval"/>, growing to <see cref="JobWatchMaxInterval"/>). A Durable
     /// orchestration completes only once none of its activities is open, so without this a tool that hangs would hold a
     /// stopped job in Running until the tool's own timeout (100 s for an MCP server by default).
     /// </remarks>
-    public async Task<ToolOutput> ExecuteTool(ToolCallRequest call, DurableTaskClient? client = null)
+    public Task<ToolOutput> ExecuteTool(ToolCallRequest call) => ExecuteWatchedTool(call, client: null);
+
+    /// <summary><see cref="ExecuteTool(ToolCallRequest)"/>, watching the job through <paramref name="client"/> while the tool runs.</summary>
+    public async Task<ToolOutput> ExecuteWatchedTool(ToolCallRequest call, DurableTaskClient? client)
     {
         ArgumentNullException.ThrowIfNull(call);
         using var span = AgentJobsTelemetry.StartExecuteTool(call, telemetry.CaptureMessageContent);

@@ -96,7 +96,7 @@ public static class AgentJobTasks
 
     sealed class ToolActivity(AgentJobActivities activities, Microsoft.DurableTask.Client.DurableTaskClient? client) : TaskActivity<ToolCallRequest, ToolOutput>
     {
-        public override Task<ToolOutput> RunAsync(TaskActivityContext context, ToolCallRequest input) => activities.ExecuteTool(input, client);
+        public override Task<ToolOutput> RunAsync(TaskActivityContext context, ToolCallRequest input) => activities.ExecuteWatchedTool(input, client);
     }
 
     sealed class ServiceActivity<TInput, TOutput>(AgentJobActivities activities, Func<AgentJobActivities, TInput, Task<TOutput>> run)
