@@ -2,6 +2,7 @@ using AgentJobs.AgentService;
 using AgentJobs.Contracts;
 using AgentJobs.Workflow;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
 
 namespace AgentFunctions;
 
@@ -62,5 +63,5 @@ public sealed class ActivityFunctions(AgentJobActivities activities)
 
     /// <summary><see cref="AgentJobActivities.ExecuteTool"/>.</summary>
     [Function(nameof(AgentJobActivities.ExecuteTool))]
-    public Task<ToolOutput> ExecuteTool([ActivityTrigger] ToolCallRequest call) => activities.ExecuteTool(call);
+    public Task<ToolOutput> ExecuteTool([ActivityTrigger] ToolCallRequest call, [DurableClient] DurableTaskClient client) => activities.ExecuteWatchedTool(call, client);
 }

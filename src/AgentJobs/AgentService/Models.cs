@@ -77,7 +77,8 @@ public sealed record RunState(
 /// <param name="Arguments">Arguments as JSON text.</param>
 /// <param name="JobId">The job the call belongs to; set by the orchestrator from its instance id (services never send
 /// it), it makes the call's <see cref="Tools.ToolCallContext.IdempotencyKey"/>.</param>
-public sealed record ToolCallRequest(string Id, string Name, string Arguments, string? JobId = null);
+/// <param name="StopAtUtc">The job's deadline, set by the orchestrator: the tool is abandoned then, whatever it is doing.</param>
+public sealed record ToolCallRequest(string Id, string Name, string Arguments, string? JobId = null, DateTime? StopAtUtc = null);
 
 /// <summary>The answer to one tool call.</summary>
 /// <param name="ToolCallId">The call answered.</param>

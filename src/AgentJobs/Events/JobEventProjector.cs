@@ -66,12 +66,37 @@ public static class JobEventProjector
             }
         }
 
+        DateTime? episodeAt = null;
         for (var position = 0; position < job.Count; position++)
         {
             var e = job[position];
             var at = e.Timestamp;
             var index = 0;
             void Emit(string type, JsonObject data) => state.Add(new JobEventId(position, 0, index++), type, data, at);
+
+            // Calls still awaiting a decision when the job has moved on (it stopped: cancel, deadline, a failure) are
+            // closed here, so every approvalRequested has its approvalDecided: the job records them as not approved.
+            void CloseAwaiting(AgentJobResult? result)
+            {
+                foreach (var (callId, tool) in state.Awaiting)
+                {
+                    var recorded = result?.Approvals?.FirstOrDefault(a => a.CallId == callId);
+                    Emit(JobEventTypes.ApprovalDecided, Decided(callId, tool, approved: false, recorded?.Reason ?? "not decided before the job stopped", recorded?.DecidedBy));
+                }
+
+                state.Awaiting.Clear();
+            }
+
+            if (e is OrchestratorStartedEvent episode)
+            {
+                episodeAt = episode.Timestamp;
+            }
+
+            // The approval wait ended without a decision for these calls when the job schedules any other step.
+            if (state.Awaiting.Count > 0 && e is TaskScheduledEvent { Name: not (nameof(AgentJobActivities.RequestApprovals) or nameof(AgentJobActivities.ExecuteTool)) })
+            {
+                CloseAwaiting(result: null);
+            }
 
             switch (e)
             {
@@ -184,6 +209,8 @@ public static class JobEventProjector
                     break;
 
                 case TimerFiredEvent fired when state.Awaiting.Count > 0 && fired.TimerId == state.ApprovalTimerId:
+                    // Decided when the job took the timer in (its episode's time), not when the timer was set.
+                    at = episodeAt is { } firedAt && firedAt > at ? firedAt : at;
                     foreach (var (callId, tool) in state.Awaiting)
                     {
                         Emit(JobEventTypes.ApprovalDecided, Decided(callId, tool, approved: false, "approval timed out", ToolApprovals.TimeoutDecider));
@@ -206,6 +233,7 @@ public static class JobEventProjector
 
                 case ExecutionCompletedEvent done:
                     var result = done.OrchestrationStatus == OrchestrationStatus.Completed ? Read<AgentJobResult>(done.Result) : null;
+                    CloseAwaiting(result);
                     if (state.EnterPhase(JobPhase.Done) is { } donePhase)
                     {
                         Emit(JobEventTypes.Phase, donePhase);

@@ -2,6 +2,7 @@ using AgentJobs.AgentService;
 using AgentJobs.Contracts;
 using AgentJobs.Telemetry;
 using AgentJobs.Tools;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 
 namespace AgentJobs.Workflow;
@@ -69,13 +70,37 @@ public sealed class AgentJobActivities(
 
     /// <summary>
     /// Cancels the run a streamed call still in flight started (found by the call's key), so the stream that call
-    /// follows ends with the cancel instead of holding the job for its window. Null when nothing was started yet.
+    /// follows ends with the cancel instead of holding the job for its window. While the call has not created its run
+    /// yet, the run is looked for again every <see cref="StartedRunChaseInterval"/> for up to <see cref="StartedRunChaseFor"/>:
+    /// a stop that arrives before the run exists must reach the run as soon as it does, or a short run completes first
+    /// and the accepted cancel is lost (the orchestrator's next try is a durable timer a second later). Null when no run
+    /// appeared meanwhile.
     /// </summary>
-    public Task<RunState?> CancelStartedRun(CancelStartedRunInput input)
+    public async Task<RunState?> CancelStartedRun(CancelStartedRunInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return Measure(nameof(CancelStartedRun), () => service.CancelStartedRunAsync(input.ThreadId, input.IdempotencyKey, input.Previous, input.Reason, CancellationToken.None));
+        var chase = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            if (await Measure(nameof(CancelStartedRun), () => service.CancelStartedRunAsync(input.ThreadId, input.IdempotencyKey, input.Previous, input.Reason, CancellationToken.None)) is { } cancelled)
+            {
+                return cancelled;
+            }
+
+            if (chase.Elapsed >= StartedRunChaseFor)
+            {
+                return null;
+            }
+
+            await Task.Delay(StartedRunChaseInterval);
+        }
     }
+
+    /// <summary>How often <see cref="CancelStartedRun"/> looks for a run that does not exist yet.</summary>
+    public static readonly TimeSpan StartedRunChaseInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How long <see cref="CancelStartedRun"/> looks for a run that does not exist yet before the orchestrator takes over.</summary>
+    public static readonly TimeSpan StartedRunChaseFor = TimeSpan.FromSeconds(3);
 
     /// <summary>Answers the tool calls the thread still holds open, so the next job can continue it.</summary>
     public Task<int> CloseToolCalls(CloseToolCallsInput input)
@@ -137,14 +162,49 @@ public sealed class AgentJobActivities(
     /// of an MCP server, which throw <see cref="TransientAgentServiceException"/> so the call is retried. The
     /// orchestrator sets <see cref="ToolCallRequest.JobId"/> to its instance id, making the call's idempotency key.
     /// </summary>
-    public async Task<ToolOutput> ExecuteTool(ToolCallRequest call)
+    /// <remarks>
+    /// The tool is given up, and an error output returned at once, when its job stops: at the job's deadline
+    /// (<see cref="ToolCallRequest.StopAtUtc"/>), or, in <see cref="ExecuteWatchedTool"/> (what the hosts register), when the durable client shows the job stopping or ended (its
+    /// status is read every <see cref="JobWatchFirstInterval"/>, growing to <see cref="JobWatchMaxInterval"/>). A Durable
+    /// orchestration completes only once none of its activities is open, so without this a tool that hangs would hold a
+    /// stopped job in Running until the tool's own timeout (100 s for an MCP server by default).
+    /// </remarks>
+    public Task<ToolOutput> ExecuteTool(ToolCallRequest call) => ExecuteWatchedTool(call, client: null);
+
+    /// <summary><see cref="ExecuteTool(ToolCallRequest)"/>, watching the job through <paramref name="client"/> while the tool runs.</summary>
+    public async Task<ToolOutput> ExecuteWatchedTool(ToolCallRequest call, DurableTaskClient? client)
     {
         ArgumentNullException.ThrowIfNull(call);
         using var span = AgentJobsTelemetry.StartExecuteTool(call, telemetry.CaptureMessageContent);
+        using var giveUp = new CancellationTokenSource();
+        if (call.StopAtUtc is { } stopAt)
+        {
+            var left = stopAt - DateTime.UtcNow;
+            giveUp.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        }
+
         ToolOutput output;
         try
         {
-            output = await tools.InvokeAsync(call, CancellationToken.None);
+            var invoke = tools.InvokeAsync(call, giveUp.Token);
+            var watch = client is null || call.JobId is null ? null : WatchJobAsync(client, call.JobId, giveUp);
+            await Task.WhenAny(invoke, Task.Delay(Timeout.Infinite, giveUp.Token));
+            if (!invoke.IsCompleted)
+            {
+                // Given up: the tool may go on in the background; its answer is no longer wanted.
+                _ = invoke.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                logger.LogWarning("Tool call {ToolCallId} ({Tool}) was given up: job {JobId} stopped.", call.Id, call.Name, call.JobId);
+                output = new ToolOutput(call.Id, System.Text.Json.JsonSerializer.Serialize(new { error = new { code = "job_stopped", message = "not run to the end: the job stopped" } }), IsError: true);
+                AgentJobsTelemetry.ToolCallEnded(span, call, output, telemetry.CaptureMessageContent);
+                return output;
+            }
+
+            await giveUp.CancelAsync(); // ends the watch
+            output = await invoke;
+            if (watch is not null)
+            {
+                await watch;
+            }
         }
         catch (Exception ex)
         {
@@ -159,6 +219,47 @@ public sealed class AgentJobActivities(
         }
 
         return output;
+    }
+
+    /// <summary>First interval at which a running tool reads its job's status.</summary>
+    public static readonly TimeSpan JobWatchFirstInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Longest interval at which a running tool reads its job's status.</summary>
+    public static readonly TimeSpan JobWatchMaxInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Cancels <paramref name="stop"/> when the job (or session turn) <paramref name="jobId"/> is stopping or over: its
+    /// phase is past the tool round (<see cref="JobPhase.Cancelling"/> and after), it has ended, or it is gone. Returns
+    /// when <paramref name="stop"/> is cancelled, by this or by the caller. A failed read is tried again at the next interval.
+    /// </summary>
+    async Task WatchJobAsync(DurableTaskClient client, string jobId, CancellationTokenSource stop)
+    {
+        var interval = JobWatchFirstInterval;
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await Task.Delay(interval, stop.Token);
+                interval = TimeSpan.FromMilliseconds(Math.Min(JobWatchMaxInterval.TotalMilliseconds, interval.TotalMilliseconds * 1.5));
+                try
+                {
+                    var job = await client.GetInstanceAsync(jobId, getInputsAndOutputs: true, stop.Token);
+                    var phase = job?.SerializedCustomStatus is null ? null : job.ReadCustomStatusAs<JobProgress>()?.Phase;
+                    if (job is null || job.IsCompleted || phase is JobPhase.Cancelling or JobPhase.CollectingResults or JobPhase.CleaningUp or JobPhase.Done)
+                    {
+                        await stop.CancelAsync();
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogDebug(ex, "Reading job {JobId} for a running tool failed; trying again.", jobId);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // stopped
+        }
     }
 
     static Task<T> Measure<T>(string operation, Func<Task<T>> call) => AgentJobsTelemetry.MeasureServiceCallAsync(operation, call);

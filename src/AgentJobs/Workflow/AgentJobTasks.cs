@@ -72,7 +72,8 @@ public static class AgentJobTasks
         Add<ListRunStepsInput, IReadOnlyList<JobRunStep>>(registry, nameof(AgentJobActivities.ListRunSteps), (a, i) => a.ListRunSteps(i));
         Add<AgentRef, bool>(registry, nameof(AgentJobActivities.DeleteAgent), (a, i) => a.DeleteAgent(i));
         Add<string, bool>(registry, nameof(AgentJobActivities.DeleteThread), (a, i) => a.DeleteThread(i));
-        Add<ToolCallRequest, ToolOutput>(registry, nameof(AgentJobActivities.ExecuteTool), (a, i) => a.ExecuteTool(i));
+        registry.AddActivity(nameof(AgentJobActivities.ExecuteTool), services => new ToolActivity(
+            services.GetRequiredService<AgentJobActivities>(), services.GetService<Microsoft.DurableTask.Client.DurableTaskClient>()));
         Add<RequestApprovalsInput, int>(registry, nameof(AgentJobActivities.RequestApprovals), (a, i) => a.RequestApprovals(i));
         return registry;
     }
@@ -91,6 +92,11 @@ public static class AgentJobTasks
     {
         public override Task<TOutput> RunAsync(TaskActivityContext context, TInput input) => run(
             services.GetRequiredService<Sessions.SessionMailbox>(), services.GetRequiredService<Microsoft.DurableTask.Client.DurableTaskClient>(), input);
+    }
+
+    sealed class ToolActivity(AgentJobActivities activities, Microsoft.DurableTask.Client.DurableTaskClient? client) : TaskActivity<ToolCallRequest, ToolOutput>
+    {
+        public override Task<ToolOutput> RunAsync(TaskActivityContext context, ToolCallRequest input) => activities.ExecuteWatchedTool(input, client);
     }
 
     sealed class ServiceActivity<TInput, TOutput>(AgentJobActivities activities, Func<AgentJobActivities, TInput, Task<TOutput>> run)

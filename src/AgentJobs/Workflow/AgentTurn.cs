@@ -223,7 +223,7 @@ internal static class AgentTurn
 
         // The job id travels with each call: job id + call id is the call's idempotency key, the same on every retry.
         Task<ToolOutput> Execute(ToolCallRequest call) =>
-            context.CallActivityAsync<ToolOutput>(nameof(AgentJobActivities.ExecuteTool), call with { JobId = context.InstanceId }, stopper.Working);
+            context.CallActivityAsync<ToolOutput>(nameof(AgentJobActivities.ExecuteTool), call with { JobId = context.InstanceId, StopAtUtc = stopper.Deadline }, stopper.Working);
 
         // Calls that need no approval start at once; the others wait for their decisions meanwhile.
         var held = run.ToolCalls.Where(c => ToolApprovals.Holds(request.Approval, c.Name)).ToList();
@@ -244,7 +244,9 @@ internal static class AgentTurn
         var tools = Task.WhenAll(running);
 
         // A stop (cancel, deadline) that arrives while the tools run wins: the run is stopped and its calls closed;
-        // the tools' activities finish on their own and their outputs are not sent.
+        // the tools' outputs are not sent. Each tool activity watches its job and gives the tool up once the job stops
+        // (AgentJobActivities.ExecuteTool), because Durable completes an orchestration only when none of its activities
+        // is still open: a hung tool would otherwise hold the finished job in Running until the tool's own timeout.
         if (!await stopper.FinishesBeforeStopAsync(tools) || stopper.ShouldStop())
         {
             return run;

@@ -107,13 +107,18 @@ internal static class ToolApprovals
     /// <summary>
     /// Whether the policy holds a call of <paramref name="functionName"/> (the name the agent service uses): a built-in
     /// tool by its name, an MCP tool by <c>server/tool</c> or <c>server/*</c> (mapped as <see cref="McpToolNames"/> does).
+    /// Server names are case-insensitive everywhere (a job may list <c>M/echo</c> for the server configured as <c>m</c>,
+    /// and the agent then calls <c>m__echo</c>), so the server part is compared ignoring case and the function name is
+    /// rebuilt with the called name's own spelling of the server; tool names stay case-sensitive, as MCP has them.
     /// </summary>
     public static bool Holds(ApprovalPolicy? policy, string functionName) =>
         policy is not null && policy.Tools.Any(t =>
             t == ApprovalPolicy.AllTools
             || string.Equals(t, functionName, StringComparison.Ordinal)
             || (McpToolNames.TryParse(t, out var server, out var tool)
-                && (tool == McpToolNames.AllTools ? McpToolNames.ServerOf(functionName) == server : McpToolNames.FunctionName(server, tool) == functionName)));
+                && McpToolNames.ServerOf(functionName) is { } calledServer
+                && string.Equals(calledServer, server, StringComparison.OrdinalIgnoreCase)
+                && (tool == McpToolNames.AllTools || McpToolNames.FunctionName(calledServer, tool) == functionName)));
 
     /// <summary>Who "decided" a call nobody decided in time.</summary>
     public const string TimeoutDecider = "timeout";

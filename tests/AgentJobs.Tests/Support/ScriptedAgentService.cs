@@ -107,9 +107,50 @@ public sealed class ScriptedAgentService : IAgentService
         return Task.FromResult(threads.TryRemove(threadId, out _));
     }
 
-    public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken)
+    /// <summary>Awaited when a start arrives, before the run exists (the service slow to create it).</summary>
+    public Func<Task>? BeforeStartRun { get; set; }
+
+    /// <summary>
+    /// When set, a start with a stream window "streams": it holds the call this long, then completes the run, unless the
+    /// run is cancelled meanwhile (found by the start's key, <see cref="CancelStartedRunAsync"/>), which ends the call at once.
+    /// </summary>
+    public TimeSpan? StreamFor { get; set; }
+
+    readonly ConcurrentDictionary<string, (string RunId, TaskCompletionSource Cancelled)> runsByKey = new(StringComparer.Ordinal);
+
+    public async Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken)
     {
         Record("StartRun", threadId);
+        if (BeforeStartRun is { } before)
+        {
+            await before();
+        }
+
+        if (StreamFor is { } streamFor && streamWindow > TimeSpan.Zero)
+        {
+            var started = StartRunCore(threadId, userMessage);
+            var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            runsByKey[idempotencyKey] = (started, cancelled);
+            if (await Task.WhenAny(cancelled.Task, Task.Delay(streamFor, cancellationToken)) == cancelled.Task)
+            {
+                return State(started, "cancelled");
+            }
+
+            var script = runs[started];
+            lock (script)
+            {
+                script.Current = ScriptStep.Of("completed");
+                AddReply(threadId, started);
+            }
+
+            return State(started, "completed");
+        }
+
+        return State(StartRunCore(threadId, userMessage), "queued");
+    }
+
+    string StartRunCore(string threadId, string userMessage)
+    {
         var list = threads.GetOrAdd(threadId, _ => []);
         lock (list)
         {
@@ -118,7 +159,7 @@ public sealed class ScriptedAgentService : IAgentService
 
         var id = $"run_{Interlocked.Increment(ref counter)}";
         runs[id] = new RunScript(threadId, Script(userMessage));
-        return Task.FromResult(State(id, "queued"));
+        return id;
     }
 
     public Task<RunState> GetRunAsync(RunRef run, CancellationToken cancellationToken)
@@ -184,11 +225,28 @@ public sealed class ScriptedAgentService : IAgentService
         }
     }
 
-    /// <summary>Calls here answer at once (this service does not stream), so no call is ever still in flight to cancel.</summary>
+    /// <summary>Cancels a run a streamed start (<see cref="StreamFor"/>) created; null when none was created with the key.</summary>
     public Task<RunState?> CancelStartedRunAsync(string threadId, string idempotencyKey, RunRef? previous, string reason, CancellationToken cancellationToken)
     {
         Record("CancelStartedRun", threadId);
-        return Task.FromResult<RunState?>(null);
+        if (!runsByKey.TryGetValue(idempotencyKey, out var started))
+        {
+            return Task.FromResult<RunState?>(null);
+        }
+
+        var script = runs[started.RunId];
+        lock (script)
+        {
+            if (script.IsTerminal)
+            {
+                return Task.FromResult<RunState?>(State(started.RunId, script.Current.Status));
+            }
+
+            script.Current = ScriptStep.Of("cancelled");
+        }
+
+        started.Cancelled.TrySetResult();
+        return Task.FromResult<RunState?>(State(started.RunId, "cancelled"));
     }
 
     public Task<int> CloseOpenToolCallsAsync(string threadId, string reason, CancellationToken cancellationToken)

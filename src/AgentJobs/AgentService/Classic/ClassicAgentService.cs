@@ -102,7 +102,7 @@ public sealed class ClassicAgentService : IAgentService
     /// stream that is refused, or breaks before the run appears, falls back to the plain create (which finds a run
     /// the stream did create by its key).</remarks>
     public Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken) =>
-        ServiceCall.RunAsync("start run", async () =>
+        WithUsageSoFarAsync(ServiceCall.RunAsync("start run", async () =>
         {
             ArgumentNullException.ThrowIfNull(agent);
             await AddUserMessageAsync(threadId, userMessage, $"{idempotencyKey}:message", cancellationToken);
@@ -121,7 +121,36 @@ public sealed class ClassicAgentService : IAgentService
 
             return await FindRunAsync(threadId, idempotencyKey, cancellationToken)
                 ?? ClassicMapping.ToRunState(await client.CreateRunAsync(threadId, agent.Id, options, cancellationToken));
+        }), cancellationToken);
+
+    /// <summary>
+    /// A run waiting for tool outputs with the usage of its steps so far. The service reports a run's usage only when
+    /// the run ends, so within one run's tool loop the job's token budget would see nothing until the end (an agent
+    /// that calls tools for ever ran 16 rounds and 2,550 tokens under a 200-token budget); each step carries its own.
+    /// </summary>
+    async Task<RunState> WithUsageSoFarAsync(Task<RunState> call, CancellationToken cancellationToken)
+    {
+        var run = await call;
+        if (run.Status != AgentRunStatus.RequiresAction || run.Usage is not null)
+        {
+            return run;
+        }
+
+        return await ServiceCall.RunAsync("list run steps", async () =>
+        {
+            TokenUsage? used = null;
+            await foreach (var step in client.GetRunStepsAsync(
+                run.ThreadId, run.RunId, new RunStepCollectionOptions { Order = RunStepCollectionOrder.Ascending, PageSizeLimit = 100 }, cancellationToken))
+            {
+                if (step.Usage is { } u)
+                {
+                    used = TokenUsage.Add(used, new TokenUsage(u.InputTokenCount, u.OutputTokenCount, u.TotalTokenCount));
+                }
+            }
+
+            return run with { Usage = used };
         });
+    }
 
     /// <summary>The thread's newest run when it carries <paramref name="idempotencyKey"/>: the run an earlier attempt started.</summary>
     async Task<RunState?> FindRunAsync(string threadId, string idempotencyKey, CancellationToken cancellationToken)
@@ -191,19 +220,19 @@ public sealed class ClassicAgentService : IAgentService
 
     /// <inheritdoc />
     public Task<RunState> GetRunAsync(RunRef run, CancellationToken cancellationToken) =>
-        ServiceCall.RunAsync("get run", async () =>
+        WithUsageSoFarAsync(ServiceCall.RunAsync("get run", async () =>
         {
             ArgumentNullException.ThrowIfNull(run);
             var result = await client.GetRunAsync(run.ThreadId, run.RunId, cancellationToken);
             return ClassicMapping.ToRunState(result);
-        });
+        }), cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>The run keeps its id, and the service refuses a second submission for the same step, so no key is
     /// needed. A streamed submission that is refused, or breaks before the run appears, is followed by a read of the
     /// run: outputs the service took are not sent again.</remarks>
     public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken) =>
-        ServiceCall.RunAsync("submit tool outputs", async () =>
+        WithUsageSoFarAsync(ServiceCall.RunAsync("submit tool outputs", async () =>
         {
             ArgumentNullException.ThrowIfNull(run);
             ArgumentNullException.ThrowIfNull(outputs);
@@ -224,7 +253,7 @@ public sealed class ClassicAgentService : IAgentService
             }
 
             return ClassicMapping.ToRunState(await client.SubmitToolOutputsToRunAsync(run.ThreadId, run.RunId, sdkOutputs, cancellationToken));
-        });
+        }), cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>A run waiting for tool outputs can be cancelled in this protocol, which closes its calls; a run
