@@ -21,6 +21,9 @@ public sealed record FunctionsAppOptions
     /// <summary>How long the embedded agent service keeps each simulated run in progress.</summary>
     public int SimulatedRunMs { get; init; } = 50;
 
+    /// <summary>Whether run reads carry <c>retry-after-ms</c> hints (the real services send none).</summary>
+    public bool PollHints { get; init; } = true;
+
     /// <summary>More app settings (e.g. <c>AgentJobs__StreamWindowSeconds</c>).</summary>
     public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
 }
@@ -92,7 +95,7 @@ public class FunctionsApp : IAgentJobsMcpHost, IAsyncLifetime
         var serverOptions = new LocalAgentServerOptions
         {
             ApiKey = "local-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
-            Simulation = { QueuedMs = 20, InProgressMs = options.SimulatedRunMs },
+            Simulation = { QueuedMs = 20, InProgressMs = options.SimulatedRunMs, PollHints = options.PollHints },
         };
         serverOptions.Models[ConfiguredModel] = new ModelEndpointOptions { Kind = ModelKinds.OpenAICompatible, Endpoint = model.Endpoint, ApiKey = "fake" };
         agentService = await LocalAgentServer.StartAsync(serverOptions, token);
