@@ -8,6 +8,7 @@ using Azure.Identity;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
@@ -74,6 +75,33 @@ public class StartupTests
         Assert.NotNull(provider.GetRequiredService<MeterProvider>());
         Assert.NotNull(ActivatorUtilities.CreateInstance<HttpFunctions>(provider));
         Assert.NotNull(ActivatorUtilities.CreateInstance<ActivityFunctions>(provider));
+    }
+
+    [Fact]
+    public void In_Development_the_worker_builds_its_whole_container_and_every_function_class()
+    {
+        // Program's sequence in Development, where func start runs the worker: the builder validates every registered
+        // service when it builds (as the worker does before it serves anything). A DurableTaskClient only arrives
+        // through [DurableClient], never from the container, so nothing registered may need one. The real-host suites
+        // find this too; this finds it in a second.
+        var builder = FunctionsApplication.CreateBuilder([]);
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(Settings().AsEnumerable());
+        builder.ConfigureFunctionsWebApplication();
+        AgentFunctionsStartup.ConfigureServices(builder.Services, builder.Configuration);
+        builder.ConfigureContainer(new DefaultServiceProviderFactory(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true })); // what Development turns on
+        Assert.DoesNotContain(builder.Services, d => d.ServiceType == typeof(Microsoft.DurableTask.Client.DurableTaskClient));
+
+        using var host = builder.Build();
+
+        var functionClasses = typeof(HttpFunctions).Assembly.GetTypes()
+            .Where(t => t is { IsClass: true, IsAbstract: false } && t.GetMethods().Any(m => m.IsDefined(typeof(Microsoft.Azure.Functions.Worker.FunctionAttribute), false)))
+            .ToList();
+        Assert.True(functionClasses.Count >= 8, $"found {functionClasses.Count} function classes");
+        foreach (var type in functionClasses)
+        {
+            Assert.NotNull(ActivatorUtilities.CreateInstance(host.Services, type)); // as the worker creates them, per invocation
+        }
     }
 
     [Fact]
