@@ -153,6 +153,7 @@ public abstract class AgentJobsOperationsContract(IAgentJobsApiHost host) : Agen
         var started = await WaitForBatchAsync(id, s => s.GetProperty("running").GetInt32() == 2);
         foreach (var item in started.GetProperty("results").GetProperty("items").EnumerateArray().Take(2))
         {
+            await WaitUntilCreatedAsync(item.GetProperty("id").GetString()!);
             await WaitForAsync(item.GetProperty("id").GetString()!, IsPolling);
         }
 
@@ -238,5 +239,26 @@ public abstract class AgentJobsOperationsContract(IAgentJobsApiHost host) : Agen
     {
         using var request = new HttpRequestMessage(method, path);
         return await Host.SendAsync(request, Token);
+    }
+
+    /// <summary>
+    /// Waits (bounded) until an item the batch reports running answers GET: on Azure Storage a sub-orchestration's
+    /// instance exists only once its start message has been processed, a queue hop after the batch scheduled it.
+    /// </summary>
+    async Task WaitUntilCreatedAsync(string id)
+    {
+        var deadline = DateTime.UtcNow + JobTimeout;
+        while (true)
+        {
+            using var response = await GetAsync($"{JobsPath}/{Uri.EscapeDataString(id)}");
+            if (response.StatusCode != HttpStatusCode.NotFound)
+            {
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Batch item {id} was never created.");
+            await Task.Delay(100, Token);
+        }
     }
 }

@@ -141,11 +141,21 @@ public abstract class AgentSessionsContract(IAgentJobsApiHost host) : AgentJobsC
             Assert.Equal(2, (await ReadJsonAsync(byId)).GetProperty("number").GetInt32());
         }
 
-        using (var listed = await GetAsync($"{SessionsPath}?status=Running&top=200"))
+        // The list reads each session's own status, which the session updates in the episode after a turn ends (a queue
+        // hop later on Azure Storage than the turn's own status), so it is waited for, bounded.
+        var listDeadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
         {
+            using var listed = await GetAsync($"{SessionsPath}?status=Running&top=200");
             Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
             var mine = (await ReadJsonAsync(listed)).GetProperty("sessions").EnumerateArray().Single(x => x.GetProperty("id").GetString() == id);
-            Assert.Equal(2, mine.GetProperty("turns").GetInt32());
+            if (mine.GetProperty("turns").GetInt32() == 2)
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < listDeadline, $"the list still shows {mine.GetProperty("turns").GetInt32()} turns");
+            await Task.Delay(100, Token);
         }
 
         await EndAndWaitAsync(id);
