@@ -163,21 +163,65 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host) : AgentJobsCo
         await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, field: null);
     }
 
-    /// <summary>JSON media types, with or without a UTF-8 charset, and no Content-Type at all: accepted.</summary>
+    /// <summary>JSON media types, with or without a UTF-8 charset: accepted.</summary>
     [Theory]
     [InlineData("application/json")]
     [InlineData("application/json; charset=utf-8")]
     [InlineData("Application/JSON; charset=\"UTF-8\"")]
     [InlineData("application/vnd.agent-job+json")]
     [InlineData("application/merge-patch+json; charset=utf-8")]
-    [InlineData(null)]
-    public async Task Start_with_a_json_content_type_or_none_is_accepted(string? contentType)
+    public async Task Start_with_a_json_content_type_is_accepted(string? contentType)
     {
         using var response = await SendAsync(HttpMethod.Post, JobsPath, Job(Host.CompletingPrompt), contentType);
         var text = await response.Content.ReadAsStringAsync(Token);
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{contentType}: {(int)response.StatusCode} {text}");
         using var links = JsonDocument.Parse(text);
         await WaitForAsync(links.RootElement.GetProperty("id").GetString()!, IsFinished);
+    }
+
+    /// <summary>
+    /// A POST with no Content-Type is what a page on another origin sends without asking the server first
+    /// (<c>fetch(url, {mode: "no-cors", method: "POST", body: new Blob([json])})</c>): refused with 415 problem details
+    /// on starting a job, cancelling one (with a body or without) and deciding a call, and nothing changes.
+    /// </summary>
+    [Fact]
+    public async Task Post_without_a_content_type_returns_415_and_changes_nothing()
+    {
+        var marker = $"no-content-type-{Guid.NewGuid():N}";
+        using (var start = await SendAsync(HttpMethod.Post, JobsPath, Job($"{Host.CompletingPrompt} {marker}"), contentType: null))
+        {
+            var problem = await AssertProblemAsync(start, HttpStatusCode.UnsupportedMediaType, field: null);
+            Assert.Contains("Content-Type", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        using (var list = await GetAsync($"{JobsPath}?top=200"))
+        {
+            Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+            Assert.DoesNotContain(marker, await list.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
+        }
+
+        var id = await StartAsync(Host.LongRunningPrompt);
+        try
+        {
+            await WaitForAsync(id, IsPolling);
+            foreach (var (path, body) in new[]
+            {
+                ($"{JobsPath}/{id}/cancel", ""),
+                ($"{JobsPath}/{id}/cancel", "{\"reason\": \"no-cors\"}"),
+                ($"{JobsPath}/{id}/approvals", "{\"callId\": \"call_x\", \"approved\": true}"),
+            })
+            {
+                using var response = await SendAsync(HttpMethod.Post, path, body, contentType: null);
+                await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, field: null);
+            }
+
+            var status = await GetStatusAsync(id);
+            Assert.Equal("Running", status.GetProperty("runtimeStatus").GetString());
+        }
+        finally
+        {
+            await CancelAndWaitAsync(id);
+        }
     }
 
     /// <summary>A prompt one character over the host's limit: 400 naming <c>prompt</c>; at the limit it is accepted.</summary>

@@ -90,7 +90,8 @@ public abstract class AgentJobsOperationsContract(IAgentJobsApiHost host) : Agen
     [InlineData("text/plain")]
     [InlineData("application/x-www-form-urlencoded")]
     [InlineData("application/json; charset=latin1")]
-    public async Task Start_batch_with_a_body_that_is_not_json_returns_415(string contentType)
+    [InlineData(null)]
+    public async Task Start_batch_with_a_body_that_is_not_json_returns_415(string? contentType)
     {
         using var response = await SendAsync(HttpMethod.Post, BatchesPath, "{\"prompts\": [\"hi\"]}", contentType);
         await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, field: null);
@@ -159,6 +160,13 @@ public abstract class AgentJobsOperationsContract(IAgentJobsApiHost host) : Agen
         using (var form = await SendAsync(HttpMethod.Post, $"{BatchesPath}/{id}/cancel", "{\"reason\": \"not json\"}", "application/x-www-form-urlencoded"))
         {
             await AssertProblemAsync(form, HttpStatusCode.UnsupportedMediaType, field: null);
+        }
+
+        // No Content-Type (what another origin's page can send): 415 with a body or without, and the batch runs on.
+        foreach (var body in new[] { "", "{\"reason\": \"no-cors\"}" })
+        {
+            using var noType = await SendAsync(HttpMethod.Post, $"{BatchesPath}/{id}/cancel", body, null);
+            await AssertProblemAsync(noType, HttpStatusCode.UnsupportedMediaType, field: null);
         }
 
         using (var response = await PostAsync($"{BatchesPath}/{id}/cancel", "{\"reason\": \"contract test\"}"))

@@ -180,6 +180,22 @@ public abstract class AgentSessionsContract(IAgentJobsApiHost host) : AgentJobsC
             Assert.Equal(HttpStatusCode.UnsupportedMediaType, notJson.StatusCode);
         }
 
+        // No Content-Type (what another origin's page can send): 415 on every POST of a session, with a body or without.
+        foreach (var (path, body) in new[]
+        {
+            (SessionsPath, ""),
+            (SessionsPath, $"{{{Model}}}"),
+            ($"{SessionsPath}/{id}/turns", "{\"prompt\": \"no-cors\"}"),
+            ($"{SessionsPath}/{id}/cancel-turn", ""),
+            ($"{SessionsPath}/{id}/approvals", "{\"callId\": \"call_x\", \"approved\": true}"),
+        })
+        {
+            using var noType = await SendAsync(HttpMethod.Post, path, body, null);
+            await AssertProblemAsync(noType, HttpStatusCode.UnsupportedMediaType, field: null);
+        }
+
+        Assert.Empty((await GetSessionAsync(id)).GetProperty("turns").EnumerateArray());
+
         // Asked to end, a session takes no more turns (the end wins over anything queued).
         var (ending, _) = await StartSessionAsync();
         using (var end = await SendAsync(HttpMethod.Delete, $"{SessionsPath}/{ending}", "", null))

@@ -177,8 +177,8 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
                 $"Agent batch '{id}' has already finished ({instance.RuntimeStatus}); there is nothing to cancel.", null);
         }
 
-        // A reason is optional; one that is sent must be JSON, as a job's cancel requires.
-        if (request.ContentLength is not 0 && Http.AgentJobsApi.UnsupportedContentType(request) is { } unsupported)
+        // A reason is optional, but the POST must declare JSON (an empty body too), as a job's cancel requires.
+        if (Http.AgentJobsApi.UnsupportedContentType(request) is { } unsupported)
         {
             return unsupported;
         }

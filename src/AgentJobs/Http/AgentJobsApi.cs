@@ -20,8 +20,10 @@ namespace AgentJobs.Http;
 /// <item><c>POST /api/agent-jobs/{id}/approvals</c> <c>{callId, approved, reason?, decidedBy?}</c> → 202; 404 unknown job or
 /// call; 409 when the call was already decided, nothing waits or the job has ended.</item>
 /// </list>
-/// A body must be JSON: a request whose Content-Type is not <c>application/json</c> or a <c>+json</c> type (charset
-/// UTF-8 if any), or is malformed, gets 415; a request without a Content-Type is read as JSON.
+/// Every POST must declare a JSON body, even an empty one: a request whose Content-Type is missing, is not
+/// <c>application/json</c> or a <c>+json</c> type (charset UTF-8 if any), or is malformed, gets 415. A web page on
+/// another origin can send a POST without asking the server first only with a form's or text's content type, so
+/// this rule keeps such pages from changing state (see the README's security section).
 /// </summary>
 public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPolicy policy, ILogger<AgentJobsApi> logger)
 {
@@ -123,8 +125,8 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
             return Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"The request body is larger than {MaxBodyBytes} bytes.", "body");
         }
 
-        // The body is optional; when there is one, it is held to the same media-type rule as a job request's.
-        if (body.Length > 0 && UnsupportedContentType(request) is { } unsupported)
+        // The body is optional, but the POST must still declare JSON (an empty body too): another site's page cannot.
+        if (UnsupportedContentType(request) is { } unsupported)
         {
             return unsupported;
         }
@@ -279,14 +281,18 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
 
     /// <summary>
     /// 415 unless the request declares a JSON body: <c>application/json</c> or any <c>+json</c> type, with no charset
-    /// or UTF-8. No Content-Type at all is accepted (the body is read as JSON).
+    /// or UTF-8. A missing Content-Type is refused too: those are the content types (none, <c>text/plain</c>, forms)
+    /// that a page on another origin can send without a CORS preflight, so requiring JSON keeps such pages from
+    /// changing state.
     /// </summary>
     internal static IResult? UnsupportedContentType(HttpRequest request)
     {
         var header = request.Headers.ContentType;
         if (StringValues.IsNullOrEmpty(header))
         {
-            return null;
+            return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+                "The request has no Content-Type. A request that changes state must declare its body as application/json " +
+                "(or a +json type, charset utf-8 if any), even when the body is empty.", null);
         }
 
         string? detail = null;
@@ -308,7 +314,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
         return detail is null
             ? null
             : Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
-                detail + " Send the body as application/json (or a +json type, charset utf-8 if any), or without a Content-Type.", null);
+                detail + " Send the body as application/json (or a +json type, charset utf-8 if any).", null);
     }
 
     static JobProgress? ReadProgress(OrchestrationMetadata instance) =>

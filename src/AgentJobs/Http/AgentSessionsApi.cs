@@ -205,7 +205,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        var (reason, invalid) = await ReadReasonAsync(request, "Invalid cancel request", cancellationToken);
+        var (reason, invalid) = await ReadReasonAsync(request, "Invalid cancel request", requireJson: true, cancellationToken);
         if (invalid is not null)
         {
             return invalid;
@@ -277,7 +277,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        var (reason, invalid) = await ReadReasonAsync(request, "Invalid end request", cancellationToken);
+        var (reason, invalid) = await ReadReasonAsync(request, "Invalid end request", requireJson: false, cancellationToken);
         if (invalid is not null)
         {
             return invalid;
@@ -317,8 +317,12 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         return (instance, AgentJobsApi.Deserialize<SessionState>(instance.SerializedInput), null);
     }
 
-    /// <summary>An optional <c>{"reason": "…"}</c> body, held to the job cancel's rules: 413 too large, 415 not JSON, 400 invalid.</summary>
-    static async Task<(string? Reason, IResult? Problem)> ReadReasonAsync(HttpRequest request, string title, CancellationToken cancellationToken)
+    /// <summary>
+    /// An optional <c>{"reason": "…"}</c> body, held to the job cancel's rules: 413 too large, 415 not JSON, 400 invalid.
+    /// A POST (<paramref name="requireJson"/>) must declare JSON even with no body; a DELETE, which no page on another
+    /// origin can send without a preflight, only when it has one.
+    /// </summary>
+    static async Task<(string? Reason, IResult? Problem)> ReadReasonAsync(HttpRequest request, string title, bool requireJson, CancellationToken cancellationToken)
     {
         var body = await ReadBodyAsync(request, cancellationToken);
         if (body is null)
@@ -326,7 +330,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             return (null, TooLarge());
         }
 
-        if (body.Length > 0 && UnsupportedContentType(request) is { } unsupported)
+        if ((requireJson || body.Length > 0) && UnsupportedContentType(request) is { } unsupported)
         {
             return (null, unsupported);
         }
