@@ -224,6 +224,69 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host) : AgentJobsCo
         }
     }
 
+    /// <summary>
+    /// <c>Idempotency-Key</c>: the same key with the same request (formatted differently, or sent by four clients at
+    /// once) answers the first job again, with its id and Location, and makes no second job; the same key with another
+    /// body gets 422 naming the header; a malformed key gets 400.
+    /// </summary>
+    [Fact]
+    public async Task Start_with_an_idempotency_key_answers_the_first_job_again_and_another_body_gets_422()
+    {
+        var marker = $"idempotent-{Guid.NewGuid():N}";
+        var key = Guid.NewGuid().ToString();
+        var body = Job($"{Host.CompletingPrompt} {marker}");
+
+        string id;
+        string? location;
+        using (var first = await PostWithKeyAsync(JobsPath, body, key))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+            id = (await ReadJsonAsync(first)).GetProperty("id").GetString()!;
+            location = first.Headers.Location?.ToString();
+        }
+
+        var reformatted = "\n  " + body.Replace("\": ", "\" :\t", StringComparison.Ordinal) + "  \n"; // whitespace only (the prompt has no '": ')
+        foreach (var again in new[] { body, reformatted })
+        {
+            using var retry = await PostWithKeyAsync(JobsPath, again, key);
+            Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+            Assert.Equal(id, (await ReadJsonAsync(retry)).GetProperty("id").GetString());
+            Assert.Equal(location, retry.Headers.Location?.ToString());
+        }
+
+        using (var other = await PostWithKeyAsync(JobsPath, Job($"{Host.CompletingPrompt} {marker} and something else"), key))
+        {
+            var problem = await AssertProblemAsync(other, (HttpStatusCode)422, field: "Idempotency-Key");
+            Assert.Contains(id, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        // Four clients retrying at once with a new key: one job, one id.
+        var raceKey = Guid.NewGuid().ToString();
+        var raceBody = Job($"{Host.CompletingPrompt} {marker} raced");
+        var ids = await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+        {
+            using var response = await PostWithKeyAsync(JobsPath, raceBody, raceKey);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            return (await ReadJsonAsync(response)).GetProperty("id").GetString();
+        }));
+        Assert.Single(ids.Distinct());
+
+        await WaitForAsync(id, IsFinished);
+        await WaitForAsync(ids[0]!, IsFinished);
+        using (var list = await GetAsync($"{JobsPath}?top=200"))
+        {
+            var jobs = (await ReadJsonAsync(list)).GetProperty("jobs").EnumerateArray()
+                .Where(j => j.GetProperty("promptPreview").GetString()?.Contains(marker, StringComparison.Ordinal) == true).ToList();
+            Assert.Equal(2, jobs.Count);
+        }
+
+        foreach (var bad in new[] { "", new string('k', 256), "tab\there", "\"unterminated" + new string('x', 300) })
+        {
+            using var response = await PostWithKeyAsync(JobsPath, body, bad);
+            await AssertProblemAsync(response, HttpStatusCode.BadRequest, field: "Idempotency-Key");
+        }
+    }
+
     /// <summary>A prompt one character over the host's limit: 400 naming <c>prompt</c>; at the limit it is accepted.</summary>
     [Fact]
     public async Task Start_prompt_over_the_limit_returns_400_and_at_the_limit_is_accepted()

@@ -41,6 +41,15 @@ public abstract class AgentJobsContractBase(IAgentJobsApiHost host)
         return await Host.SendAsync(request, Token);
     }
 
+    /// <summary>POSTs a body as application/json with an <c>Idempotency-Key</c> header (sent as given, valid or not).</summary>
+    protected async Task<HttpResponseMessage> PostWithKeyAsync(string path, string body, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        Assert.True(request.Headers.TryAddWithoutValidation("Idempotency-Key", key));
+        return await Host.SendAsync(request, Token);
+    }
+
     /// <summary>Sends a body with exactly this Content-Type header (null: none), valid or not.</summary>
     protected async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string body, string? contentType)
     {

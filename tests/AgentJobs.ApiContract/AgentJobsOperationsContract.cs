@@ -188,6 +188,54 @@ public abstract class AgentJobsOperationsContract(IAgentJobsApiHost host) : Agen
         Assert.All(items.Skip(2), i => Assert.Equal("NeverStarted", i.GetProperty("runtimeStatus").GetString()));
     }
 
+    /// <summary>
+    /// A batch POSTed again with its <c>Idempotency-Key</c> answers the first batch (same id), and another body with
+    /// the key gets 422. Once the batch is deleted the key is free: it starts a new batch.
+    /// </summary>
+    [Fact]
+    public async Task Start_batch_with_an_idempotency_key_answers_the_first_batch_again_and_another_body_gets_422()
+    {
+        var key = Guid.NewGuid().ToString();
+        var body = $"{{\"prompts\": [{JsonSerializer.Serialize(Host.CompletingPrompt + " idem-1")}, {JsonSerializer.Serialize(Host.CompletingPrompt + " idem-2")}], {FastPolling}}}";
+
+        string id;
+        using (var first = await PostWithKeyAsync(BatchesPath, body, key))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+            id = (await ReadJsonAsync(first)).GetProperty("id").GetString()!;
+        }
+
+        using (var retry = await PostWithKeyAsync(BatchesPath, body, key))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+            Assert.Equal(id, (await ReadJsonAsync(retry)).GetProperty("id").GetString());
+        }
+
+        using (var other = await PostWithKeyAsync(BatchesPath, body.Replace("idem-2", "idem-3", StringComparison.Ordinal), key))
+        {
+            await AssertProblemAsync(other, (HttpStatusCode)422, field: "Idempotency-Key");
+        }
+
+        // Finished (it continued as new on the way), the batch is still the key's; the retry sees it, then a DELETE frees the key.
+        var done = await WaitForBatchAsync(id, s => s.GetProperty("runtimeStatus").GetString() == "Completed");
+        Assert.Equal(2, done.GetProperty("total").GetInt32());
+        using (var retry = await PostWithKeyAsync(BatchesPath, body, key))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+            Assert.Equal(id, (await ReadJsonAsync(retry)).GetProperty("id").GetString());
+        }
+
+        using (var delete = await SendAsync(HttpMethod.Delete, $"{BatchesPath}/{id}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, delete.StatusCode);
+        }
+
+        using (var anew = await PostWithKeyAsync(BatchesPath, body.Replace("idem-2", "idem-3", StringComparison.Ordinal), key))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, anew.StatusCode);
+        }
+    }
+
     /// <summary>GET, cancel and DELETE of an unknown batch: 404 problem details; a job id is not a batch id.</summary>
     [Fact]
     public async Task Unknown_batch_returns_404()

@@ -35,6 +35,12 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
             return unsupported;
         }
 
+        var (key, invalidKey) = IdempotencyKeys.Read(request);
+        if (invalidKey is not null)
+        {
+            return invalidKey;
+        }
+
         var body = await ApiResults.ReadBodyAsync(request, AgentBatchLimits.MaxBodyBytes, cancellationToken).ConfigureAwait(false);
         if (body is null)
         {
@@ -50,7 +56,25 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
         // Every item's request is the template with its prompt: settling the template settles each item alike.
         var template = policy.Settle(batch!.Item(""));
         var work = new AgentBatchWork(template, batch.Prompts!, batch.MaxParallel ?? AgentBatchLimits.DefaultMaxParallel);
-        var id = await client.ScheduleNewOrchestrationInstanceAsync(AgentBatchOrchestrator.Name, work, cancellationToken).ConfigureAwait(false);
+        string id;
+        if (key is null)
+        {
+            id = await client.ScheduleNewOrchestrationInstanceAsync(AgentBatchOrchestrator.Name, work, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            // The batch continues as new, so only what the request settled is compared (not its progress).
+            id = IdempotencyKeys.InstanceId("agent-batch", key);
+            var outcome = await IdempotencyKeys.ScheduleAsync(client, AgentBatchOrchestrator.Name, work, id,
+                stored => Http.AgentJobsApi.Deserialize<AgentBatchWork>(stored) is { } first &&
+                          IdempotencyKeys.Same(new { first.Template, first.Prompts, first.MaxParallel }, new { work.Template, work.Prompts, work.MaxParallel }),
+                cancellationToken).ConfigureAwait(false);
+            if (outcome == IdempotencyKeys.Outcome.Conflict)
+            {
+                return IdempotencyKeys.Conflict("agent batch", id);
+            }
+        }
+
         logger.LogInformation("Scheduled agent batch {BatchId} with {Items} items, {MaxParallel} at a time.", id, work.Prompts.Count, work.MaxParallel);
         var links = Links(request, id);
         return new ApiResults.WithLocation(ApiResults.Json(links, StatusCodes.Status202Accepted), links.StatusQueryGetUri);

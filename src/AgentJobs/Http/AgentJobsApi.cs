@@ -47,6 +47,12 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
             return unsupported;
         }
 
+        var (key, invalidKey) = IdempotencyKeys.Read(request);
+        if (invalidKey is not null)
+        {
+            return invalidKey;
+        }
+
         var body = await ReadBodyAsync(request, cancellationToken);
         if (body is null)
         {
@@ -59,8 +65,27 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
             return Problem(StatusCodes.Status400BadRequest, "Invalid agent job request", problem.Message, problem.Field);
         }
 
-        var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, policy.Settle(job!), cancellationToken);
-        logger.LogInformation("Scheduled agent job {JobId}.", instanceId);
+        var input = policy.Settle(job!);
+        string instanceId;
+        if (key is null)
+        {
+            instanceId = await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, input, cancellationToken);
+            logger.LogInformation("Scheduled agent job {JobId}.", instanceId);
+        }
+        else
+        {
+            // A retry of a request whose answer was lost finds the job the first one made (see IdempotencyKeys).
+            instanceId = IdempotencyKeys.InstanceId("agent-job", key);
+            var outcome = await IdempotencyKeys.ScheduleAsync(client, AgentJobOrchestrator.Name, input, instanceId,
+                stored => IdempotencyKeys.Same(Deserialize<AgentJobRequest>(stored), input), cancellationToken);
+            if (outcome == IdempotencyKeys.Outcome.Conflict)
+            {
+                return IdempotencyKeys.Conflict("agent job", instanceId);
+            }
+
+            logger.LogInformation("Agent job {JobId} for an idempotency key: {Outcome}.", instanceId, outcome);
+        }
+
         var links = Links(request, instanceId);
         return new WithLocation(Results.Json(links, JsonOptions, statusCode: StatusCodes.Status202Accepted), links.StatusQueryGetUri);
     }
