@@ -449,6 +449,7 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host) : AgentJobsCo
     [InlineData("{\"reason\": \"a\", \"Reason\": \"b\"}", "reason")]
     [InlineData("{\"reason\": \"\\ud800\"}", "reason")]
     [InlineData("{\"reason\": \"\\u200b\\u0000\"}", "reason")]
+    [InlineData("null", "body")]
     public async Task Cancel_with_malformed_body_returns_400_problem(string body, string field)
     {
         var id = await StartAsync(Host.LongRunningPrompt);

@@ -236,6 +236,45 @@ public abstract class AgentJobsOperationsContract(IAgentJobsApiHost host) : Agen
         }
     }
 
+    /// <summary>
+    /// Batch cancel holds its body to the job cancel's rules: a blank or invisible reason gets 400 naming it, a literal
+    /// null 400 naming the body, a body over 1 MiB 413; the batch runs on. Its finished items, which GET shows as jobs,
+    /// cannot be deleted one by one: 409 naming the batch.
+    /// </summary>
+    [Fact]
+    public async Task Cancel_batch_refuses_blank_invisible_or_null_reasons_and_items_are_deleted_only_with_their_batch()
+    {
+        var id = await StartBatchAsync([Host.CompletingPrompt + " item", Host.LongRunningPrompt + " item"], maxParallel: 2);
+        await WaitForBatchAsync(id, s => s.GetProperty("running").GetInt32() + s.GetProperty("finished").GetInt32() == 2);
+        foreach (var (body, field) in new[] { ("{\"reason\": \"   \"}", "reason"), ("{\"reason\": \"\\u0000\"}", "reason"), ("{\"reason\": \"\\u200b\"}", "reason"), ("null", "body") })
+        {
+            using var response = await PostAsync($"{BatchesPath}/{id}/cancel", body);
+            await AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
+        }
+
+        using (var huge = await PostAsync($"{BatchesPath}/{id}/cancel", $"{{\"reason\": \"{new string('x', 1_100_000)}\"}}"))
+        {
+            await AssertProblemAsync(huge, HttpStatusCode.RequestEntityTooLarge, "body");
+        }
+
+        var item = $"{id}:item:0";
+        await WaitForAsync(item, IsFinished);
+        Assert.Equal("Running", (await WaitForBatchAsync(id, _ => true)).GetProperty("runtimeStatus").GetString());
+        using (var delete = await SendAsync(HttpMethod.Delete, $"{JobsPath}/{item}"))
+        {
+            var problem = await AssertProblemAsync(delete, HttpStatusCode.Conflict, field: null);
+            Assert.Contains($"agent batch '{id}'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        await GetStatusAsync(item); // still there
+        using (var cancel = await PostAsync($"{BatchesPath}/{id}/cancel", "{\"reason\": \"done\"}"))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        }
+
+        await WaitForBatchAsync(id, s => s.GetProperty("runtimeStatus").GetString() == "Completed");
+    }
+
     /// <summary>GET, cancel and DELETE of an unknown batch: 404 problem details; a job id is not a batch id.</summary>
     [Fact]
     public async Task Unknown_batch_returns_404()

@@ -227,6 +227,34 @@ public abstract class AgentSessionsContract(IAgentJobsApiHost host) : AgentJobsC
         }
     }
 
+    /// <summary>
+    /// A turn's durable instance (<c>{session}:turn:{n}</c>) is not deleted through the job API: 409 naming the session.
+    /// Ending a session with a literal <c>null</c> body: 400 naming the body, as its error says it must be empty or an object.
+    /// </summary>
+    [Fact]
+    public async Task A_turn_is_not_deleted_as_a_job_and_a_null_end_body_gets_400()
+    {
+        var (id, _) = await StartSessionAsync();
+        await SendTurnAsync(id, "What is 6 * 7?");
+        await WaitForSessionAsync(id, s => s.GetProperty("status").GetString() == "idle" && s.GetProperty("turns").GetArrayLength() == 1);
+
+        using (var delete = await SendAsync(HttpMethod.Delete, $"{JobsPath}/{id}:turn:000001", "", null))
+        {
+            var problem = await AssertProblemAsync(delete, HttpStatusCode.Conflict, field: null);
+            Assert.Contains($"agent session '{id}'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        using (var nullBody = await SendAsync(HttpMethod.Delete, $"{SessionsPath}/{id}", "null", "application/json"))
+        {
+            await AssertProblemAsync(nullBody, HttpStatusCode.BadRequest, "body");
+        }
+
+        using (var end = await SendAsync(HttpMethod.Delete, $"{SessionsPath}/{id}", "", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, end.StatusCode);
+        }
+    }
+
     [Fact]
     public async Task Cancel_turn_stops_the_running_turn_and_the_session_goes_on()
     {

@@ -207,7 +207,14 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
             return unsupported;
         }
 
-        var (reason, problem) = await ApiResults.ReadReasonAsync(request, cancellationToken).ConfigureAwait(false);
+        // The job cancel's reader and rules: 413 over the size limit; a reason must have visible text; null is not a body.
+        var body = await Http.AgentJobsApi.ReadBodyAsync(request, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return ApiResults.Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"The request body is larger than {Http.AgentJobsApi.MaxBodyBytes} bytes.", "body");
+        }
+
+        var (reason, problem) = Http.AgentJobsApi.ReadReason(body);
         if (problem is not null)
         {
             return ApiResults.Problem(StatusCodes.Status400BadRequest, "Invalid cancel request", problem.Message, problem.Field);

@@ -296,7 +296,12 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
             return (null, problem.Field == "body" ? problem with { Message = problem.Message + " The body must be empty or a JSON object like {\"reason\": \"...\"}." } : problem);
         }
 
-        return cancel?.Reason switch
+        if (cancel is null)
+        {
+            return (null, new("body", "The request body must be empty or a JSON object like {\"reason\": \"...\"}, not null."));
+        }
+
+        return cancel.Reason switch
         {
             null or "" => (null, null),
             { Length: > 1000 } => (null, new("reason", "'reason' must be at most 1000 characters.")),
