@@ -6,7 +6,9 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace AgentFunctions.Local;
 
@@ -60,6 +62,7 @@ internal static class ServePipeline
         {
             StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
+        app.Use(AbortedRequestsAsync);
         app.UseStatusCodePages();
         app.Use(RequestLimitsAsync);
         var key = app.Services.GetRequiredService<ServeKey>();
@@ -70,6 +73,46 @@ internal static class ServePipeline
 
         app.Use(key.CheckAsync);
     }
+
+    /// <summary>
+    /// A client that goes away mid-request cancels the request's token, and whatever the handler was awaiting throws:
+    /// an OperationCanceledException (which the exception handler already treats as an aborted request) or, from a
+    /// durable client call over gRPC, an RpcException with status Cancelled, which it would log as an unhandled
+    /// error with a stack trace. Nobody is there to answer, so both are logged at debug level and dropped.
+    /// </summary>
+    internal static async Task AbortedRequestsAsync(HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (context.RequestAborted.IsCancellationRequested && IsCancellation(ex))
+        {
+            Logger(context).LogDebug("The client went away during {Method} {Path}; the request was dropped ({Exception}).", context.Request.Method, context.Request.Path, ex.GetType().Name);
+            if (!context.Response.HasStarted)
+            {
+                context.Response.StatusCode = 499; // client closed request; nobody reads it
+            }
+        }
+        catch (BadHttpRequestException bad)
+        {
+            // The request itself was bad, typically a body cut short by a client that went away: its 4xx, not an error of ours.
+            Logger(context).LogDebug("Bad request {Method} {Path}: {Status} {Message}", context.Request.Method, context.Request.Path, bad.StatusCode, bad.Message);
+            if (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+            {
+                context.Response.Clear();
+                await WriteProblemAsync(context, bad.StatusCode, bad.Message).ConfigureAwait(false);
+            }
+        }
+    }
+
+    static ILogger Logger(HttpContext context) =>
+        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ServePipeline).FullName!);
+
+    static bool IsCancellation(Exception ex) =>
+        ex is OperationCanceledException or IOException or ConnectionAbortedException ||
+        ex is Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled } ||
+        (ex.InnerException is { } inner && IsCancellation(inner));
 
     static Task RequestLimitsAsync(HttpContext context, RequestDelegate next)
     {
