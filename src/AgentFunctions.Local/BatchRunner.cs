@@ -25,6 +25,11 @@ internal static class BatchRunner
 
         var prompts = (await File.ReadAllLinesAsync(file.FullName, cancellationToken).ConfigureAwait(false))
             .Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        if (prompts.Count == 0)
+        {
+            Terminal.Fail($"--batch: {file.FullName} has no prompts (it is empty or every line is blank); write one prompt per line.");
+            return Cli.ConfigurationError;
+        }
         var display = json ? Terminal.Error : Terminal.Out;
         if (await Terminal.StartOrFailAsync(() => LocalHost.StartAsync(options, cancellationToken), options.Verbose).ConfigureAwait(false) is not { } host)
         {

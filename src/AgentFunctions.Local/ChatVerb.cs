@@ -16,7 +16,19 @@ internal static class ChatVerb
     /// <summary>The line that ends the session.</summary>
     public const string ExitCommand = "/exit";
 
+    /// <summary>The line that shows what chat understands (it is not sent to the model).</summary>
+    public const string HelpCommand = "/help";
+
     static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The session request's fields and the chat flags that set them.</summary>
+    static readonly (string Field, string Flag)[] Flags =
+    [
+        ("idleTimeoutSeconds", "--idle-timeout"), ("instructions", "--instructions"), ("model", "--model"), ("tools", "--tool"), ("threadId", "--thread"),
+    ];
+
+    static string FlagOf(string field) =>
+        Flags.FirstOrDefault(f => field == f.Field || field.StartsWith(f.Field + "[", StringComparison.Ordinal)).Flag ?? field;
 
     public static async Task<int> RunAsync(LocalHostOptions options, AgentSessionRequest session, CancellationToken cancellationToken)
     {
@@ -32,7 +44,9 @@ internal static class ChatVerb
                 session, services.GetRequiredService<AgentJobRequestValidator>(), services.GetRequiredService<AgentJobPolicy>(), services.GetRequiredService<AgentJobsApiOptions>());
             if (problem is not null)
             {
-                Terminal.Fail($"{problem.Field}: {problem.Message}");
+                // The rules are the API's; the names are the flags the user typed.
+                var flag = FlagOf(problem.Field);
+                Terminal.Fail($"{flag}: {Flags.Aggregate(problem.Message, (message, f) => message.Replace($"'{f.Field}'", f.Flag, StringComparison.Ordinal))}");
                 return Cli.ConfigurationError;
             }
 
@@ -57,6 +71,12 @@ internal static class ChatVerb
                 if (line.Trim() == ExitCommand)
                 {
                     break;
+                }
+
+                if (line.Trim() == HelpCommand)
+                {
+                    console.MarkupLine($"[grey]  Each line you type is a turn the agent answers. {ExitCommand} (or end of input, or Ctrl+C) ends the session and deletes the agent; {HelpCommand} shows this. Other lines starting with / are sent as they are.[/]");
+                    continue;
                 }
 
                 if (string.IsNullOrWhiteSpace(line))

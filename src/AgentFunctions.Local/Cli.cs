@@ -154,6 +154,12 @@ public static class Cli
         AddHostOptions(command);
         command.SetAction(async (parse, ct) =>
         {
+            if (HostOptionProblem(parse) is { } hostProblem)
+            {
+                Terminal.Fail(hostProblem);
+                return ConfigurationError;
+            }
+
             var request = new AgentJobRequest(
                 parse.GetValue(prompt) ?? "",
                 parse.GetValue(instructions),
@@ -173,8 +179,21 @@ public static class Cli
                 options.Spans = new SpanCollector();
             }
 
+            if (parse.GetValue(approvalTimeout) is not null && !parse.GetValue(approve))
+            {
+                Terminal.Fail("--approval-timeout: it is how long a call waits for your answer, so it goes with --approve.");
+                return ConfigurationError;
+            }
+
             if (parse.GetValue(batch) is { } file)
             {
+                if (parse.GetValue(prompt) is { } alone)
+                {
+                    Terminal.Fail($"prompt: a batch takes its prompts from the file, so '{(alone.Length > 40 ? alone[..40] + "…" : alone)}' would not run; " +
+                        "give either a prompt or --batch <file>, or add the prompt as a line of the file.");
+                    return ConfigurationError;
+                }
+
                 if (request.Approval is not null)
                 {
                     Terminal.Fail("--approve: a batch cannot ask for approvals on the terminal; POST the batch with an 'approval' policy to serve and decide each item's calls with POST /api/agent-jobs/{itemId}/approvals.");
@@ -208,13 +227,19 @@ public static class Cli
         var tools = new Option<string[]>("--tool") { Description = "A function tool the agent may call (repeatable), as for run." };
         var thread = new Option<string?>("--thread") { Description = "Continue an existing thread (it is kept when the session ends)." };
         var idle = new Option<int?>("--idle-timeout") { Description = "Seconds without a message before the session ends itself (default 3600)." };
-        var command = new Command("chat", $"A conversation with one agent: each line is a turn; {ChatVerb.ExitCommand}, end of input or Ctrl+C ends it and deletes the agent.")
+        var command = new Command("chat", $"A conversation with one agent: each line is a turn; {ChatVerb.ExitCommand}, end of input or Ctrl+C ends it and deletes the agent; {ChatVerb.HelpCommand} says so.")
         {
             model, instructions, tools, thread, idle,
         };
         AddHostOptions(command);
         command.SetAction(async (parse, ct) =>
         {
+            if (HostOptionProblem(parse) is { } hostProblem)
+            {
+                Terminal.Fail(hostProblem);
+                return ConfigurationError;
+            }
+
             var options = HostOptions(parse);
             options.LogLevel = parse.GetValue(Verbose) ? LogLevel.Information : LogLevel.Error;
             options.PrintsOutcomes = true;
@@ -240,6 +265,12 @@ public static class Cli
         AddHostOptions(command);
         command.SetAction(async (parse, ct) =>
         {
+            if (HostOptionProblem(parse) is { } hostProblem)
+            {
+                Terminal.Fail(hostProblem);
+                return ConfigurationError;
+            }
+
             var options = HostOptions(parse);
             options.Urls = parse.GetValue(urls)!;
             options.LogToStandardError = false;
@@ -333,6 +364,15 @@ public static class Cli
         command.Options.Add(McpServers);
         command.Options.Add(OtlpEndpoint);
     }
+
+    /// <summary>
+    /// The host options' own problems, named by their flags (the host would name the setting a flag stands for):
+    /// one line for <see cref="Terminal.Fail"/>, or null.
+    /// </summary>
+    static string? HostOptionProblem(ParseResult parse) =>
+        parse.GetValue(Protocol) is { } protocol && !AgentJobs.Configuration.AgentProtocols.All.Contains(protocol.Trim().ToLowerInvariant())
+            ? $"--protocol: '{protocol}' is not a protocol; valid values are: {string.Join(", ", AgentJobs.Configuration.AgentProtocols.All)}."
+            : null;
 
     static LocalHostOptions HostOptions(ParseResult parse)
     {

@@ -6,7 +6,9 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace AgentFunctions.Local;
 
@@ -14,7 +16,7 @@ namespace AgentFunctions.Local;
 /// What <c>serve</c> puts in front of the API: every error the app answers is <c>application/problem+json</c>
 /// (ASP.NET Core's exception handler and status code pages over the problem details service, so an unknown route,
 /// a wrong method or a thrown exception answers like the API does), request-size limits answered the same way,
-/// and the key check (<see cref="ServeKey"/>).
+/// the Host and Origin check of a keyless serve (<see cref="LoopbackGuard"/>) and the key check (<see cref="ServeKey"/>).
 /// </summary>
 internal static class ServePipeline
 {
@@ -52,7 +54,7 @@ internal static class ServePipeline
         builder.Services.AddSingleton(key);
     }
 
-    /// <summary>The middleware, in order: exception handler, status code pages, size limits, key check (the API is mapped after).</summary>
+    /// <summary>The middleware, in order: exception handler, status code pages, size limits, loopback guard (keyless only), key check (the API is mapped after).</summary>
     public static void Use(WebApplication app)
     {
         // A thrown BadHttpRequestException (e.g. a body over Kestrel's size limit) keeps its 4xx status.
@@ -60,10 +62,57 @@ internal static class ServePipeline
         {
             StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
+        app.Use(AbortedRequestsAsync);
         app.UseStatusCodePages();
         app.Use(RequestLimitsAsync);
-        app.Use(app.Services.GetRequiredService<ServeKey>().CheckAsync);
+        var key = app.Services.GetRequiredService<ServeKey>();
+        if (!key.IsSet)
+        {
+            app.Use(LoopbackGuard.CheckAsync); // keyless serve listens on loopback only: refuse other sites' pages
+        }
+
+        app.Use(key.CheckAsync);
     }
+
+    /// <summary>
+    /// A client that goes away mid-request cancels the request's token, and whatever the handler was awaiting throws:
+    /// an OperationCanceledException (which the exception handler already treats as an aborted request) or, from a
+    /// durable client call over gRPC, an RpcException with status Cancelled, which it would log as an unhandled
+    /// error with a stack trace. Nobody is there to answer, so both are logged at debug level and dropped.
+    /// </summary>
+    internal static async Task AbortedRequestsAsync(HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (context.RequestAborted.IsCancellationRequested && IsCancellation(ex))
+        {
+            Logger(context).LogDebug("The client went away during {Method} {Path}; the request was dropped ({Exception}).", context.Request.Method, context.Request.Path, ex.GetType().Name);
+            if (!context.Response.HasStarted)
+            {
+                context.Response.StatusCode = 499; // client closed request; nobody reads it
+            }
+        }
+        catch (BadHttpRequestException bad)
+        {
+            // The request itself was bad, typically a body cut short by a client that went away: its 4xx, not an error of ours.
+            Logger(context).LogDebug("Bad request {Method} {Path}: {Status} {Message}", context.Request.Method, context.Request.Path, bad.StatusCode, bad.Message);
+            if (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+            {
+                context.Response.Clear();
+                await WriteProblemAsync(context, bad.StatusCode, bad.Message).ConfigureAwait(false);
+            }
+        }
+    }
+
+    static ILogger Logger(HttpContext context) =>
+        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ServePipeline).FullName!);
+
+    static bool IsCancellation(Exception ex) =>
+        ex is OperationCanceledException or IOException or ConnectionAbortedException ||
+        ex is Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled } ||
+        (ex.InnerException is { } inner && IsCancellation(inner));
 
     static Task RequestLimitsAsync(HttpContext context, RequestDelegate next)
     {
@@ -175,4 +224,60 @@ internal sealed class ServeKey
             : ServePipeline.WriteProblemAsync(context, StatusCodes.Status401Unauthorized,
                 $"The key in the {Header} header or {Query} query parameter is not valid for this API.");
     }
+}
+
+/// <summary>
+/// What keeps other sites' pages out of a keyless <c>serve</c> (which listens on loopback only): a browser on this
+/// machine can be made to send requests to 127.0.0.1 by any page it shows, directly (cross-site requests) or through a
+/// name the attacker controls that resolves to 127.0.0.1 (DNS rebinding). So every request must name the server by a
+/// loopback name or address in <c>Host</c> (<c>localhost</c>, <c>127.0.0.1</c>, <c>[::1]</c>: a rebound name fails
+/// here), and a request that carries an <c>Origin</c> must come from the server's own origin (this scheme, a loopback
+/// host, this port): 403 problem details otherwise. The dashboard, served from the same origin, passes; so do curl and
+/// other clients that send no Origin. With a key set, the key is the check instead.
+/// </summary>
+internal static class LoopbackGuard
+{
+    /// <summary>Middleware: 403 problem details unless Host is a loopback name and Origin, when sent, is this server's.</summary>
+    public static Task CheckAsync(HttpContext context, RequestDelegate next)
+    {
+        var host = context.Request.Host;
+        if (!host.HasValue || !IsLoopbackName(host.Host))
+        {
+            return ServePipeline.WriteProblemAsync(context, StatusCodes.Status403Forbidden,
+                $"The Host '{Shorten(host.Value)}' is not a loopback name: this keyless serve answers only requests to localhost, 127.0.0.1 or [::1] " +
+                "(a name that merely resolves to this machine is refused, against DNS rebinding). To serve other names, set AgentJobs__ServeKey.");
+        }
+
+        var origins = context.Request.Headers.Origin;
+        if (origins.Count > 0)
+        {
+            var origin = origins.ToString();
+            if (origins.Count > 1 || !IsOwnOrigin(context, origin))
+            {
+                return ServePipeline.WriteProblemAsync(context, StatusCodes.Status403Forbidden,
+                    $"Requests from the origin '{Shorten(origin)}' are refused: this keyless serve takes browser requests only from its own pages " +
+                    $"({context.Request.Scheme}://{host.Host}:{context.Connection.LocalPort}). Clients that are not web pages send no Origin.");
+            }
+        }
+
+        return next(context);
+    }
+
+    /// <summary>Whether a host name (no port) is <c>localhost</c> or a loopback address.</summary>
+    public static bool IsLoopbackName(string host)
+    {
+        var name = host.Trim('[', ']').TrimEnd('.');
+        return string.Equals(name, "localhost", StringComparison.OrdinalIgnoreCase) ||
+               (IPAddress.TryParse(name, out var ip) && IPAddress.IsLoopback(ip));
+    }
+
+    static bool IsOwnOrigin(HttpContext context, string origin) =>
+        Uri.TryCreate(origin, UriKind.Absolute, out var uri) &&
+        string.Equals(uri.Scheme, context.Request.Scheme, StringComparison.OrdinalIgnoreCase) &&
+        uri.AbsolutePath == "/" && uri.Query.Length == 0 && string.IsNullOrEmpty(uri.UserInfo) &&
+        IsLoopbackName(uri.Host) &&
+        uri.Port == context.Connection.LocalPort;
+
+    static string Shorten(string? text) =>
+        text is null ? "" : text.Length <= 100 ? text : text[..100] + "…";
 }

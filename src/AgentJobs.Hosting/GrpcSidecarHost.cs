@@ -43,7 +43,7 @@ public sealed class GrpcSidecarHost(
         builder.Logging.ClearProviders();
         if (loggerFactory is not null)
         {
-            builder.Services.AddSingleton(loggerFactory);
+            builder.Services.AddSingleton<ILoggerFactory>(new CancelledCallsAtDebug(loggerFactory));
         }
 
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -76,6 +76,46 @@ public sealed class GrpcSidecarHost(
             await app.DisposeAsync().ConfigureAwait(false);
             app = null;
         }
+    }
+}
+
+/// <summary>
+/// The sidecar's logs, except that a call its client cancelled (an API request whose HTTP client went away cancels
+/// its durable client call, which resets the gRPC stream) is a debug line, not "fail: Error when executing service
+/// method" with a stack trace: the caller knows it cancelled, and real failures still reach the caller as errors.
+/// </summary>
+sealed class CancelledCallsAtDebug(ILoggerFactory inner) : ILoggerFactory
+{
+    public ILogger CreateLogger(string categoryName) =>
+        categoryName.StartsWith("Grpc.AspNetCore.Server", StringComparison.Ordinal)
+            ? new Logger(inner.CreateLogger(categoryName))
+            : inner.CreateLogger(categoryName);
+
+    public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
+
+    public void Dispose()
+    {
+        // The factory is the host's; it disposes it.
+    }
+
+    sealed class Logger(ILogger inner) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => inner.BeginScope(state);
+
+        public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel) || inner.IsEnabled(LogLevel.Debug);
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var level = logLevel >= LogLevel.Warning && Cancelled(exception) ? LogLevel.Debug : logLevel;
+            if (inner.IsEnabled(level))
+            {
+                inner.Log(level, eventId, state, exception, formatter);
+            }
+        }
+
+        static bool Cancelled(Exception? ex) =>
+            ex is IOException or OperationCanceledException || (ex?.InnerException is { } e && Cancelled(e));
     }
 }
 

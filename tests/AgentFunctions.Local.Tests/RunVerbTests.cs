@@ -84,6 +84,7 @@ public class RunVerbTests
     [Theory]
     [InlineData("--tool", "no_such_tool", "--tool: Unknown tool 'no_such_tool'")]
     [InlineData("--protocol", "assistants", "valid values are: classic, foundry")]
+    [InlineData("--protocol", "foo", "--protocol: 'foo' is not a protocol")]
     [InlineData("--endpoint", "http://example.com/v1", "AgentService:Endpoint uses plain http")]
     public async Task Run_with_a_bad_setting_exits_2_with_a_one_line_reason(string option, string value, string reason)
     {

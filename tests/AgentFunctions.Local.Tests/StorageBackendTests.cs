@@ -109,6 +109,55 @@ public sealed class StorageBackendTests(AzuriteFixture azurite) : IClassFixture<
         Assert.Equal(stats.AssistantsCreated, stats.AssistantsDeleted);
     }
 
+    /// <summary>
+    /// Idempotency keys live in the task hub (the job's id is derived from the key), so a client that retries after the
+    /// server crashed and came back gets the job its first request made, and a different body with that key 422.
+    /// </summary>
+    [Fact]
+    public async Task An_idempotency_key_survives_a_killed_serve_process()
+    {
+        var storage = azurite.ConnectionString;
+        string[] args = ["--storage", storage, "--task-hub", TaskHub("idem"), "--simulated-run-ms", "200"];
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var key = Guid.NewGuid().ToString();
+        var body = new { prompt = "Hello, tell me a joke", polling = FastPolling };
+
+        async Task<HttpResponseMessage> PostAsync(ServeProcess serve, object job)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(serve.BaseAddress, "api/agent-jobs")) { Content = JsonContent.Create(job) };
+            request.Headers.Add("Idempotency-Key", key);
+            return await http.SendAsync(request, TestContext.Current.CancellationToken);
+        }
+
+        string id;
+        var first = await ServeProcess.StartAsync(StartTimeout, args);
+        await using (first)
+        {
+            using var posted = await PostAsync(first, body);
+            Assert.True(posted.StatusCode == System.Net.HttpStatusCode.Accepted, $"POST answered {posted.StatusCode}: {await posted.Content.ReadAsStringAsync()}");
+            id = (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            await first.KillAsync();
+        }
+
+        await using var second = await ServeProcess.StartAsync(StartTimeout, args);
+        using (var retried = await PostAsync(second, body))
+        {
+            Assert.True(retried.StatusCode == System.Net.HttpStatusCode.Accepted, $"retry answered {retried.StatusCode}: {await retried.Content.ReadAsStringAsync()}");
+            Assert.Equal(id, (await retried.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString());
+        }
+
+        using (var other = await PostAsync(second, new { prompt = "Something else", polling = FastPolling }))
+        {
+            Assert.Equal(422, (int)other.StatusCode);
+        }
+
+        var done = await WaitForAsync(http, second, id, TimeSpan.FromSeconds(60), status =>
+            status.GetProperty("runtimeStatus").GetString() is "Completed" or "Failed" or "Terminated");
+        Assert.Equal("Completed", done.GetProperty("runtimeStatus").GetString());
+        using var list = await http.GetAsync(new Uri(second.BaseAddress, "api/agent-jobs"), TestContext.Current.CancellationToken);
+        Assert.Single((await list.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobs").EnumerateArray());
+    }
+
     [Fact]
     public async Task A_session_survives_a_killed_serve_process_between_turns_and_keeps_its_thread()
     {

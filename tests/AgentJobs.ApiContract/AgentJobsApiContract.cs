@@ -163,21 +163,128 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host) : AgentJobsCo
         await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, field: null);
     }
 
-    /// <summary>JSON media types, with or without a UTF-8 charset, and no Content-Type at all: accepted.</summary>
+    /// <summary>JSON media types, with or without a UTF-8 charset: accepted.</summary>
     [Theory]
     [InlineData("application/json")]
     [InlineData("application/json; charset=utf-8")]
     [InlineData("Application/JSON; charset=\"UTF-8\"")]
     [InlineData("application/vnd.agent-job+json")]
     [InlineData("application/merge-patch+json; charset=utf-8")]
-    [InlineData(null)]
-    public async Task Start_with_a_json_content_type_or_none_is_accepted(string? contentType)
+    public async Task Start_with_a_json_content_type_is_accepted(string? contentType)
     {
         using var response = await SendAsync(HttpMethod.Post, JobsPath, Job(Host.CompletingPrompt), contentType);
         var text = await response.Content.ReadAsStringAsync(Token);
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{contentType}: {(int)response.StatusCode} {text}");
         using var links = JsonDocument.Parse(text);
         await WaitForAsync(links.RootElement.GetProperty("id").GetString()!, IsFinished);
+    }
+
+    /// <summary>
+    /// A POST with no Content-Type is what a page on another origin sends without asking the server first
+    /// (<c>fetch(url, {mode: "no-cors", method: "POST", body: new Blob([json])})</c>): refused with 415 problem details
+    /// on starting a job, cancelling one (with a body or without) and deciding a call, and nothing changes.
+    /// </summary>
+    [Fact]
+    public async Task Post_without_a_content_type_returns_415_and_changes_nothing()
+    {
+        var marker = $"no-content-type-{Guid.NewGuid():N}";
+        using (var start = await SendAsync(HttpMethod.Post, JobsPath, Job($"{Host.CompletingPrompt} {marker}"), contentType: null))
+        {
+            var problem = await AssertProblemAsync(start, HttpStatusCode.UnsupportedMediaType, field: null);
+            Assert.Contains("Content-Type", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        using (var list = await GetAsync($"{JobsPath}?top=200"))
+        {
+            Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+            Assert.DoesNotContain(marker, await list.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
+        }
+
+        var id = await StartAsync(Host.LongRunningPrompt);
+        try
+        {
+            await WaitForAsync(id, IsPolling);
+            foreach (var (path, body) in new[]
+            {
+                ($"{JobsPath}/{id}/cancel", ""),
+                ($"{JobsPath}/{id}/cancel", "{\"reason\": \"no-cors\"}"),
+                ($"{JobsPath}/{id}/approvals", "{\"callId\": \"call_x\", \"approved\": true}"),
+            })
+            {
+                using var response = await SendAsync(HttpMethod.Post, path, body, contentType: null);
+                await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, field: null);
+            }
+
+            var status = await GetStatusAsync(id);
+            Assert.Equal("Running", status.GetProperty("runtimeStatus").GetString());
+        }
+        finally
+        {
+            await CancelAndWaitAsync(id);
+        }
+    }
+
+    /// <summary>
+    /// <c>Idempotency-Key</c>: the same key with the same request (formatted differently, or sent by four clients at
+    /// once) answers the first job again, with its id and Location, and makes no second job; the same key with another
+    /// body gets 422 naming the header; a malformed key gets 400.
+    /// </summary>
+    [Fact]
+    public async Task Start_with_an_idempotency_key_answers_the_first_job_again_and_another_body_gets_422()
+    {
+        var marker = $"idempotent-{Guid.NewGuid():N}";
+        var key = Guid.NewGuid().ToString();
+        var body = Job($"{Host.CompletingPrompt} {marker}");
+
+        string id;
+        string? location;
+        using (var first = await PostWithKeyAsync(JobsPath, body, key))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+            id = (await ReadJsonAsync(first)).GetProperty("id").GetString()!;
+            location = first.Headers.Location?.ToString();
+        }
+
+        var reformatted = "\n  " + body.Replace("\": ", "\" :\t", StringComparison.Ordinal) + "  \n"; // whitespace only (the prompt has no '": ')
+        foreach (var again in new[] { body, reformatted })
+        {
+            using var retry = await PostWithKeyAsync(JobsPath, again, key);
+            Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+            Assert.Equal(id, (await ReadJsonAsync(retry)).GetProperty("id").GetString());
+            Assert.Equal(location, retry.Headers.Location?.ToString());
+        }
+
+        using (var other = await PostWithKeyAsync(JobsPath, Job($"{Host.CompletingPrompt} {marker} and something else"), key))
+        {
+            var problem = await AssertProblemAsync(other, (HttpStatusCode)422, field: "Idempotency-Key");
+            Assert.Contains(id, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        // Four clients retrying at once with a new key: one job, one id.
+        var raceKey = Guid.NewGuid().ToString();
+        var raceBody = Job($"{Host.CompletingPrompt} {marker} raced");
+        var ids = await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+        {
+            using var response = await PostWithKeyAsync(JobsPath, raceBody, raceKey);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            return (await ReadJsonAsync(response)).GetProperty("id").GetString();
+        }));
+        Assert.Single(ids.Distinct());
+
+        await WaitForAsync(id, IsFinished);
+        await WaitForAsync(ids[0]!, IsFinished);
+        using (var list = await GetAsync($"{JobsPath}?top=200"))
+        {
+            var jobs = (await ReadJsonAsync(list)).GetProperty("jobs").EnumerateArray()
+                .Where(j => j.GetProperty("promptPreview").GetString()?.Contains(marker, StringComparison.Ordinal) == true).ToList();
+            Assert.Equal(2, jobs.Count);
+        }
+
+        foreach (var bad in new[] { "", new string('k', 256), "tab\there", "\"unterminated" + new string('x', 300) })
+        {
+            using var response = await PostWithKeyAsync(JobsPath, body, bad);
+            await AssertProblemAsync(response, HttpStatusCode.BadRequest, field: "Idempotency-Key");
+        }
     }
 
     /// <summary>A prompt one character over the host's limit: 400 naming <c>prompt</c>; at the limit it is accepted.</summary>
@@ -342,6 +449,7 @@ public abstract class AgentJobsApiContract(IAgentJobsApiHost host) : AgentJobsCo
     [InlineData("{\"reason\": \"a\", \"Reason\": \"b\"}", "reason")]
     [InlineData("{\"reason\": \"\\ud800\"}", "reason")]
     [InlineData("{\"reason\": \"\\u200b\\u0000\"}", "reason")]
+    [InlineData("null", "body")]
     public async Task Cancel_with_malformed_body_returns_400_problem(string body, string field)
     {
         var id = await StartAsync(Host.LongRunningPrompt);

@@ -33,16 +33,20 @@ public abstract class AgentJobsContractBase(IAgentJobsApiHost host)
     protected static string Job(string prompt) =>
         $"{{\"prompt\": {JsonSerializer.Serialize(prompt)}, {FastPolling}}}";
 
-    /// <summary>POSTs a body (null: no content) as application/json.</summary>
+    /// <summary>POSTs a body (null: an empty one) as application/json, which every POST must declare.</summary>
     protected async Task<HttpResponseMessage> PostAsync(string path, string? body)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path);
-        if (body is not null)
-        {
-            request.Content = new StringContent(body, Encoding.UTF8);
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        }
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body ?? "", Encoding.UTF8) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return await Host.SendAsync(request, Token);
+    }
 
+    /// <summary>POSTs a body as application/json with an <c>Idempotency-Key</c> header (sent as given, valid or not).</summary>
+    protected async Task<HttpResponseMessage> PostWithKeyAsync(string path, string body, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        Assert.True(request.Headers.TryAddWithoutValidation("Idempotency-Key", key));
         return await Host.SendAsync(request, Token);
     }
 

@@ -90,7 +90,8 @@ public abstract class AgentJobsOperationsContract(IAgentJobsApiHost host) : Agen
     [InlineData("text/plain")]
     [InlineData("application/x-www-form-urlencoded")]
     [InlineData("application/json; charset=latin1")]
-    public async Task Start_batch_with_a_body_that_is_not_json_returns_415(string contentType)
+    [InlineData(null)]
+    public async Task Start_batch_with_a_body_that_is_not_json_returns_415(string? contentType)
     {
         using var response = await SendAsync(HttpMethod.Post, BatchesPath, "{\"prompts\": [\"hi\"]}", contentType);
         await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType, field: null);
@@ -162,6 +163,13 @@ public abstract class AgentJobsOperationsContract(IAgentJobsApiHost host) : Agen
             await AssertProblemAsync(form, HttpStatusCode.UnsupportedMediaType, field: null);
         }
 
+        // No Content-Type (what another origin's page can send): 415 with a body or without, and the batch runs on.
+        foreach (var body in new[] { "", "{\"reason\": \"no-cors\"}" })
+        {
+            using var noType = await SendAsync(HttpMethod.Post, $"{BatchesPath}/{id}/cancel", body, null);
+            await AssertProblemAsync(noType, HttpStatusCode.UnsupportedMediaType, field: null);
+        }
+
         using (var response = await PostAsync($"{BatchesPath}/{id}/cancel", "{\"reason\": \"contract test\"}"))
         {
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
@@ -179,6 +187,93 @@ public abstract class AgentJobsOperationsContract(IAgentJobsApiHost host) : Agen
         }
 
         Assert.All(items.Skip(2), i => Assert.Equal("NeverStarted", i.GetProperty("runtimeStatus").GetString()));
+    }
+
+    /// <summary>
+    /// A batch POSTed again with its <c>Idempotency-Key</c> answers the first batch (same id), and another body with
+    /// the key gets 422. Once the batch is deleted the key is free: it starts a new batch.
+    /// </summary>
+    [Fact]
+    public async Task Start_batch_with_an_idempotency_key_answers_the_first_batch_again_and_another_body_gets_422()
+    {
+        var key = Guid.NewGuid().ToString();
+        var body = $"{{\"prompts\": [{JsonSerializer.Serialize(Host.CompletingPrompt + " idem-1")}, {JsonSerializer.Serialize(Host.CompletingPrompt + " idem-2")}], {FastPolling}}}";
+
+        string id;
+        using (var first = await PostWithKeyAsync(BatchesPath, body, key))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+            id = (await ReadJsonAsync(first)).GetProperty("id").GetString()!;
+        }
+
+        using (var retry = await PostWithKeyAsync(BatchesPath, body, key))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+            Assert.Equal(id, (await ReadJsonAsync(retry)).GetProperty("id").GetString());
+        }
+
+        using (var other = await PostWithKeyAsync(BatchesPath, body.Replace("idem-2", "idem-3", StringComparison.Ordinal), key))
+        {
+            await AssertProblemAsync(other, (HttpStatusCode)422, field: "Idempotency-Key");
+        }
+
+        // Finished (it continued as new on the way), the batch is still the key's; the retry sees it, then a DELETE frees the key.
+        var done = await WaitForBatchAsync(id, s => s.GetProperty("runtimeStatus").GetString() == "Completed");
+        Assert.Equal(2, done.GetProperty("total").GetInt32());
+        using (var retry = await PostWithKeyAsync(BatchesPath, body, key))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+            Assert.Equal(id, (await ReadJsonAsync(retry)).GetProperty("id").GetString());
+        }
+
+        using (var delete = await SendAsync(HttpMethod.Delete, $"{BatchesPath}/{id}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, delete.StatusCode);
+        }
+
+        using (var anew = await PostWithKeyAsync(BatchesPath, body.Replace("idem-2", "idem-3", StringComparison.Ordinal), key))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, anew.StatusCode);
+        }
+    }
+
+    /// <summary>
+    /// Batch cancel holds its body to the job cancel's rules: a blank or invisible reason gets 400 naming it, a literal
+    /// null 400 naming the body, a body over 1 MiB 413; the batch runs on. Its finished items, which GET shows as jobs,
+    /// cannot be deleted one by one: 409 naming the batch.
+    /// </summary>
+    [Fact]
+    public async Task Cancel_batch_refuses_blank_invisible_or_null_reasons_and_items_are_deleted_only_with_their_batch()
+    {
+        var id = await StartBatchAsync([Host.CompletingPrompt + " item", Host.LongRunningPrompt + " item"], maxParallel: 2);
+        await WaitForBatchAsync(id, s => s.GetProperty("running").GetInt32() + s.GetProperty("finished").GetInt32() == 2);
+        foreach (var (body, field) in new[] { ("{\"reason\": \"   \"}", "reason"), ("{\"reason\": \"\\u0000\"}", "reason"), ("{\"reason\": \"\\u200b\"}", "reason"), ("null", "body") })
+        {
+            using var response = await PostAsync($"{BatchesPath}/{id}/cancel", body);
+            await AssertProblemAsync(response, HttpStatusCode.BadRequest, field);
+        }
+
+        using (var huge = await PostAsync($"{BatchesPath}/{id}/cancel", $"{{\"reason\": \"{new string('x', 1_100_000)}\"}}"))
+        {
+            await AssertProblemAsync(huge, HttpStatusCode.RequestEntityTooLarge, "body");
+        }
+
+        var item = $"{id}:item:0";
+        await WaitForAsync(item, IsFinished);
+        Assert.Equal("Running", (await WaitForBatchAsync(id, _ => true)).GetProperty("runtimeStatus").GetString());
+        using (var delete = await SendAsync(HttpMethod.Delete, $"{JobsPath}/{item}"))
+        {
+            var problem = await AssertProblemAsync(delete, HttpStatusCode.Conflict, field: null);
+            Assert.Contains($"agent batch '{id}'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        await GetStatusAsync(item); // still there
+        using (var cancel = await PostAsync($"{BatchesPath}/{id}/cancel", "{\"reason\": \"done\"}"))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        }
+
+        await WaitForBatchAsync(id, s => s.GetProperty("runtimeStatus").GetString() == "Completed");
     }
 
     /// <summary>GET, cancel and DELETE of an unknown batch: 404 problem details; a job id is not a batch id.</summary>

@@ -174,6 +174,97 @@ public abstract class AgentSessionsContract(IAgentJobsApiHost host) : AgentJobsC
     }
 
     /// <summary>cancel-turn stops the running turn; the session stays and takes the next one.</summary>
+    /// <summary>
+    /// <c>Idempotency-Key</c> on a session and on a turn: a retry answers the first (same session id, same turn id) and
+    /// the turn runs once; the same key with another body gets 422 naming the header.
+    /// </summary>
+    [Fact]
+    public async Task A_session_and_a_turn_posted_again_with_their_idempotency_keys_are_made_once()
+    {
+        var key = Guid.NewGuid().ToString();
+        var body = $"{{{Model}, {FastPolling}}}";
+        string id;
+        using (var first = await PostWithKeyAsync(SessionsPath, body, key))
+        {
+            Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+            id = (await ReadJsonAsync(first)).GetProperty("id").GetString()!;
+        }
+
+        using (var retry = await PostWithKeyAsync(SessionsPath, body, key))
+        {
+            Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+            Assert.Equal(id, (await ReadJsonAsync(retry)).GetProperty("id").GetString());
+        }
+
+        using (var other = await PostWithKeyAsync(SessionsPath, $"{{{Model}, {FastPolling}, \"idleTimeoutSeconds\": 30}}", key))
+        {
+            await AssertProblemAsync(other, (HttpStatusCode)422, field: "Idempotency-Key");
+        }
+
+        var turnKey = Guid.NewGuid().ToString();
+        var turn = "{\"prompt\": \"What is 6 * 7?\"}";
+        string turnId;
+        using (var sent = await PostWithKeyAsync($"{SessionsPath}/{id}/turns", turn, turnKey))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, sent.StatusCode);
+            turnId = (await ReadJsonAsync(sent)).GetProperty("turnId").GetString()!;
+        }
+
+        using (var again = await PostWithKeyAsync($"{SessionsPath}/{id}/turns", turn, turnKey))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+            Assert.Equal(turnId, (await ReadJsonAsync(again)).GetProperty("turnId").GetString());
+        }
+
+        using (var otherTurn = await PostWithKeyAsync($"{SessionsPath}/{id}/turns", "{\"prompt\": \"Something else\"}", turnKey))
+        {
+            await AssertProblemAsync(otherTurn, (HttpStatusCode)422, field: "Idempotency-Key");
+        }
+
+        // It runs once; sent again after it ran, it is still the same turn, and runs no second time.
+        await WaitForSessionAsync(id, s => s.GetProperty("status").GetString() == "idle" && s.GetProperty("turns").GetArrayLength() == 1);
+        using (var late = await PostWithKeyAsync($"{SessionsPath}/{id}/turns", turn, turnKey))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, late.StatusCode);
+            Assert.Equal(turnId, (await ReadJsonAsync(late)).GetProperty("turnId").GetString());
+        }
+
+        var session = await GetSessionAsync(id);
+        Assert.Equal(turnId, Assert.Single(session.GetProperty("turns").EnumerateArray()).GetProperty("turnId").GetString());
+        using (var end = await SendAsync(HttpMethod.Delete, $"{SessionsPath}/{id}", "", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, end.StatusCode);
+        }
+    }
+
+    /// <summary>
+    /// A turn's durable instance (<c>{session}:turn:{n}</c>) is not deleted through the job API: 409 naming the session.
+    /// Ending a session with a literal <c>null</c> body: 400 naming the body, as its error says it must be empty or an object.
+    /// </summary>
+    [Fact]
+    public async Task A_turn_is_not_deleted_as_a_job_and_a_null_end_body_gets_400()
+    {
+        var (id, _) = await StartSessionAsync();
+        await SendTurnAsync(id, "What is 6 * 7?");
+        await WaitForSessionAsync(id, s => s.GetProperty("status").GetString() == "idle" && s.GetProperty("turns").GetArrayLength() == 1);
+
+        using (var delete = await SendAsync(HttpMethod.Delete, $"{JobsPath}/{id}:turn:000001", "", null))
+        {
+            var problem = await AssertProblemAsync(delete, HttpStatusCode.Conflict, field: null);
+            Assert.Contains($"agent session '{id}'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        using (var nullBody = await SendAsync(HttpMethod.Delete, $"{SessionsPath}/{id}", "null", "application/json"))
+        {
+            await AssertProblemAsync(nullBody, HttpStatusCode.BadRequest, "body");
+        }
+
+        using (var end = await SendAsync(HttpMethod.Delete, $"{SessionsPath}/{id}", "", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, end.StatusCode);
+        }
+    }
+
     [Fact]
     public async Task Cancel_turn_stops_the_running_turn_and_the_session_goes_on()
     {
@@ -189,6 +280,22 @@ public abstract class AgentSessionsContract(IAgentJobsApiHost host) : AgentJobsC
         {
             Assert.Equal(HttpStatusCode.UnsupportedMediaType, notJson.StatusCode);
         }
+
+        // No Content-Type (what another origin's page can send): 415 on every POST of a session, with a body or without.
+        foreach (var (path, body) in new[]
+        {
+            (SessionsPath, ""),
+            (SessionsPath, $"{{{Model}}}"),
+            ($"{SessionsPath}/{id}/turns", "{\"prompt\": \"no-cors\"}"),
+            ($"{SessionsPath}/{id}/cancel-turn", ""),
+            ($"{SessionsPath}/{id}/approvals", "{\"callId\": \"call_x\", \"approved\": true}"),
+        })
+        {
+            using var noType = await SendAsync(HttpMethod.Post, path, body, null);
+            await AssertProblemAsync(noType, HttpStatusCode.UnsupportedMediaType, field: null);
+        }
+
+        Assert.Empty((await GetSessionAsync(id)).GetProperty("turns").EnumerateArray());
 
         // Asked to end, a session takes no more turns (the end wins over anything queued).
         var (ending, _) = await StartSessionAsync();

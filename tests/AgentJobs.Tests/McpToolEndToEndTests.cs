@@ -136,6 +136,7 @@ public class McpToolEndToEndTests
         Assert.Equal(JobOutcome.Failed, result.Outcome);
         Assert.Contains("MCP server 'down'", result.Failure!.Message);
         Assert.Contains("not reachable", result.Failure.Message);
+        Assert.Equal("mcp_server_error", result.Failure.Code); // not the agent service's
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
         Assert.Null(result.AgentId);
         Assert.True(result.AgentDeleted);
@@ -202,6 +203,73 @@ public class McpToolEndToEndTests
         using var output = JsonDocument.Parse(call.Output!);
         Assert.Equal($"{id}:tool:{call.Id}", output.RootElement.GetProperty("key").GetString());
         Assert.Equal($"{id}:tool:{call.Id}", output.RootElement.GetProperty("ambient").GetString());
+    }
+
+    /// <summary>
+    /// An isError result that carries both its error text and structured content: the model gets the text (the
+    /// structured content beside it), and the error output's code says it came from the MCP tool.
+    /// </summary>
+    [Fact]
+    public async Task An_isError_result_with_structured_content_keeps_its_error_text_and_an_mcp_code()
+    {
+        await using var mcp = await TestMcpServer.StartAsync();
+        await using var server = await StartServerAsync();
+        using var host = await StartWorkflowAsync(server, AgentProtocols.Classic, Demo(mcp));
+
+        var result = await RunAsync(host, new AgentJobRequest("Please use demo__dbfail", Tools: ["demo/dbfail"], Polling: FastPolling));
+
+        Assert.True(result.Outcome == JobOutcome.Completed, result.Failure?.Message);
+        using var output = JsonDocument.Parse(Assert.Single(result.RunSteps.SelectMany(s => s.ToolCalls)).Output!);
+        Assert.Contains("database connection refused", output.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal("mcp_tool_error", output.RootElement.GetProperty("code").GetString());
+        Assert.Equal(42, output.RootElement.GetProperty("structuredContent").GetProperty("answer").GetInt32());
+        await AssertNoAgentLeftAsync(server, result);
+    }
+
+    /// <summary>
+    /// A stateful server that has forgotten the client's session answers 404 (the SDK's own "Session not found"): the
+    /// client starts a new session, as the spec requires, and the call goes through instead of reaching the model as
+    /// an error.
+    /// </summary>
+    [Fact]
+    public async Task A_404_for_an_expired_session_starts_a_new_session_and_the_call_goes_through()
+    {
+        await using var mcp = await TestMcpServer.StartAsync(stateful: true);
+        await using var server = await StartServerAsync();
+        using var host = await StartWorkflowAsync(server, AgentProtocols.Classic, Demo(mcp));
+        mcp.ExpireSessions = 1;
+
+        var result = await RunAsync(host, new AgentJobRequest("Please use demo__echo with {\"text\": \"again\"}", Tools: ["demo/echo"], Polling: FastPolling));
+
+        Assert.True(result.Outcome == JobOutcome.Completed, result.Failure?.Message);
+        var call = Assert.Single(result.RunSteps.SelectMany(s => s.ToolCalls));
+        Assert.Equal("echo: again", call.Output);
+        Assert.Equal(2, mcp.Calls.Count(c => c.Tool == "echo")); // the one that found its session gone, then the new session's
+        Assert.True(mcp.Initializes >= 3, $"{mcp.Initializes} initializes: tools/list at job start, the call's session, the new one");
+        await AssertNoAgentLeftAsync(server, result);
+    }
+
+    /// <summary>
+    /// A tool slower than the server's TimeoutSeconds: the call gets an error output saying it timed out (code
+    /// mcp_timeout), it is started once (no retries of a call that may still be running there), and the run goes on.
+    /// </summary>
+    [Fact]
+    public async Task A_call_slower_than_the_servers_timeout_gets_a_timed_out_error_output_and_the_run_goes_on()
+    {
+        await using var mcp = await TestMcpServer.StartAsync();
+        await using var server = await StartServerAsync();
+        using var host = await StartWorkflowAsync(server, AgentProtocols.Classic, Demo(mcp) with { Timeout = TimeSpan.FromSeconds(2) });
+
+        var result = await RunAsync(host, new AgentJobRequest("Please use demo__slow with {\"ms\": 20000}", Tools: ["demo/slow"], Polling: FastPolling));
+
+        Assert.True(result.Outcome == JobOutcome.Completed, result.Failure?.Message);
+        var call = Assert.Single(result.RunSteps.SelectMany(s => s.ToolCalls));
+        using var output = JsonDocument.Parse(call.Output!);
+        Assert.Contains("timed out after 2 s", output.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal("mcp_timeout", output.RootElement.GetProperty("code").GetString());
+        Assert.Equal(1, mcp.Calls.Count(c => c.Tool == "slow"));
+        Assert.Contains("timed out", result.Reply, StringComparison.Ordinal);
+        await AssertNoAgentLeftAsync(server, result);
     }
 
     static McpServerSettings Demo(TestMcpServer mcp) =>

@@ -46,7 +46,7 @@ public class AgentServiceException : Exception
 /// retry, the delay travels in the message (<c>[retry-after-ms=N]</c>) because that is the part of an
 /// activity failure every durable backend carries back to the orchestrator's retry handler.
 /// </summary>
-public sealed partial class TransientAgentServiceException : AgentServiceException
+public partial class TransientAgentServiceException : AgentServiceException
 {
     /// <summary>Creates the exception.</summary>
     public TransientAgentServiceException(string message, int? statusCode = null, TimeSpan? retryAfter = null, Exception? innerException = null)

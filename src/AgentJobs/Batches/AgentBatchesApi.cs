@@ -35,6 +35,12 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
             return unsupported;
         }
 
+        var (key, invalidKey) = IdempotencyKeys.Read(request);
+        if (invalidKey is not null)
+        {
+            return invalidKey;
+        }
+
         var body = await ApiResults.ReadBodyAsync(request, AgentBatchLimits.MaxBodyBytes, cancellationToken).ConfigureAwait(false);
         if (body is null)
         {
@@ -50,7 +56,25 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
         // Every item's request is the template with its prompt: settling the template settles each item alike.
         var template = policy.Settle(batch!.Item(""));
         var work = new AgentBatchWork(template, batch.Prompts!, batch.MaxParallel ?? AgentBatchLimits.DefaultMaxParallel);
-        var id = await client.ScheduleNewOrchestrationInstanceAsync(AgentBatchOrchestrator.Name, work, cancellationToken).ConfigureAwait(false);
+        string id;
+        if (key is null)
+        {
+            id = await client.ScheduleNewOrchestrationInstanceAsync(AgentBatchOrchestrator.Name, work, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            // The batch continues as new, so only what the request settled is compared (not its progress).
+            id = IdempotencyKeys.InstanceId("agent-batch", key);
+            var outcome = await IdempotencyKeys.ScheduleAsync(client, AgentBatchOrchestrator.Name, work, id,
+                stored => Http.AgentJobsApi.Deserialize<AgentBatchWork>(stored) is { } first &&
+                          IdempotencyKeys.Same(new { first.Template, first.Prompts, first.MaxParallel }, new { work.Template, work.Prompts, work.MaxParallel }),
+                cancellationToken).ConfigureAwait(false);
+            if (outcome == IdempotencyKeys.Outcome.Conflict)
+            {
+                return IdempotencyKeys.Conflict("agent batch", id);
+            }
+        }
+
         logger.LogInformation("Scheduled agent batch {BatchId} with {Items} items, {MaxParallel} at a time.", id, work.Prompts.Count, work.MaxParallel);
         var links = Links(request, id);
         return new ApiResults.WithLocation(ApiResults.Json(links, StatusCodes.Status202Accepted), links.StatusQueryGetUri);
@@ -177,13 +201,20 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
                 $"Agent batch '{id}' has already finished ({instance.RuntimeStatus}); there is nothing to cancel.", null);
         }
 
-        // A reason is optional; one that is sent must be JSON, as a job's cancel requires.
-        if (request.ContentLength is not 0 && Http.AgentJobsApi.UnsupportedContentType(request) is { } unsupported)
+        // A reason is optional, but the POST must declare JSON (an empty body too), as a job's cancel requires.
+        if (Http.AgentJobsApi.UnsupportedContentType(request) is { } unsupported)
         {
             return unsupported;
         }
 
-        var (reason, problem) = await ApiResults.ReadReasonAsync(request, cancellationToken).ConfigureAwait(false);
+        // The job cancel's reader and rules: 413 over the size limit; a reason must have visible text; null is not a body.
+        var body = await Http.AgentJobsApi.ReadBodyAsync(request, cancellationToken).ConfigureAwait(false);
+        if (body is null)
+        {
+            return ApiResults.Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"The request body is larger than {Http.AgentJobsApi.MaxBodyBytes} bytes.", "body");
+        }
+
+        var (reason, problem) = Http.AgentJobsApi.ReadReason(body);
         if (problem is not null)
         {
             return ApiResults.Problem(StatusCodes.Status400BadRequest, "Invalid cancel request", problem.Message, problem.Field);

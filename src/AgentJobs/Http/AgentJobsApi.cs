@@ -20,8 +20,10 @@ namespace AgentJobs.Http;
 /// <item><c>POST /api/agent-jobs/{id}/approvals</c> <c>{callId, approved, reason?, decidedBy?}</c> → 202; 404 unknown job or
 /// call; 409 when the call was already decided, nothing waits or the job has ended.</item>
 /// </list>
-/// A body must be JSON: a request whose Content-Type is not <c>application/json</c> or a <c>+json</c> type (charset
-/// UTF-8 if any), or is malformed, gets 415; a request without a Content-Type is read as JSON.
+/// Every POST must declare a JSON body, even an empty one: a request whose Content-Type is missing, is not
+/// <c>application/json</c> or a <c>+json</c> type (charset UTF-8 if any), or is malformed, gets 415. A web page on
+/// another origin can send a POST without asking the server first only with a form's or text's content type, so
+/// this rule keeps such pages from changing state (see the README's security section).
 /// </summary>
 public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPolicy policy, ILogger<AgentJobsApi> logger)
 {
@@ -45,6 +47,12 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
             return unsupported;
         }
 
+        var (key, invalidKey) = IdempotencyKeys.Read(request);
+        if (invalidKey is not null)
+        {
+            return invalidKey;
+        }
+
         var body = await ReadBodyAsync(request, cancellationToken);
         if (body is null)
         {
@@ -57,8 +65,27 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
             return Problem(StatusCodes.Status400BadRequest, "Invalid agent job request", problem.Message, problem.Field);
         }
 
-        var instanceId = await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, policy.Settle(job!), cancellationToken);
-        logger.LogInformation("Scheduled agent job {JobId}.", instanceId);
+        var input = policy.Settle(job!);
+        string instanceId;
+        if (key is null)
+        {
+            instanceId = await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, input, cancellationToken);
+            logger.LogInformation("Scheduled agent job {JobId}.", instanceId);
+        }
+        else
+        {
+            // A retry of a request whose answer was lost finds the job the first one made (see IdempotencyKeys).
+            instanceId = IdempotencyKeys.InstanceId("agent-job", key);
+            var outcome = await IdempotencyKeys.ScheduleAsync(client, AgentJobOrchestrator.Name, input, instanceId,
+                stored => IdempotencyKeys.Same(Deserialize<AgentJobRequest>(stored), input), cancellationToken);
+            if (outcome == IdempotencyKeys.Outcome.Conflict)
+            {
+                return IdempotencyKeys.Conflict("agent job", instanceId);
+            }
+
+            logger.LogInformation("Agent job {JobId} for an idempotency key: {Outcome}.", instanceId, outcome);
+        }
+
         var links = Links(request, instanceId);
         return new WithLocation(Results.Json(links, JsonOptions, statusCode: StatusCodes.Status202Accepted), links.StatusQueryGetUri);
     }
@@ -123,8 +150,8 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
             return Problem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"The request body is larger than {MaxBodyBytes} bytes.", "body");
         }
 
-        // The body is optional; when there is one, it is held to the same media-type rule as a job request's.
-        if (body.Length > 0 && UnsupportedContentType(request) is { } unsupported)
+        // The body is optional, but the POST must still declare JSON (an empty body too): another site's page cannot.
+        if (UnsupportedContentType(request) is { } unsupported)
         {
             return unsupported;
         }
@@ -276,7 +303,12 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
             return (null, problem.Field == "body" ? problem with { Message = problem.Message + " The body must be empty or a JSON object like {\"reason\": \"...\"}." } : problem);
         }
 
-        return cancel?.Reason switch
+        if (cancel is null)
+        {
+            return (null, new("body", "The request body must be empty or a JSON object like {\"reason\": \"...\"}, not null."));
+        }
+
+        return cancel.Reason switch
         {
             null or "" => (null, null),
             { Length: > 1000 } => (null, new("reason", "'reason' must be at most 1000 characters.")),
@@ -286,14 +318,18 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
 
     /// <summary>
     /// 415 unless the request declares a JSON body: <c>application/json</c> or any <c>+json</c> type, with no charset
-    /// or UTF-8. No Content-Type at all is accepted (the body is read as JSON).
+    /// or UTF-8. A missing Content-Type is refused too: those are the content types (none, <c>text/plain</c>, forms)
+    /// that a page on another origin can send without a CORS preflight, so requiring JSON keeps such pages from
+    /// changing state.
     /// </summary>
     internal static IResult? UnsupportedContentType(HttpRequest request)
     {
         var header = request.Headers.ContentType;
         if (StringValues.IsNullOrEmpty(header))
         {
-            return null;
+            return Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+                "The request has no Content-Type. A request that changes state must declare its body as application/json " +
+                "(or a +json type, charset utf-8 if any), even when the body is empty.", null);
         }
 
         string? detail = null;
@@ -315,7 +351,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
         return detail is null
             ? null
             : Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
-                detail + " Send the body as application/json (or a +json type, charset utf-8 if any), or without a Content-Type.", null);
+                detail + " Send the body as application/json (or a +json type, charset utf-8 if any).", null);
     }
 
     static JobProgress? ReadProgress(OrchestrationMetadata instance) =>

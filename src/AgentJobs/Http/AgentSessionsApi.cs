@@ -41,6 +41,12 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
+        var (key, invalidKey) = IdempotencyKeys.Read(request);
+        if (invalidKey is not null)
+        {
+            return invalidKey;
+        }
+
         var (session, problem) = await ReadAsync<AgentSessionRequest>(request, allowEmpty: true, cancellationToken);
         if (problem is not null)
         {
@@ -53,12 +59,39 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             return Problem(StatusCodes.Status400BadRequest, "Invalid agent session request", invalid.Message, invalid.Field);
         }
 
-        var id = await client.ScheduleNewOrchestrationInstanceAsync(AgentSessionOrchestrator.Name, state, cancellationToken);
-        logger.LogInformation("Started agent session {SessionId}.", id);
+        string id;
+        var replayed = false;
+        if (key is null)
+        {
+            id = await client.ScheduleNewOrchestrationInstanceAsync(AgentSessionOrchestrator.Name, state, cancellationToken);
+        }
+        else
+        {
+            // The session continues as new, so only what the request settled is compared (not what it has done since).
+            id = IdempotencyKeys.InstanceId("agent-session", key);
+            var outcome = await IdempotencyKeys.ScheduleAsync(client, AgentSessionOrchestrator.Name, state!, id,
+                stored => AgentJobsApi.Deserialize<SessionState>(stored) is { } first &&
+                          IdempotencyKeys.Same(new { first.Template, first.IdleTimeoutSeconds, first.KeepThread }, new { state!.Template, state.IdleTimeoutSeconds, state.KeepThread }),
+                cancellationToken);
+            if (outcome == IdempotencyKeys.Outcome.Conflict)
+            {
+                return IdempotencyKeys.Conflict("agent session", id);
+            }
+
+            replayed = outcome == IdempotencyKeys.Outcome.Replayed;
+        }
+
+        logger.LogInformation("Started agent session {SessionId}{Again}.", id, replayed ? " (asked for again with its idempotency key)" : "");
 
         // The thread is made by an activity; wait briefly so the answer can name it.
         var (instance, progress) = await WaitForProgressAsync(client, id, p => p.ThreadId is not null, TimeSpan.FromSeconds(10), cancellationToken);
         var links = Links(request, id);
+        if (replayed && instance?.IsCompleted == true && AgentJobsApi.Deserialize<AgentSessionResult>(instance.SerializedOutput) is { ThreadId: { } endedThread } endedSession)
+        {
+            // A retry of a session that started and has ended since: the same session, as it is now.
+            return new WithLocation(Results.Json(new SessionStarted(id, endedSession.AgentId, endedThread, links), JsonOptions, statusCode: StatusCodes.Status201Created), links.Session);
+        }
+
         if (instance?.IsCompleted == true)
         {
             // It ended before it could take a turn (the agent service refused its agent or thread, a tool's MCP server
@@ -77,6 +110,12 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
+        var (key, invalidKey) = IdempotencyKeys.Read(request);
+        if (invalidKey is not null)
+        {
+            return invalidKey;
+        }
+
         var (turn, problem) = await ReadAsync<SessionTurnRequest>(request, allowEmpty: false, cancellationToken);
         if (problem is not null)
         {
@@ -88,17 +127,83 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             return Problem(StatusCodes.Status400BadRequest, "Invalid turn", invalid.Message, invalid.Field);
         }
 
-        var (instance, state, missing) = await FindAsync(client, id, cancellationToken);
+        // With a key, the turn's id comes from it: a retry finds the turn the first request queued (or that has run since).
+        if (key is null)
+        {
+            return await QueueTurnAsync(request, client, id, turn, null, cancellationToken);
+        }
+
+        var keyedTurnId = IdempotencyKeys.InstanceId("turn:" + id, key);
+        return await IdempotencyKeys.SerializedAsync(SessionMailbox.RequestId(id, keyedTurnId), async () =>
+            await ReplayTurnAsync(request, client, id, keyedTurnId, turn, cancellationToken)
+            ?? await QueueTurnAsync(request, client, id, turn, keyedTurnId, cancellationToken), cancellationToken);
+    }
+
+    async Task<IResult> QueueTurnAsync(HttpRequest request, DurableTaskClient client, string id, SessionTurnRequest turn, string? turnId, CancellationToken cancellationToken)
+    {
+        var (_, state, missing) = await FindAsync(client, id, cancellationToken);
         if (missing is not null)
         {
             return missing;
         }
 
         // The turn goes into the session's durable mailbox first; the doorbell only wakes an idle session.
-        var next = SessionRequests.Turn(state!, turn.Prompt, turn.MaxDurationSeconds);
-        var turnId = next.TurnId;
-        var queued = await SessionRequests.SendTurnAsync(client, id, next, cancellationToken);
-        logger.LogInformation("Turn {TurnId} sent to agent session {SessionId}{Queued}.", turnId, id, queued ? " (queued)" : "");
+        var next = SessionRequests.Turn(state!, turn.Prompt, turn.MaxDurationSeconds, turnId);
+        bool queued;
+        try
+        {
+            queued = await SessionRequests.SendTurnAsync(client, id, next, cancellationToken);
+        }
+        catch (Exception ex) when (turnId is not null && ex is not OperationCanceledException)
+        {
+            // Another process queued it first with the key; anything else is a real failure.
+            return await ReplayTurnAsync(request, client, id, turnId, turn, cancellationToken)
+                ?? throw new InvalidOperationException($"Turn {turnId} of agent session {id} could not be queued.", ex);
+        }
+
+        logger.LogInformation("Turn {TurnId} sent to agent session {SessionId}{Queued}.", next.TurnId, id, queued ? " (queued)" : "");
+        var links = Links(request, id);
+        return Results.Json(new TurnAccepted(id, next.TurnId, queued, $"{links.Session}/turns/{next.TurnId}", links.Session), JsonOptions, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    /// <summary>
+    /// The answer to a keyed turn that exists already (queued in the mailbox, or started): 202 with its id when it was
+    /// the same request, 422 when it was another; null when the key made no turn yet.
+    /// </summary>
+    async Task<IResult?> ReplayTurnAsync(HttpRequest request, DurableTaskClient client, string id, string turnId, SessionTurnRequest turn, CancellationToken cancellationToken)
+    {
+        AgentJobRequest? earlier = null;
+        var queued = false;
+        if (await client.GetInstanceAsync(SessionMailbox.RequestId(id, turnId), getInputsAndOutputs: true, cancellationToken) is { Name: AgentSessionRequestOrchestrator.Name } waiting)
+        {
+            earlier = AgentJobsApi.Deserialize<SessionTurnEvent>(waiting.SerializedInput)?.Request;
+            queued = true;
+        }
+
+        if (earlier is null)
+        {
+            var query = new OrchestrationQuery { InstanceIdPrefix = id + ":turn:", FetchInputsAndOutputs = true, PageSize = 200 };
+            await foreach (var t in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
+            {
+                if (t.Name == AgentTurnOrchestrator.Name && AgentJobsApi.Deserialize<SessionTurnInput>(t.SerializedInput) is { } input && input.TurnId == turnId)
+                {
+                    earlier = input.Request;
+                    break;
+                }
+            }
+        }
+
+        if (earlier is null)
+        {
+            return null;
+        }
+
+        if (earlier.Prompt != turn.Prompt || earlier.MaxDurationSeconds != (turn.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds))
+        {
+            return IdempotencyKeys.Conflict("turn", turnId);
+        }
+
+        logger.LogInformation("Turn {TurnId} of agent session {SessionId} asked for again with its idempotency key.", turnId, id);
         var links = Links(request, id);
         return Results.Json(new TurnAccepted(id, turnId, queued, $"{links.Session}/turns/{turnId}", links.Session), JsonOptions, statusCode: StatusCodes.Status202Accepted);
     }
@@ -205,7 +310,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        var (reason, invalid) = await ReadReasonAsync(request, "Invalid cancel request", cancellationToken);
+        var (reason, invalid) = await ReadReasonAsync(request, "Invalid cancel request", requireJson: true, cancellationToken);
         if (invalid is not null)
         {
             return invalid;
@@ -280,7 +385,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        var (reason, invalid) = await ReadReasonAsync(request, "Invalid end request", cancellationToken);
+        var (reason, invalid) = await ReadReasonAsync(request, "Invalid end request", requireJson: false, cancellationToken);
         if (invalid is not null)
         {
             return invalid;
@@ -320,8 +425,12 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         return (instance, AgentJobsApi.Deserialize<SessionState>(instance.SerializedInput), null);
     }
 
-    /// <summary>An optional <c>{"reason": "…"}</c> body, held to the job cancel's rules: 413 too large, 415 not JSON, 400 invalid.</summary>
-    static async Task<(string? Reason, IResult? Problem)> ReadReasonAsync(HttpRequest request, string title, CancellationToken cancellationToken)
+    /// <summary>
+    /// An optional <c>{"reason": "…"}</c> body, held to the job cancel's rules: 413 too large, 415 not JSON, 400 invalid.
+    /// A POST (<paramref name="requireJson"/>) must declare JSON even with no body; a DELETE, which no page on another
+    /// origin can send without a preflight, only when it has one.
+    /// </summary>
+    static async Task<(string? Reason, IResult? Problem)> ReadReasonAsync(HttpRequest request, string title, bool requireJson, CancellationToken cancellationToken)
     {
         var body = await ReadBodyAsync(request, cancellationToken);
         if (body is null)
@@ -329,7 +438,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             return (null, TooLarge());
         }
 
-        if (body.Length > 0 && UnsupportedContentType(request) is { } unsupported)
+        if ((requireJson || body.Length > 0) && UnsupportedContentType(request) is { } unsupported)
         {
             return (null, unsupported);
         }

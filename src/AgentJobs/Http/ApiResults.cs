@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
 namespace AgentJobs.Http;
@@ -54,34 +53,6 @@ internal static class ApiResults
         }
 
         return buffer.ToArray();
-    }
-
-    /// <summary>Reads an optional <c>{"reason": "..."}</c> body (at most 1,000 characters).</summary>
-    public static async Task<(string? Reason, ValidationProblem? Problem)> ReadReasonAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        var body = await ReadBodyAsync(request, 64 * 1024, cancellationToken).ConfigureAwait(false);
-        if (body is null)
-        {
-            return (null, new("body", "The request body is larger than 65536 bytes."));
-        }
-
-        if (body.Length == 0)
-        {
-            return (null, null);
-        }
-
-        try
-        {
-            var cancel = JsonSerializer.Deserialize<CancelJobRequest>(body, AgentJobRequestValidator.JsonOptions);
-            return cancel?.Reason is { Length: > 1000 }
-                ? (null, new("reason", "'reason' must be at most 1000 characters."))
-                : (cancel?.Reason, null);
-        }
-        catch (JsonException ex)
-        {
-            return (null, new(string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "body" : ex.Path.TrimStart('$', '.'),
-                "The body must be empty or a JSON object like {\"reason\": \"...\"}."));
-        }
     }
 
     /// <summary>The absolute URL of <paramref name="path"/> (relative to the app root) for this request.</summary>

@@ -173,6 +173,7 @@ public static class AgentJobsMcpTools
             inner.Request.Host = outer.Request.Host;
             inner.Request.PathBase = outer.Request.PathBase;
             inner.Request.Body = Stream.Null;
+            inner.Request.ContentType = "application/json"; // the tool's arguments are JSON, an empty body too (the API requires it on POST)
             var response = new MemoryStream();
             inner.Response.Body = response;
 

@@ -17,6 +17,11 @@ public sealed class JobPurgeApi(JobPurger purger, ILogger<JobPurgeApi> logger)
     public async Task<IResult> DeleteAsync(HttpRequest request, string id, DurableTaskClient client, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
+        if (await PartOfAsync(client, id, cancellationToken).ConfigureAwait(false) is { } owned)
+        {
+            return owned;
+        }
+
         var outcome = await purger.PurgeAsync(client, id, AgentJobOrchestrator.Name, cancellationToken).ConfigureAwait(false);
         if (!outcome.Found)
         {
@@ -31,6 +36,28 @@ public sealed class JobPurgeApi(JobPurger purger, ILogger<JobPurgeApi> logger)
 
         logger.LogInformation("Purged agent job {JobId} ({Instances} instances).", id, outcome.Instances);
         return ApiResults.Json(new PurgedJob(id, outcome.Instances));
+    }
+
+    /// <summary>
+    /// 409 naming the owner when <paramref name="id"/> is a job that belongs to a batch (<c>{batch}:item:{n}</c>) or a
+    /// session (<c>{session}:turn:{n}</c>): GET shows it as a job, but its state goes with its owner's.
+    /// </summary>
+    static async Task<IResult?> PartOfAsync(DurableTaskClient client, string id, CancellationToken cancellationToken)
+    {
+        var parts = id?.Split(':') ?? [];
+        if (parts.Length != 3 || parts[1] is not ("item" or "turn") ||
+            await client.GetInstanceAsync(id!, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false) is not { } instance ||
+            instance.Name is not (AgentJobOrchestrator.Name or Sessions.AgentTurnOrchestrator.Name))
+        {
+            return null;
+        }
+
+        var number = parts[2].TrimStart('0') is { Length: > 0 } n ? n : "0";
+        return parts[1] == "item"
+            ? ApiResults.Problem(StatusCodes.Status409Conflict, "Agent job belongs to a batch",
+                $"Agent job '{id}' is item {number} of agent batch '{parts[0]}'; it is deleted with its batch: DELETE /api/agent-batches/{parts[0]} once the batch has finished.", null)
+            : ApiResults.Problem(StatusCodes.Status409Conflict, "Agent job belongs to a session",
+                $"'{id}' is turn {number} of agent session '{parts[0]}'; it is deleted with its session, when retention purges the ended session.", null);
     }
 }
 

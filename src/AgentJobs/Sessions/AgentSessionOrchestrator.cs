@@ -141,7 +141,7 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
         }
         catch (TaskFailedException ex)
         {
-            return (state, new JobFailure("agent_service_error", WorkflowSteps.ServiceMessage(ex)));
+            return (state, new JobFailure(WorkflowSteps.FailureCode(ex), WorkflowSteps.ServiceMessage(ex)));
         }
     }
 

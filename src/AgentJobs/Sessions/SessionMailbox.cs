@@ -119,12 +119,15 @@ public static class SessionRequests
             policy.Settle(template), session.IdleTimeoutSeconds ?? AgentSessionRequest.DefaultIdleTimeoutSeconds, session.KeepThread, ThreadId: session.ThreadId), null);
     }
 
-    /// <summary>A turn of <paramref name="state"/>'s session: its template with the prompt and deadline (default 600 s).</summary>
-    public static SessionTurnEvent Turn(SessionState state, string prompt, int? maxDurationSeconds)
+    /// <summary>
+    /// A turn of <paramref name="state"/>'s session: its template with the prompt and deadline (default 600 s), with
+    /// <paramref name="turnId"/> (one derived from an idempotency key) or a new id.
+    /// </summary>
+    public static SessionTurnEvent Turn(SessionState state, string prompt, int? maxDurationSeconds, string? turnId = null)
     {
         ArgumentNullException.ThrowIfNull(state);
         return new SessionTurnEvent(
-            Guid.NewGuid().ToString("N"),
+            turnId ?? Guid.NewGuid().ToString("N"),
             state.Template with { Prompt = prompt, MaxDurationSeconds = maxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds });
     }
 

@@ -42,6 +42,7 @@ public static class AgentJobRetry
     {
         ArgumentNullException.ThrowIfNull(failure);
         return failure.ErrorType == typeof(TransientAgentServiceException).FullName ||
+               failure.ErrorType == typeof(Tools.Mcp.TransientMcpServerException).FullName ||
                failure.IsCausedBy<TransientAgentServiceException>();
     }
 

@@ -74,7 +74,7 @@ internal static class AgentTurn
         }
         catch (TaskFailedException ex)
         {
-            stopper.Fail("agent_service_error", WorkflowSteps.ServiceMessage(ex));
+            stopper.Fail(WorkflowSteps.FailureCode(ex), WorkflowSteps.ServiceMessage(ex));
             return new TurnResult(run, [], []);
         }
     }
@@ -87,7 +87,7 @@ internal static class AgentTurn
     public static void Fail(TaskOrchestrationContext context, JobTracker job, JobStopper stopper, Exception ex)
     {
         var (code, message) = ex is TaskFailedException failed
-            ? ("agent_service_error", WorkflowSteps.ServiceMessage(failed))
+            ? (WorkflowSteps.FailureCode(failed), WorkflowSteps.ServiceMessage(failed))
             : ("workflow_error", $"{ex.GetType().Name}: {ex.Message}");
         context.CreateReplaySafeLogger<AgentJobOrchestrator>().LogError("Job {JobId} failed in {Phase}: {Message}", context.InstanceId, job.Phase, message);
         if (!stopper.ShouldStop())

@@ -25,6 +25,24 @@ internal static class WorkflowSteps
         }
     }
 
+    /// <summary>
+    /// The failure code of a service call that failed for good: <c>mcp_server_error</c> when an MCP server failed it
+    /// (down at job start, without the tool, or still failing after the retries), else <c>agent_service_error</c>.
+    /// </summary>
+    public static string FailureCode(TaskFailedException ex)
+    {
+        ArgumentNullException.ThrowIfNull(ex);
+        for (var failure = ex.FailureDetails; failure is not null; failure = failure.InnerFailure)
+        {
+            if (Tools.Mcp.TransientMcpServerException.IsMcp(failure.ErrorType))
+            {
+                return "mcp_server_error";
+            }
+        }
+
+        return "agent_service_error";
+    }
+
     /// <summary>The service's own words: the failure's message without the Durable wrapper ("Task 'GetRun' (#9) failed with an unhandled exception: ").</summary>
     public static string ServiceMessage(TaskFailedException ex)
     {

@@ -32,8 +32,8 @@ public static class Chromium
             "(sudo apt-get install -y chromium; .ci/run does this), or set " + PathVariable + " to a Chromium or Chrome executable.");
     }
 
-    /// <summary>Starts headless Chromium.</summary>
-    public static async Task<(IPlaywright Playwright, IBrowser Browser)> LaunchAsync()
+    /// <summary>Starts headless Chromium, with extra command-line <paramref name="args"/> if any.</summary>
+    public static async Task<(IPlaywright Playwright, IBrowser Browser)> LaunchAsync(params string[] args)
     {
         var executable = ExecutablePath();
         var playwright = await Playwright.CreateAsync();
@@ -44,6 +44,7 @@ public static class Chromium
                 ExecutablePath = executable,
                 Headless = true,
                 Timeout = 120_000,
+                Args = args,
             });
             return (playwright, browser);
         }

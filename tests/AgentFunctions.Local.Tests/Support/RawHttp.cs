@@ -35,6 +35,16 @@ public static class RawHttp
     public static byte[] WithBody(string requestLine, string? contentType, byte[] body, params string[] headers) =>
         Request(requestLine, [.. contentType is null ? [] : new[] { $"Content-Type: {contentType}" }, $"Content-Length: {body.Length}", .. headers], body);
 
+    /// <summary>The same request naming another host in its Host header (what a rebound DNS name or a lying client sends).</summary>
+    public static byte[] WithHost(byte[] request, string host)
+    {
+        var text = Encoding.Latin1.GetString(request);
+        var at = text.IndexOf("\r\nHost: 127.0.0.1\r\n", StringComparison.Ordinal);
+        return at < 0
+            ? throw new ArgumentException("The request has no Host header to replace.", nameof(request))
+            : Encoding.Latin1.GetBytes(string.Concat(text.AsSpan(0, at), $"\r\nHost: {host}\r\n", text.AsSpan(at + "\r\nHost: 127.0.0.1\r\n".Length)));
+    }
+
     /// <summary>Sends the bytes to 127.0.0.1:<paramref name="port"/> and reads the whole response.</summary>
     public static async Task<Response> SendAsync(int port, byte[] request, CancellationToken cancellationToken)
     {

@@ -43,7 +43,25 @@ public sealed class TestMcpServer : IAsyncDisposable
     /// <summary>When set, requests without this header value get 401.</summary>
     public (string Name, string Value)? RequiredHeader { get; set; }
 
-    public static async Task<TestMcpServer> StartAsync()
+    /// <summary>
+    /// Stateful servers only: how many of the next tools/call requests find their session gone, as when a server
+    /// restarts or expires idle sessions (the request's Mcp-Session-Id is swapped for one the server never issued,
+    /// so the SDK's own transport answers 404 "Session not found").
+    /// </summary>
+    public int ExpireSessions
+    {
+        get => Volatile.Read(ref expireSessions);
+        set => Volatile.Write(ref expireSessions, value);
+    }
+
+    /// <summary>How many initialize requests (new sessions) the server received.</summary>
+    public int Initializes => Volatile.Read(ref initializes);
+
+    int expireSessions;
+    int initializes;
+
+    /// <summary>Starts the server: stateless unless <paramref name="stateful"/> (then it issues Mcp-Session-Id).</summary>
+    public static async Task<TestMcpServer> StartAsync(bool stateful = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -51,7 +69,7 @@ public sealed class TestMcpServer : IAsyncDisposable
         TestMcpServer? self = null;
         builder.Services.AddSingleton(_ => self!);
         builder.Services.AddMcpServer()
-            .WithHttpTransport(o => o.Stateless = true)
+            .WithHttpTransport(o => o.Stateless = !stateful)
             .WithTools<Tools>();
         var app = builder.Build();
         app.Use(async (context, next) =>
@@ -68,8 +86,18 @@ public sealed class TestMcpServer : IAsyncDisposable
                 context.Request.EnableBuffering();
                 var node = await JsonNode.ParseAsync(context.Request.Body);
                 context.Request.Body.Position = 0;
+                if (node?["method"]?.GetValue<string>() == "initialize")
+                {
+                    Interlocked.Increment(ref server.initializes);
+                }
+
                 if (node?["method"]?.GetValue<string>() == "tools/call")
                 {
+                    if (context.Request.Headers.ContainsKey("Mcp-Session-Id") && Interlocked.Decrement(ref server.expireSessions) >= 0)
+                    {
+                        context.Request.Headers["Mcp-Session-Id"] = "expired-" + Guid.NewGuid().ToString("N");
+                    }
+
                     var tool = node["params"]?["name"]?.GetValue<string>() ?? "";
                     server.Calls.Enqueue((tool, node["params"]?["_meta"]?[AgentJobs.Tools.ToolCallContext.MetaKey]?.GetValue<string>()));
                     if (server.Faults.TryGetValue(tool, out var fault) && fault.Remaining > 0)
@@ -113,6 +141,15 @@ public sealed class TestMcpServer : IAsyncDisposable
         [McpServerTool(Name = "fail"), Description("Always fails with isError.")]
         public static CallToolResult Fail([Description("Why")] string reason) =>
             new() { IsError = true, Content = [new TextContentBlock { Text = $"failed on purpose: {reason}" }] };
+
+        [McpServerTool(Name = "dbfail"), Description("Fails with isError, an error text and structured content, as some servers do.")]
+        public static CallToolResult DbFail() =>
+            new()
+            {
+                IsError = true,
+                Content = [new TextContentBlock { Text = "database connection refused" }],
+                StructuredContent = JsonSerializer.SerializeToElement(new { answer = 42 }),
+            };
 
         [McpServerTool(Name = "weather", UseStructuredContent = true), Description("Weather for a city, as structured content.")]
         public static WeatherReport Weather([Description("City")] string city) => new(city, 21.5, "sunny");

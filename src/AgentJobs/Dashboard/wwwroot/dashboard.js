@@ -54,6 +54,9 @@
   const dateTime = (iso) => (iso ? new Date(iso).toLocaleString([], { hour12: false }) : '');
   const clip = (text, max) => (text && text.length > max ? text.slice(0, max - 1) + '…' : text || '');
   const yesNo = (value) => (value === true ? 'yes' : value === false ? 'no' : '–');
+  // Ids are 32 hex digits; a batch item's or turn's is its owner's with ':item:N' or ':turn:N' after it, so the
+  // short form keeps that part (two items of one batch must not look the same).
+  const shortId = (id) => (id.includes(':') ? `${id.slice(0, 8)}…${id.slice(id.indexOf(':'))}` : id.slice(0, 8));
 
   // ---- Job list ---------------------------------------------------------------------------------------------
 
@@ -83,13 +86,14 @@
       let row = rows.get(job.id);
       if (!row) {
         row = el('tr', { 'data-id': job.id },
-          el('td', {}, el('a', { href: `#job=${encodeURIComponent(job.id)}`, 'aria-label': `Job ${job.id}` }, el('code', { text: job.id.slice(0, 8) }))),
+          el('td', {}, el('a', { href: `#job=${encodeURIComponent(job.id)}`, 'aria-label': `Job ${job.id}` }, el('code', { text: shortId(job.id) }))),
           el('td', {}), el('td', {}), el('td', {}), el('td', { className: 'prompt-cell' }));
       }
       const [, status, phase, created, prompt] = row.cells;
       const shown = job.outcome && job.outcome !== job.runtimeStatus ? `${job.runtimeStatus} · ${job.outcome}` : job.runtimeStatus;
       status.textContent = shown;
-      status.className = `status status-${job.runtimeStatus}`;
+      // The colour says how it went: a job that completed by being cancelled is not green.
+      status.className = `status status-${job.runtimeStatus}${job.outcome ? ` outcome-${job.outcome}` : ''}`;
       phase.textContent = job.phase || '';
       created.textContent = dateTime(job.createdAt);
       prompt.textContent = job.promptPreview || '';
@@ -118,6 +122,7 @@
     if (tools.length > 0) body.tools = tools;
     if ($('model').value.trim()) body.model = $('model').value.trim();
     if ($('max-duration').value !== '') body.maxDurationSeconds = Number($('max-duration').value);
+    if ($('approve').checked) body.approval = { tools: ['*'] };
 
     const button = $('start-button');
     button.disabled = true;
@@ -130,7 +135,7 @@
         return;
       }
       error.textContent = problemText(result);
-      const field = { prompt: 'prompt', tools: 'tools', model: 'model', maxDurationSeconds: 'max-duration' }[(result.json || {}).field];
+      const field = { prompt: 'prompt', tools: 'tools', model: 'model', maxDurationSeconds: 'max-duration', approval: 'approve', 'approval.tools': 'approve' }[(result.json || {}).field];
       if (field) {
         $(field).setAttribute('aria-invalid', 'true');
         $(field).focus();
@@ -149,7 +154,7 @@
   function openJob(id, moveFocus) {
     closeJob();
     selectedId = id;
-    job = { id, source: null, seen: new Set(), finished: false, answered: 0 };
+    job = { id, source: null, seen: new Set(), finished: false, answered: 0, createdAt: null, missing: false };
     for (const row of $('job-rows').rows) markCurrent(row);
     $('job').hidden = false;
     $('job-id').textContent = id;
@@ -179,7 +184,7 @@
       if (source.readyState === EventSource.CLOSED) {
         // 204 (nothing after the last event), 404, or a network failure: read the status instead.
         $('f-stream').textContent = 'closed';
-        refreshJob();
+        if (!current.missing) refreshJob();
       } else {
         $('f-stream').textContent = 'reconnecting…';
       }
@@ -192,6 +197,11 @@
     job = null;
     selectedId = null;
   }
+
+  // While a job runs, its elapsed time counts up each second (the status API's figure moves only with its phases).
+  setInterval(() => {
+    if (job && !job.finished && job.createdAt) $('f-elapsed').textContent = `${((Date.now() - job.createdAt) / 1000).toFixed(0)} s`;
+  }, 1000);
 
   function onEvent(type, e) {
     if (!e.lastEventId || job.seen.has(e.lastEventId)) return;
@@ -232,12 +242,24 @@
       case 'reply':
         $('reply').textContent = data.text || '';
         break;
-      case 'approvalRequested':
+      case 'approvalRequested': {
+        // A held call is a tool call too: it is listed from the request, and a rejected one never runs.
+        const row = toolRow(data.callId, data.tool);
+        if (!row.cells[1].textContent) row.cells[1].replaceChildren(el('pre', { text: data.arguments || '' }));
+        row.cells[2].replaceChildren(el('span', { className: 'muted', text: 'waits for approval' }));
         showApproval(data);
         break;
-      case 'approvalDecided':
+      }
+      case 'approvalDecided': {
+        const row = toolRow(data.callId, data.tool);
+        if (data.approved) {
+          if (row.cells[2].textContent === 'waits for approval') row.cells[2].replaceChildren(el('span', { className: 'muted', text: 'approved · running…' }));
+        } else {
+          row.cells[2].replaceChildren(el('pre', { className: 'is-error', text: `not run: rejected${data.reason ? ` (${data.reason})` : ''}` }));
+        }
         hideApproval(data.callId);
         break;
+      }
       case 'result':
         showResult(data);
         job.finished = true;
@@ -279,6 +301,7 @@
   }
 
   function showResult(d) {
+    if ($('reply').querySelector('.muted')) $('reply').replaceChildren(el('span', { className: 'muted', text: 'No reply.' }));
     $('f-status').textContent = d.runtimeStatus || '–';
     $('f-outcome').textContent = d.outcome || '–';
     $('f-outcome').className = d.outcome ? `outcome-${d.outcome}` : '';
@@ -306,9 +329,17 @@
     if (!result.ok) {
       $('job-error').textContent = problemText(result);
       $('cancel').disabled = true;
+      if (result.status === 404) {
+        // No such job: nothing will change, so it is not asked again (the list still refreshes).
+        current.finished = true;
+        current.missing = true;
+        if (current.source) current.source.close();
+        $('f-stream').textContent = 'closed';
+      }
       return;
     }
     const s = result.json;
+    current.createdAt = s.createdAt ? Date.parse(s.createdAt) : null;
     $('f-status').textContent = s.runtimeStatus;
     const p = s.progress;
     if (p && !current.finished) {

@@ -93,7 +93,7 @@ public sealed class McpToolSource : IDisposable
     {
         if (FindProblem(reference) is { } problem)
         {
-            throw new AgentServiceException(problem);
+            throw new McpServerException(problem);
         }
 
         if (!McpToolNames.TryParse(reference, out var serverName, out var toolName) || !Servers.TryGet(serverName, out var server))
@@ -111,7 +111,7 @@ public sealed class McpToolSource : IDisposable
         else
         {
             var tool = allowed.FirstOrDefault(t => t.Name == toolName)
-                ?? throw new AgentServiceException(
+                ?? throw new McpServerException(
                     $"MCP server '{server.Name}' has no tool '{toolName}'. It offers: {(allowed.Count == 0 ? "none that are allowed" : string.Join(", ", allowed.Select(t => t.Name)))}.");
             chosen = [tool];
         }
@@ -155,47 +155,76 @@ public sealed class McpToolSource : IDisposable
         var tool = await FindToolAsync(server, call.Name, cancellationToken).ConfigureAwait(false);
         if (tool is null)
         {
-            return Error(call, $"MCP server '{server.Name}' has no tool that maps to '{call.Name}' (any more)");
+            return Error(call, $"MCP server '{server.Name}' has no tool that maps to '{call.Name}' (any more)", "mcp_error");
         }
 
-        CallToolResult result;
-        try
+        // One call per session; a 404 for the session (the server restarted or expired it) means the request was not
+        // handled, and the spec says to start a new session: once, then the 404 stands.
+        CallToolResult? result = null;
+        for (var attempt = 1; result is null; attempt++)
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(server.Timeout);
-            await using var client = await ConnectAsync(server, timeout.Token).ConfigureAwait(false);
-            result = await client.CallToolAsync(
-                new CallToolRequestParams
-                {
-                    Name = tool.Name,
-                    Arguments = arguments,
-                    Meta = new JsonObject { [ToolCallContext.MetaKey] = context.IdempotencyKey },
-                },
-                timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (McpProtocolException ex)
-        {
-            // The server answered with a JSON-RPC error (unknown tool, invalid arguments, its own failure).
-            return Error(call, $"MCP server '{server.Name}' rejected the call of '{tool.Name}': {Scrub(server, ex.Message)}");
-        }
-        catch (Exception ex) when (Transient(ex, server, atJobStart: false) is { } transient)
-        {
-            logger.LogWarning("MCP call {ToolCallId} of {Tool} on server {Server} failed transiently: {Message}", call.Id, tool.Name, server.Name, transient.Message);
-            throw transient;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or McpException or InvalidOperationException or JsonException)
-        {
-            return Error(call, $"MCP server '{server.Name}' failed the call of '{tool.Name}': {Scrub(server, ex.Message)}");
+            var sent = false;
+            string? session = null;
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(server.Timeout);
+                await using var client = await ConnectAsync(server, timeout.Token).ConfigureAwait(false);
+                session = client.SessionId;
+                sent = true;
+                result = await client.CallToolAsync(
+                    new CallToolRequestParams
+                    {
+                        Name = tool.Name,
+                        Arguments = arguments,
+                        Meta = new JsonObject { [ToolCallContext.MetaKey] = context.IdempotencyKey },
+                    },
+                    timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception ex) when (attempt == 1 && session is not null && HttpStatus(ex) == HttpStatusCode.NotFound)
+            {
+                logger.LogInformation("MCP server {Server} no longer knows session {Session} (404); starting a new one for call {ToolCallId}.", server.Name, session, call.Id);
+            }
+            catch (McpProtocolException ex)
+            {
+                // The server answered with a JSON-RPC error (unknown tool, invalid arguments, its own failure).
+                return Error(call, $"MCP server '{server.Name}' rejected the call of '{tool.Name}': {Scrub(server, ex.Message)}", "mcp_error");
+            }
+            catch (Exception ex) when (sent && ex is OperationCanceledException or TimeoutException)
+            {
+                // The call was sent and may still run there: not retried (it would start again), answered as timed out.
+                logger.LogWarning("MCP call {ToolCallId} of {Tool} on server {Server} timed out after {Seconds} s.", call.Id, tool.Name, server.Name, server.Timeout.TotalSeconds);
+                return Error(call, $"MCP tool '{tool.Name}' of server '{server.Name}' timed out after {server.Timeout.TotalSeconds:0} s (its TimeoutSeconds); it may still be running there.", "mcp_timeout");
+            }
+            catch (Exception ex) when (Transient(ex, server, atJobStart: false) is { } transient)
+            {
+                logger.LogWarning("MCP call {ToolCallId} of {Tool} on server {Server} failed transiently: {Message}", call.Id, tool.Name, server.Name, transient.Message);
+                throw transient;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or McpException or InvalidOperationException or JsonException)
+            {
+                return Error(call, $"MCP server '{server.Name}' failed the call of '{tool.Name}': {Scrub(server, ex.Message)}", "mcp_error");
+            }
         }
 
-        var text = Render(result);
-        return result.IsError == true
-            ? Error(call, Cap($"MCP tool '{tool.Name}' of server '{server.Name}' reported an error: {text}"))
-            : new ToolOutput(call.Id, Cap(text));
+        if (result.IsError == true)
+        {
+            // The error text is what the tool says went wrong; structured content, when sent too, goes beside it.
+            var text = RenderBlocks(result);
+            var message = Cap($"MCP tool '{tool.Name}' of server '{server.Name}' reported an error: {(text.Length > 0 ? text : "(no error text)")}", MaxOutputBytes / 2);
+            return new ToolOutput(call.Id, Cap(JsonSerializer.Serialize(new Dictionary<string, object?>
+            {
+                ["error"] = message,
+                ["code"] = "mcp_tool_error",
+                ["structuredContent"] = result.StructuredContent,
+            }.Where(p => p.Value is not null).ToDictionary())), IsError: true);
+        }
+
+        return new ToolOutput(call.Id, Cap(Render(result)));
     }
 
     /// <summary>Cuts <paramref name="text"/> to <see cref="MaxOutputBytes"/> UTF-8 bytes, ending with a marker that says how much was cut.</summary>
@@ -264,7 +293,7 @@ public sealed class McpToolSource : IDisposable
             var reason = Unreachable(ex)
                 ? "is not reachable"
                 : ex is OperationCanceledException or TimeoutException ? $"did not answer within {server.Timeout.TotalSeconds:0} s" : "refused to list its tools";
-            throw new AgentServiceException($"MCP server '{server.Name}' at {server.Url} {reason}: {Scrub(server, ex.Message)}", (int?)HttpStatus(ex), null, ex);
+            throw new McpServerException($"MCP server '{server.Name}' at {server.Url} {reason}: {Scrub(server, ex.Message)}", (int?)HttpStatus(ex), ex);
         }
     }
 
@@ -291,12 +320,12 @@ public sealed class McpToolSource : IDisposable
 
     // 408, 429 and 5xx are transient everywhere; a refused or dropped connection and timeouts are transient
     // during a job, while at its start they mean the server is down, and the job fails fast naming it.
-    static TransientAgentServiceException? Transient(Exception ex, McpServerSettings server, bool atJobStart)
+    static TransientMcpServerException? Transient(Exception ex, McpServerSettings server, bool atJobStart)
     {
         var status = HttpStatus(ex);
         if (status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int?)status >= 500)
         {
-            return new TransientAgentServiceException($"MCP server '{server.Name}' answered {(int)status!} {status}.", (int)status!, null, ex);
+            return new TransientMcpServerException($"MCP server '{server.Name}' answered {(int)status!} {status}.", (int)status!, ex);
         }
 
         if (atJobStart || status is not null)
@@ -306,11 +335,11 @@ public sealed class McpToolSource : IDisposable
 
         if (ex is OperationCanceledException or TimeoutException)
         {
-            return new TransientAgentServiceException($"MCP server '{server.Name}' did not answer within {server.Timeout.TotalSeconds:0} s.", null, null, ex);
+            return new TransientMcpServerException($"MCP server '{server.Name}' did not answer within {server.Timeout.TotalSeconds:0} s.", null, ex);
         }
 
         return Unreachable(ex)
-            ? new TransientAgentServiceException($"MCP server '{server.Name}' at {server.Url} could not be reached: {Scrub(server, ex.Message)}", null, null, ex)
+            ? new TransientMcpServerException($"MCP server '{server.Name}' at {server.Url} could not be reached: {Scrub(server, ex.Message)}", null, ex)
             : null;
     }
 
@@ -350,16 +379,15 @@ public sealed class McpToolSource : IDisposable
         return message;
     }
 
-    static ToolOutput Error(ToolCallRequest call, string message) =>
-        new(call.Id, JsonSerializer.Serialize(new { error = message }), IsError: true);
+    /// <summary>An error output: <c>{"error": "…", "code": "…"}</c>; codes of MCP failures start with <c>mcp_</c>.</summary>
+    static ToolOutput Error(ToolCallRequest call, string message, string code = "tool_error") =>
+        new(call.Id, JsonSerializer.Serialize(new { error = message, code }), IsError: true);
 
-    static string Render(CallToolResult result)
+    static string Render(CallToolResult result) =>
+        result.StructuredContent is { } structured ? structured.GetRawText() : RenderBlocks(result);
+
+    static string RenderBlocks(CallToolResult result)
     {
-        if (result.StructuredContent is { } structured)
-        {
-            return structured.GetRawText();
-        }
-
         var parts = new List<string>();
         foreach (var block in result.Content)
         {
