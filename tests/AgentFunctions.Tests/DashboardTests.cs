@@ -40,6 +40,27 @@ public sealed class DashboardTests(FunctionsApp host)
     }
 
     [Fact]
+    public async Task Another_sites_page_gets_no_CORS_grant_and_its_simple_POST_changes_nothing()
+    {
+        // A page on another origin can POST JSON only after a preflight, which the host answers without any CORS grant
+        // (func start and the infra templates configure no allowed origin), so the browser never sends the POST or lets
+        // the page read an answer.
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "api/agent-jobs");
+        preflight.Headers.Add("Origin", "https://evil.example");
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "content-type,x-functions-key");
+        using var answer = await host.SendWithoutKeyAsync(preflight, Token);
+        Assert.False(answer.Headers.Contains("Access-Control-Allow-Origin"), $"preflight granted: {answer}");
+
+        // What a page may send without asking (mode: "no-cors", a Blob or text body), even with the key: refused 415.
+        using var simple = new HttpRequestMessage(HttpMethod.Post, "api/agent-jobs") { Content = new ByteArrayContent("{\"prompt\":\"hi\"}"u8.ToArray()) };
+        simple.Headers.Add("Origin", "https://evil.example");
+        using var refused = await host.SendAsync(simple, Token);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, refused.StatusCode);
+        Assert.False(refused.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
+    [Fact]
     public async Task The_key_in_the_code_parameter_is_accepted_as_the_page_sends_it()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"api/agent-jobs?top=1&code={Uri.EscapeDataString(host.FunctionKey!)}");
