@@ -24,7 +24,7 @@ public sealed class HostProcessTests(FunctionsApp app)
         {
             var id = await StartAsync(app, new { prompt = $"Hello, tell me a joke {i}", model = "gpt-4o-mini" });
             await Task.Delay(random.Next(0, 51), Token);
-            using var cancel = await app.SendAsync(new HttpRequestMessage(HttpMethod.Post, $"api/agent-jobs/{id}/cancel"), Token);
+            using var cancel = await app.SendAsync(Post($"api/agent-jobs/{id}/cancel", new { reason = "early" }), Token);
             Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
             return id;
         }));
