@@ -258,14 +258,15 @@ public class McpToolEndToEndTests
     {
         await using var mcp = await TestMcpServer.StartAsync();
         await using var server = await StartServerAsync();
-        using var host = await StartWorkflowAsync(server, AgentProtocols.Classic, Demo(mcp) with { Timeout = TimeSpan.FromSeconds(2) });
+        // 8 s: the same TimeoutSeconds bounds the tools/list at job start, which a loaded 2-core machine may take seconds over.
+        using var host = await StartWorkflowAsync(server, AgentProtocols.Classic, Demo(mcp) with { Timeout = TimeSpan.FromSeconds(8) });
 
-        var result = await RunAsync(host, new AgentJobRequest("Please use demo__slow with {\"ms\": 20000}", Tools: ["demo/slow"], Polling: FastPolling));
+        var result = await RunAsync(host, new AgentJobRequest("Please use demo__slow with {\"ms\": 120000}", Tools: ["demo/slow"], Polling: FastPolling));
 
         Assert.True(result.Outcome == JobOutcome.Completed, result.Failure?.Message);
         var call = Assert.Single(result.RunSteps.SelectMany(s => s.ToolCalls));
         using var output = JsonDocument.Parse(call.Output!);
-        Assert.Contains("timed out after 2 s", output.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("timed out after 8 s", output.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Equal("mcp_timeout", output.RootElement.GetProperty("code").GetString());
         Assert.Equal(1, mcp.Calls.Count(c => c.Tool == "slow"));
         Assert.Contains("timed out", result.Reply, StringComparison.Ordinal);
