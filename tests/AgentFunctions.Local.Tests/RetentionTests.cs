@@ -178,7 +178,7 @@ public sealed class RetentionTests(AzuriteFixture azurite) : IClassFixture<Azuri
                 return;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"job {id} never reached {phase}");
+            Assert.True(DateTime.UtcNow < deadline, $"job {id} never reached {phase}: {instance?.RuntimeStatus} {instance?.SerializedCustomStatus} {instance?.FailureDetails?.ErrorMessage}");
             await Task.Delay(50, TestContext.Current.CancellationToken);
         }
     }
