@@ -97,7 +97,15 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         // The turn goes into the session's durable mailbox first; the doorbell only wakes an idle session.
         var next = SessionRequests.Turn(state!, turn.Prompt, turn.MaxDurationSeconds);
         var turnId = next.TurnId;
-        var queued = await SessionRequests.SendTurnAsync(client, id, next, cancellationToken);
+        var sent = await SessionRequests.SendTurnAsync(client, id, next, cancellationToken);
+        if (sent == TurnSent.Refused)
+        {
+            logger.LogInformation("Turn {TurnId} refused: agent session {SessionId} ended for idleness before it could take it.", turnId, id);
+            return Problem(StatusCodes.Status409Conflict, "Agent session ended",
+                $"Agent session '{id}' ended (no turn for {state!.IdleTimeoutSeconds} s) before it could take this turn; it takes no more turns.", null);
+        }
+
+        var queued = sent == TurnSent.Queued;
         logger.LogInformation("Turn {TurnId} sent to agent session {SessionId}{Queued}.", turnId, id, queued ? " (queued)" : "");
         var links = Links(request, id);
         return Results.Json(new TurnAccepted(id, turnId, queued, $"{links.Session}/turns/{turnId}", links.Session), JsonOptions, statusCode: StatusCodes.Status202Accepted);

@@ -82,15 +82,23 @@ public sealed class ScriptedAgentService : IAgentService
         return Task.FromResult(new AgentRef(id, definition.Name));
     }
 
-    public Task<bool> DeleteAgentAsync(AgentRef agent, CancellationToken cancellationToken)
+    /// <summary>Awaited when a delete of an agent arrives, before it is deleted (a service slow to delete).</summary>
+    public Func<Task>? BeforeDeleteAgent { get; set; }
+
+    public async Task<bool> DeleteAgentAsync(AgentRef agent, CancellationToken cancellationToken)
     {
         Record("DeleteAgent", agent.Id);
+        if (BeforeDeleteAgent is { } before)
+        {
+            await before();
+        }
+
         if (AgentsVanishBeforeDelete)
         {
             agents.TryRemove(agent.Id, out _);
         }
 
-        return Task.FromResult(agents.TryRemove(agent.Id, out _));
+        return agents.TryRemove(agent.Id, out _);
     }
 
     public Task<string> CreateThreadAsync(string idempotencyKey, CancellationToken cancellationToken)
