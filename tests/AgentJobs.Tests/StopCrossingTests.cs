@@ -269,6 +269,39 @@ public class StopCrossingTests
         Assert.Empty(host.Service.LiveAgents);
     }
 
+    // Found by the random driver: a turn sent while the session is still starting, whose start then fails, was accepted
+    // and dropped (the session ends without reading its mailbox). The sender now waits for the start to be over.
+    [Fact]
+    public async Task A_turn_sent_while_a_session_starts_is_refused_when_the_start_fails()
+    {
+        var creating = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var refuse = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await WorkflowHost.StartAsync();
+        host.Service.Before = async (operation, _) =>
+        {
+            if (operation == "CreateThread")
+            {
+                creating.TrySetResult();
+                await refuse.Task;
+                throw new AgentServiceException("thread refused", 400);
+            }
+        };
+        var session = await StartSessionAsync(host, idleTimeoutSeconds: 300);
+        await creating.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        var turn = SessionRequests.Turn(SessionOf(host), "Hello?", maxDurationSeconds: 60);
+        var send = SessionRequests.SendTurnAsync(host.Client, session, turn, TestContext.Current.CancellationToken);
+        await Task.WhenAny(send, Task.Delay(300, TestContext.Current.CancellationToken));
+        refuse.SetResult();
+        var sent = await send;
+        var ended = (await host.WaitForEndAsync(session)).ReadOutputAs<AgentSessionResult>()!;
+
+        Assert.Equal("failed", ended.Reason);
+        Assert.True(await RanOrWithdrawnAsync(host, session, turn.TurnId), $"turn {turn.TurnId} was accepted ({sent}) and then dropped");
+        Assert.Equal("Refused", sent.ToString());
+        Assert.Empty(host.Service.LiveAgents);
+    }
+
     static SessionState SessionOf(WorkflowHost host) =>
         new(host.Services.GetRequiredService<AgentJobs.Http.AgentJobPolicy>().Settle(WorkflowHost.Job("(session)")), 1, KeepThread: false);
 

@@ -100,9 +100,9 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         var sent = await SessionRequests.SendTurnAsync(client, id, next, cancellationToken);
         if (sent == TurnSent.Refused)
         {
-            logger.LogInformation("Turn {TurnId} refused: agent session {SessionId} ended for idleness before it could take it.", turnId, id);
+            logger.LogInformation("Turn {TurnId} refused: agent session {SessionId} ended before it could take it.", turnId, id);
             return Problem(StatusCodes.Status409Conflict, "Agent session ended",
-                $"Agent session '{id}' ended (no turn for {state!.IdleTimeoutSeconds} s) before it could take this turn; it takes no more turns.", null);
+                $"Agent session '{id}' ended before it could take this turn (no turn for {state!.IdleTimeoutSeconds} s, or its start failed); it takes no more turns.", null);
         }
 
         var queued = sent == TurnSent.Queued;

@@ -31,6 +31,9 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
     /// <summary>The activity that removes a request whose turn has run (<see cref="SessionMailbox.RemoveAsync"/>).</summary>
     public const string RemoveRequestActivity = "RemoveSessionRequest";
 
+    /// <summary>Status of a session that creates its agent and thread.</summary>
+    public const string Starting = "starting";
+
     /// <summary>Status of a session that reads its mailbox.</summary>
     public const string Checking = "checking";
 
@@ -56,7 +59,7 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
         JobFailure? failure = null;
         if (state.Agent is null)
         {
-            Show("starting");
+            Show(Starting);
             (state, failure) = await StartAsync(context, state);
         }
 

@@ -127,7 +127,7 @@ public enum TurnSent
     /// <summary>Accepted; it waits behind a running turn or earlier requests.</summary>
     Queued,
 
-    /// <summary>Not accepted: the session ended for idleness before it could take the turn.</summary>
+    /// <summary>Not accepted: the session ended (for idleness, or its start failed) before it could take the turn.</summary>
     Refused,
 }
 
@@ -214,6 +214,14 @@ public static class SessionRequests
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(turn);
         var requestId = SessionMailbox.RequestId(sessionId, turn.TurnId);
+
+        // A session still creating its agent and thread may yet fail and end without reading its mailbox, so a turn
+        // waits (bounded) for the start to be over: a session that ended meanwhile refuses it.
+        if (await StartedAsync(client, sessionId, cancellationToken).ConfigureAwait(false) is false)
+        {
+            return TurnSent.Refused;
+        }
+
         await client.ScheduleNewOrchestrationInstanceAsync(
             AgentSessionRequestOrchestrator.Name, turn, new StartOrchestrationOptions(requestId), cancellationToken).ConfigureAwait(false);
         if (await client.GetInstanceAsync(SessionMailbox.ClosingId(sessionId), cancellationToken).ConfigureAwait(false) is not null
@@ -243,6 +251,39 @@ public static class SessionRequests
         var mine = requests.FirstOrDefault(r => r.Id == requestId);
         var ahead = requests.Any(r => r.Id != requestId && (r.CreatedAt < mine.CreatedAt || (r.CreatedAt == mine.CreatedAt && string.CompareOrdinal(r.Id, requestId) < 0)));
         return ahead || status?.Status == AgentSessionOrchestrator.Running ? TurnSent.Queued : TurnSent.Next;
+    }
+
+    /// <summary>
+    /// Waits (at most <see cref="Workflow.JobEvents.StartWait"/>) until the session is past creating its agent and thread:
+    /// true when it is, false when it ended instead (its start failed), null when it still starts after the wait.
+    /// </summary>
+    static async Task<bool?> StartedAsync(DurableTaskClient client, string sessionId, CancellationToken cancellationToken)
+    {
+        var until = DateTime.UtcNow + Workflow.JobEvents.StartWait;
+        var delay = 25;
+        while (true)
+        {
+            var session = await client.GetInstanceAsync(sessionId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+            if (session is null || session.IsCompleted)
+            {
+                return false;
+            }
+
+            if (session.ReadCustomStatusAs<SessionProgress>()?.Status is { } status && status != AgentSessionOrchestrator.Starting)
+            {
+                return status != AgentSessionOrchestrator.Ending || await client.GetInstanceAsync(SessionMailbox.ClosingId(sessionId), cancellationToken).ConfigureAwait(false) is not null
+                    ? true // an idle end is decided after the request is written (see above)
+                    : false; // ending after a failed start or a DELETE: nothing more is read
+            }
+
+            if (DateTime.UtcNow >= until)
+            {
+                return null;
+            }
+
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            delay = Math.Min(delay * 2, 250);
+        }
     }
 
     /// <summary>How long a turn sent as its session ends for idleness waits for the session's decision (one mailbox read).</summary>
