@@ -41,7 +41,7 @@ public sealed class StopMatrixStorageTests(AzuriteFixture azurite) : IClassFixtu
         var cells = new List<(string Name, Task<string?> Problem)>
         {
             ("Polling×Cancel", JobCellAsync(http, new { prompt = slow, model = "slow", polling = Polled }, "Cancelled", "CancelRequested",
-                until: s => Phase(s) == "Polling", stop: id => http.PostAsync($"api/agent-jobs/{id}/cancel", null))),
+                until: s => Phase(s) == "Polling", stop: id => http.PostAsJsonAsync($"api/agent-jobs/{id}/cancel", new { reason = "matrix" }))), // JSON, as every POST declares
             ("AwaitingApproval×ApprovalTimeoutCancel", JobCellAsync(http, new
                 {
                     prompt = "Please use calculate with {\"expression\": \"6 * 7\"}", tools = new[] { "calculate" }, polling = Polled,
