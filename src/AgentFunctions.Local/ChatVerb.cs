@@ -84,7 +84,12 @@ internal static class ChatVerb
                     continue;
                 }
 
-                await SessionRequests.SendTurnAsync(client, id, SessionRequests.Turn(state!, line, maxDurationSeconds: null), CancellationToken.None).ConfigureAwait(false);
+                if (await SessionRequests.SendTurnAsync(client, id, SessionRequests.Turn(state!, line, maxDurationSeconds: null), CancellationToken.None).ConfigureAwait(false) == TurnSent.Refused)
+                {
+                    console.WriteLine("The session ended for idleness before it could take this message; it was not sent.");
+                    break;
+                }
+
                 var result = await WaitForTurnAsync(client, id, ++turns, cancellationToken).ConfigureAwait(false);
                 if (result is null)
                 {

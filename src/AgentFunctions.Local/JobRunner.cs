@@ -180,10 +180,24 @@ internal static class JobRunner
         foreach (var call in JobApprovals.Pending(metadata?.SerializedCustomStatus).Where(p => asked.Add(p.CallId)))
         {
             display.Markup($"[bold]Approve[/] {Markup.Escape(call.Tool)}({Markup.Escape(Compact(call.Arguments))})? [[y/N, or n <reason>]] ");
-            var answer = cancellationToken.IsCancellationRequested ? null : await Terminal.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+
+            // The question stands only while the call waits: the prompt stops waiting when the job decides it
+            // (its approval timeout) or ends, as well as on Ctrl+C.
+            using var standing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var watch = WatchQuestionAsync(host, id, call.CallId, standing);
+            var answer = cancellationToken.IsCancellationRequested ? null : await Terminal.ReadLineAsync(standing.Token).ConfigureAwait(false);
+            var moot = standing.IsCancellationRequested && !cancellationToken.IsCancellationRequested;
+            await standing.CancelAsync().ConfigureAwait(false);
+            await watch.ConfigureAwait(false);
             if (answer is null)
             {
                 display.WriteLine();
+            }
+
+            if (moot)
+            {
+                display.MarkupLine($"  [yellow]no answer[/] for {Markup.Escape(call.CallId)}: the job decided it (its approval timeout) or ended");
+                continue;
             }
 
             var words = (answer ?? "").Trim();
@@ -197,6 +211,27 @@ internal static class JobRunner
             display.MarkupLine(sent == JobApprovals.Outcome.Sent
                 ? $"  {(approved ? "[green]approved[/]" : "[red]rejected[/]")} {Markup.Escape(call.CallId)}"
                 : $"  [yellow]not sent[/] ({sent}): the call was decided or the job moved on");
+        }
+    }
+
+    /// <summary>Cancels <paramref name="standing"/> once <paramref name="callId"/> no longer waits for approval (decided, or the job ended).</summary>
+    static async Task WatchQuestionAsync(LocalHost host, string id, string callId, CancellationTokenSource standing)
+    {
+        try
+        {
+            while (!standing.IsCancellationRequested)
+            {
+                await Task.Delay(RefreshInterval, standing.Token).ConfigureAwait(false);
+                var metadata = await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true, standing.Token).ConfigureAwait(false);
+                if (metadata is null || metadata.IsCompleted || !JobApprovals.Pending(metadata.SerializedCustomStatus).Any(p => p.CallId == callId))
+                {
+                    await standing.CancelAsync().ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The answer came, Ctrl+C, or the question lapsed.
         }
     }
 

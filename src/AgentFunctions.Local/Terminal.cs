@@ -78,12 +78,37 @@ internal static class Terminal
     public static void Fail(string message) =>
         Console.Error.WriteLine("error: " + message.ReplaceLineEndings(" ").Trim());
 
-    /// <summary>A line of standard input (a keyboard or a pipe); null when it is closed or Ctrl+C comes first.</summary>
+    static readonly Lock PendingLineLock = new();
+    static Task<string?>? pendingLine;
+
+    /// <summary>
+    /// A line of standard input (a keyboard or a pipe); null when it is closed or <paramref name="cancellationToken"/>
+    /// (Ctrl+C, or the question no longer standing) comes first. A console read cannot be cancelled, so a read given
+    /// up on stays pending and the next call takes its line: no line typed is lost to an abandoned read.
+    /// </summary>
     public static async Task<string?> ReadLineAsync(CancellationToken cancellationToken)
     {
-        var line = Task.Run(Console.In.ReadLine, CancellationToken.None);
+        Task<string?> line;
+        lock (PendingLineLock)
+        {
+            line = pendingLine ??= Task.Run(Console.In.ReadLine, CancellationToken.None);
+        }
+
         var first = await Task.WhenAny(line, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
-        return first == line ? await line.ConfigureAwait(false) : null;
+        if (first != line)
+        {
+            return null;
+        }
+
+        lock (PendingLineLock)
+        {
+            if (pendingLine == line)
+            {
+                pendingLine = null;
+            }
+        }
+
+        return await line.ConfigureAwait(false);
     }
 }
 

@@ -112,6 +112,11 @@ public sealed class SessionFunctions(AgentSessionsApi api, AgentJobListApi list,
     public Task<MailboxContents> ReadMailbox([ActivityTrigger] string sessionId, [DurableClient] DurableTaskClient client) =>
         mailbox.ReadAsync(client, sessionId);
 
+    /// <summary>Records a session's idle end and reads its mailbox a last time (<see cref="SessionMailbox.CloseAsync"/>).</summary>
+    [Function(AgentSessionOrchestrator.CloseMailboxActivity)]
+    public Task<MailboxContents> CloseMailbox([ActivityTrigger] string sessionId, [DurableClient] DurableTaskClient client) =>
+        mailbox.CloseAsync(client, sessionId);
+
     /// <summary>Removes a turn request whose turn has run (<see cref="SessionMailbox.RemoveAsync"/>).</summary>
     [Function(AgentSessionOrchestrator.RemoveRequestActivity)]
     public Task<bool> RemoveRequest([ActivityTrigger] string requestId, [DurableClient] DurableTaskClient client) =>

@@ -43,6 +43,44 @@ public class RunVerbTests
         Assert.Contains("agent deleted", output.StdOut, StringComparison.Ordinal);
     }
 
+    // Issue 19, crossing 7: the approval timeout decides the call while the prompt waits on a standard input that stays
+    // open and never sends a line; the prompt must stop waiting and the outcome be printed (before: nothing until a key).
+    [Fact]
+    public async Task Run_approve_stops_asking_when_the_approval_timeout_decides_and_prints_the_outcome()
+    {
+        using var process = LocalCli.Start(null,
+            "run", "Please use calculate with {\"expression\": \"6 * 7\"}", "--tool", "calculate", "--approve", "--approval-timeout", "2");
+        try
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+            var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+            var clock = Stopwatch.StartNew();
+            using var bound = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            bound.CancelAfter(TimeSpan.FromSeconds(60)); // the job ends about 2 s after it asks; 60 s is only a bound
+            try
+            {
+                await process.WaitForExitAsync(bound.Token);
+            }
+            catch (OperationCanceledException) when (!TestContext.Current.CancellationToken.IsCancellationRequested)
+            {
+                await LocalCli.KillTreeAsync(process);
+                Assert.Fail($"'run --approve' still waited at the prompt {clock.Elapsed.TotalSeconds:0} s after it started. stdout: {await stdout}");
+            }
+
+            var output = await stdout;
+            TestContext.Current.SendDiagnosticMessage($"exited {clock.Elapsed.TotalSeconds:0.0} s after it started");
+            Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}; stderr: {await stderr}; stdout: {output}");
+            Assert.Contains("Approve calculate({\"expression\":\"6 * 7\"})?", output, StringComparison.Ordinal);
+            Assert.Contains("no answer", output, StringComparison.Ordinal);
+            Assert.Contains("[rejected by timeout", output, StringComparison.Ordinal);
+            Assert.Contains("agent deleted", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await LocalCli.KillTreeAsync(process);
+        }
+    }
+
     [Fact]
     public async Task Run_json_prints_only_the_result_as_camel_case_json()
     {

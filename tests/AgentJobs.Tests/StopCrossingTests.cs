@@ -2,6 +2,7 @@ using System.Diagnostics;
 using AgentJobs.AgentService;
 using AgentJobs.Contracts;
 using AgentJobs.Events;
+using AgentJobs.Sessions;
 using AgentJobs.Tools.Mcp;
 using AgentJobs.Tests.Support;
 using AgentJobs.Tools;
@@ -207,6 +208,121 @@ public class StopCrossingTests
         }
 
         public async ValueTask DisposeAsync() => await app.DisposeAsync();
+    }
+
+    // Crossing 6: a turn sent while an idle session is ending is either run or refused, never accepted and dropped.
+    // The session's agent delete is held, so "ending" lasts until the turn has been sent.
+    [Fact]
+    public async Task A_turn_sent_while_an_idle_session_is_ending_is_refused_not_dropped()
+    {
+        var deleting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await WorkflowHost.StartAsync();
+        host.Service.BeforeDeleteAgent = () => deleting.Task;
+        var session = await StartSessionAsync(host, idleTimeoutSeconds: 2);
+        await WorkflowHost.WaitUntilAsync(async () => (await host.CustomStatusAsync<SessionProgress>(session))?.Status == "ending", "the session to end for idleness");
+
+        var turn = SessionRequests.Turn(SessionOf(host), "Hello?", maxDurationSeconds: 60);
+        var send = SessionRequests.SendTurnAsync(host.Client, session, turn, TestContext.Current.CancellationToken);
+        await Task.WhenAny(send, Task.Delay(500, TestContext.Current.CancellationToken));
+        deleting.SetResult();
+        var sent = await send;
+        var ended = (await host.WaitForEndAsync(session)).ReadOutputAs<AgentSessionResult>()!;
+
+        Assert.Equal("idle", ended.Reason);
+        Assert.True(await RanOrWithdrawnAsync(host, session, turn.TurnId), $"turn {turn.TurnId} was accepted ({sent}) and then dropped");
+        Assert.Equal("Refused", sent.ToString());
+        Assert.Equal(0, ended.Turns);
+        Assert.True(ended.AgentDeleted);
+        Assert.Empty(host.Service.LiveAgents);
+    }
+
+    // Crossing 6, the narrow case: a turn written while the session's idle timer fires and it reads its mailbox a last
+    // time. Sessions with a 1 s idle timeout each get a turn at a seeded random moment around their expiry; every turn
+    // must either run (the session goes on) or be refused.
+    [Fact]
+    public async Task Turns_sent_around_an_idle_sessions_expiry_are_each_run_or_refused()
+    {
+        var seed = Environment.GetEnvironmentVariable("AGENTJOBS_CROSSING6_SEED") is { } s ? int.Parse(s, System.Globalization.CultureInfo.InvariantCulture) : Random.Shared.Next();
+        TestContext.Current.SendDiagnosticMessage($"seed {seed} (AGENTJOBS_CROSSING6_SEED replays it)");
+        var random = new Random(seed);
+        await using var host = await WorkflowHost.StartAsync();
+        var offsets = Enumerable.Range(0, 16).Select(_ => random.Next(-400, 400)).ToList();
+        var outcomes = await Task.WhenAll(offsets.Select(async offset =>
+        {
+            var session = await StartSessionAsync(host, idleTimeoutSeconds: 1);
+            SessionProgress? idle = null;
+            await WorkflowHost.WaitUntilAsync(async () => (idle = await host.CustomStatusAsync<SessionProgress>(session))?.Status == "idle", "an idle session");
+            var wait = idle!.IdleExpiresAt!.Value.AddMilliseconds(offset) - DateTime.UtcNow;
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, TestContext.Current.CancellationToken);
+            }
+
+            var turn = SessionRequests.Turn(SessionOf(host), "Hello?", maxDurationSeconds: 60);
+            var sent = await SessionRequests.SendTurnAsync(host.Client, session, turn, TestContext.Current.CancellationToken);
+            var ended = (await host.WaitForEndAsync(session, timeoutSeconds: 60)).ReadOutputAs<AgentSessionResult>()!;
+            Assert.True(ended.AgentDeleted);
+            return (offset, sent: sent.ToString(), ranOrWithdrawn: await RanOrWithdrawnAsync(host, session, turn.TurnId), turns: ended.Turns);
+        }));
+
+        TestContext.Current.SendDiagnosticMessage(string.Join("; ", outcomes.Select(o => $"{o.offset} ms: {o.sent}, {o.turns} turn(s)")));
+        Assert.All(outcomes, o => Assert.True(o.ranOrWithdrawn, $"a turn sent {o.offset} ms from the expiry was accepted ({o.sent}) and dropped (seed {seed})"));
+        Assert.All(outcomes, o => Assert.Equal(o.sent == "Refused" ? 0 : 1, o.turns));
+        Assert.Empty(host.Service.LiveAgents);
+    }
+
+    // Found by the random driver: a turn sent while the session is still starting, whose start then fails, was accepted
+    // and dropped (the session ends without reading its mailbox). The sender now waits for the start to be over.
+    [Fact]
+    public async Task A_turn_sent_while_a_session_starts_is_refused_when_the_start_fails()
+    {
+        var creating = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var refuse = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await WorkflowHost.StartAsync();
+        host.Service.Before = async (operation, _) =>
+        {
+            if (operation == "CreateThread")
+            {
+                creating.TrySetResult();
+                await refuse.Task;
+                throw new AgentServiceException("thread refused", 400);
+            }
+        };
+        var session = await StartSessionAsync(host, idleTimeoutSeconds: 300);
+        await creating.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        var turn = SessionRequests.Turn(SessionOf(host), "Hello?", maxDurationSeconds: 60);
+        var send = SessionRequests.SendTurnAsync(host.Client, session, turn, TestContext.Current.CancellationToken);
+        await Task.WhenAny(send, Task.Delay(300, TestContext.Current.CancellationToken));
+        refuse.SetResult();
+        var sent = await send;
+        var ended = (await host.WaitForEndAsync(session)).ReadOutputAs<AgentSessionResult>()!;
+
+        Assert.Equal("failed", ended.Reason);
+        Assert.True(await RanOrWithdrawnAsync(host, session, turn.TurnId), $"turn {turn.TurnId} was accepted ({sent}) and then dropped");
+        Assert.Equal("Refused", sent.ToString());
+        Assert.Empty(host.Service.LiveAgents);
+    }
+
+    static SessionState SessionOf(WorkflowHost host) =>
+        new(host.Services.GetRequiredService<AgentJobs.Http.AgentJobPolicy>().Settle(WorkflowHost.Job("(session)")), 1, KeepThread: false);
+
+    static async Task<string> StartSessionAsync(WorkflowHost host, int idleTimeoutSeconds) =>
+        await host.Client.ScheduleNewOrchestrationInstanceAsync(
+            AgentSessionOrchestrator.Name, SessionOf(host) with { IdleTimeoutSeconds = idleTimeoutSeconds }, TestContext.Current.CancellationToken);
+
+    /// <summary>True when a turn ran from the request, or the request was withdrawn (the sender answered it refused).</summary>
+    static async Task<bool> RanOrWithdrawnAsync(WorkflowHost host, string session, string turnId)
+    {
+        await foreach (var t in host.Client.GetAllInstancesAsync(new OrchestrationQuery { InstanceIdPrefix = session + ":turn:", FetchInputsAndOutputs = true }))
+        {
+            if (t.ReadInputAs<SessionTurnInput>()?.TurnId == turnId)
+            {
+                return t.RuntimeStatus == OrchestrationRuntimeStatus.Completed;
+            }
+        }
+
+        return await host.Client.GetInstanceAsync(SessionMailbox.RequestId(session, turnId), TestContext.Current.CancellationToken) is null;
     }
 
     static void AssertApprovalsClosed(IReadOnlyList<JobEvent> events)

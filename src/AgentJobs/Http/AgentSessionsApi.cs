@@ -149,10 +149,10 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
 
         // The turn goes into the session's durable mailbox first; the doorbell only wakes an idle session.
         var next = SessionRequests.Turn(state!, turn.Prompt, turn.MaxDurationSeconds, turnId);
-        bool queued;
+        TurnSent sent;
         try
         {
-            queued = await SessionRequests.SendTurnAsync(client, id, next, cancellationToken);
+            sent = await SessionRequests.SendTurnAsync(client, id, next, cancellationToken);
         }
         catch (Exception ex) when (turnId is not null && ex is not OperationCanceledException)
         {
@@ -161,6 +161,14 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
                 ?? throw new InvalidOperationException($"Turn {turnId} of agent session {id} could not be queued.", ex);
         }
 
+        if (sent == TurnSent.Refused)
+        {
+            logger.LogInformation("Turn {TurnId} refused: agent session {SessionId} ended before it could take it.", next.TurnId, id);
+            return Problem(StatusCodes.Status409Conflict, "Agent session ended",
+                $"Agent session '{id}' ended before it could take this turn (no turn for {state!.IdleTimeoutSeconds} s, or its start failed); it takes no more turns.", null);
+        }
+
+        var queued = sent == TurnSent.Queued;
         logger.LogInformation("Turn {TurnId} sent to agent session {SessionId}{Queued}.", next.TurnId, id, queued ? " (queued)" : "");
         var links = Links(request, id);
         return Results.Json(new TurnAccepted(id, next.TurnId, queued, $"{links.Session}/turns/{next.TurnId}", links.Session), JsonOptions, statusCode: StatusCodes.Status202Accepted);

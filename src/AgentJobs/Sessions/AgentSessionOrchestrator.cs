@@ -25,8 +25,14 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
     /// <summary>The activity that reads the mailbox (<see cref="SessionMailbox.ReadAsync"/>).</summary>
     public const string ReadMailboxActivity = "ReadSessionMailbox";
 
+    /// <summary>The activity that records an idle end and reads the mailbox a last time (<see cref="SessionMailbox.CloseAsync"/>).</summary>
+    public const string CloseMailboxActivity = "CloseSessionMailbox";
+
     /// <summary>The activity that removes a request whose turn has run (<see cref="SessionMailbox.RemoveAsync"/>).</summary>
     public const string RemoveRequestActivity = "RemoveSessionRequest";
+
+    /// <summary>Status of a session that creates its agent and thread.</summary>
+    public const string Starting = "starting";
 
     /// <summary>Status of a session that reads its mailbox.</summary>
     public const string Checking = "checking";
@@ -36,6 +42,9 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
 
     /// <summary>Status of a session that waits for turns.</summary>
     public const string Idle = "idle";
+
+    /// <summary>Status of a session past its last mailbox read, deleting its agent: it takes no turn any more.</summary>
+    public const string Ending = "ending";
 
     /// <summary>The orchestration.</summary>
     public override async Task<AgentSessionResult> RunAsync(TaskOrchestrationContext context, SessionState state)
@@ -50,7 +59,7 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
         JobFailure? failure = null;
         if (state.Agent is null)
         {
-            Show("starting");
+            Show(Starting);
             (state, failure) = await StartAsync(context, state);
         }
 
@@ -86,10 +95,13 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
                     return Continued(state);
                 }
 
-                // Idle: one last look, for a request that came as the timer fired.
-                var last = await context.CallActivityAsync<MailboxContents>(ReadMailboxActivity, context.InstanceId, AgentJobRetry.ServiceCalls);
+                // Idle: the end is recorded first, then the mailbox read a last time. A turn sent meanwhile is either seen
+                // here, and the session goes on (the record removed, so its sender knows), or its sender finds the record
+                // after writing its request and, once this session shows it is ending, withdraws it and refuses the turn.
+                var last = await context.CallActivityAsync<MailboxContents>(CloseMailboxActivity, context.InstanceId, AgentJobRetry.ServiceCalls);
                 if (last.EndReason is null && last.Turns.Count > 0)
                 {
+                    await context.CallActivityAsync<bool>(RemoveRequestActivity, SessionMailbox.ClosingId(context.InstanceId), AgentJobRetry.ServiceCalls);
                     context.ContinueAsNew(state);
                     return Continued(state);
                 }
@@ -99,7 +111,7 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
         }
 
         // The end: deleted, idle, or a start that failed. Every path deletes the agent.
-        Show("ending");
+        Show(Ending);
         var reason = failure is not null ? "failed" : endReason is not null ? $"deleted: {endReason}" : "idle";
         log.LogInformation("Session {SessionId} ends ({Reason}) after {Turns} turn(s).", context.InstanceId, reason, state.Turns);
         var agentDeleted = state.Agent is null || await WorkflowSteps.TryAsync(context, nameof(AgentJobActivities.DeleteAgent), state.Agent, AgentJobRetry.Cleanup);

@@ -22,6 +22,12 @@ public sealed class SessionMailbox(ILogger<SessionMailbox> logger)
     /// <summary>The instance that marks an end request.</summary>
     public static string EndId(string sessionId) => $"{sessionId}:end";
 
+    /// <summary>
+    /// The instance a session writes when its idle timeout fires, before it reads its mailbox a last time: a caller
+    /// that finds it after writing a turn request waits for the session's decision (see <see cref="SessionRequests.SendTurnAsync"/>).
+    /// </summary>
+    public static string ClosingId(string sessionId) => $"{sessionId}:closing";
+
     /// <summary>Reads the mailbox: the end request (if any) and the turn requests, oldest first. Read-only, so idempotent.</summary>
     public async Task<MailboxContents> ReadAsync(DurableTaskClient client, string sessionId)
     {
@@ -43,26 +49,86 @@ public sealed class SessionMailbox(ILogger<SessionMailbox> logger)
             [.. requests.OrderBy(r => r.CreatedAt).ThenBy(r => r.Id, StringComparer.Ordinal).Select(r => new MailboxTurn(r.Id, r.Turn))]);
     }
 
+    /// <summary>
+    /// Records that the session is ending for idleness (<see cref="ClosingId"/>, once), then reads the mailbox. In this
+    /// order a turn request written concurrently is either read here, or its writer finds the record afterwards and
+    /// waits for the session's decision. Idempotent: the record is made only when missing, and the read is read-only.
+    /// </summary>
+    public async Task<MailboxContents> CloseAsync(DurableTaskClient client, string sessionId)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var closingId = ClosingId(sessionId);
+        if (await client.GetInstanceAsync(closingId).ConfigureAwait(false) is null)
+        {
+            try
+            {
+                await client.ScheduleNewOrchestrationInstanceAsync(AgentSessionRequestOrchestrator.Name, "idle", new StartOrchestrationOptions(closingId)).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // A retry of this activity made it first; anything else is a real failure.
+                if (await client.GetInstanceAsync(closingId).ConfigureAwait(false) is null)
+                {
+                    throw;
+                }
+            }
+        }
+
+        logger.LogDebug("Session {SessionId} recorded its idle end; reading its mailbox a last time.", sessionId);
+        return await ReadAsync(client, sessionId).ConfigureAwait(false);
+    }
+
     /// <summary>Removes a request whose turn has run (terminated first if its record has not finished). Idempotent.</summary>
     public async Task<bool> RemoveAsync(DurableTaskClient client, string requestId)
     {
+        var removed = await DeleteRecordAsync(client, requestId, "its turn has run", CancellationToken.None).ConfigureAwait(false);
+        logger.LogDebug("Turn request {RequestId} removed ({Removed}).", requestId, removed);
+        return removed;
+    }
+
+    /// <summary>Deletes a mailbox record: terminated first if it has not finished (only finished instances purge). Idempotent.</summary>
+    internal static async Task<bool> DeleteRecordAsync(DurableTaskClient client, string recordId, string reason, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(client);
-        var request = await client.GetInstanceAsync(requestId, getInputsAndOutputs: false).ConfigureAwait(false);
-        if (request is null)
+        var record = await client.GetInstanceAsync(recordId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
+        if (record is null)
         {
             return false;
         }
 
-        if (!request.IsCompleted)
+        if (!record.IsCompleted)
         {
-            await client.TerminateInstanceAsync(requestId, "its turn has run").ConfigureAwait(false);
-            await client.WaitForInstanceCompletionAsync(requestId).ConfigureAwait(false);
+            // A record completes as soon as it runs; one purged before then is made again by its start message (in
+            // memory), so it is waited for, and terminated only if it does not run soon.
+            using var soon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            soon.CancelAfter(TimeSpan.FromSeconds(10));
+            try
+            {
+                await client.WaitForInstanceCompletionAsync(recordId, soon.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                await client.TerminateInstanceAsync(recordId, reason, cancellationToken).ConfigureAwait(false);
+                await client.WaitForInstanceCompletionAsync(recordId, cancellationToken).ConfigureAwait(false);
+            }
         }
 
-        var purged = await client.PurgeInstanceAsync(requestId).ConfigureAwait(false);
-        logger.LogDebug("Turn request {RequestId} removed ({Count} instance).", requestId, purged.PurgedInstanceCount);
+        var purged = await client.PurgeInstanceAsync(recordId, null, cancellationToken).ConfigureAwait(false);
         return purged.PurgedInstanceCount > 0;
     }
+}
+
+/// <summary>What became of a turn sent to a session.</summary>
+public enum TurnSent
+{
+    /// <summary>Accepted; it runs next.</summary>
+    Next,
+
+    /// <summary>Accepted; it waits behind a running turn or earlier requests.</summary>
+    Queued,
+
+    /// <summary>Not accepted: the session ended (for idleness, or its start failed) before it could take the turn.</summary>
+    Refused,
 }
 
 /// <summary>What a session's mailbox holds.</summary>
@@ -136,15 +202,38 @@ public static class SessionRequests
     /// <c>running</c> only between the mailbox read that started its turn and the next generation's first step, which
     /// shows <c>checking</c> before it reads the mailbox again, after this request was made. So the doorbells a session
     /// gets stay few however many turns are queued, and its history stays small.
+    /// <para>
+    /// A session whose idle timeout fires records its end (<see cref="SessionMailbox.ClosingId"/>) and then reads its
+    /// mailbox once more; this writes the request and then looks for that record. So either the session's last read
+    /// sees the request (it then goes on and runs it), or this finds the record and waits for the session's decision:
+    /// the record removed (it went on, and reads the mailbox again) or the session ending (the request is removed and
+    /// the turn refused). A turn is never accepted and then dropped by an idle end.
+    /// </para>
     /// </summary>
-    /// <returns>Whether the turn waits behind another: a turn runs, or an earlier request is still in the mailbox.</returns>
-    public static async Task<bool> SendTurnAsync(DurableTaskClient client, string sessionId, SessionTurnEvent turn, CancellationToken cancellationToken)
+    /// <returns>Whether the turn runs next, waits behind another (a turn runs, or an earlier request is still in the
+    /// mailbox), or was refused because the session ended for idleness before it could take it.</returns>
+    public static async Task<TurnSent> SendTurnAsync(DurableTaskClient client, string sessionId, SessionTurnEvent turn, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(turn);
         var requestId = SessionMailbox.RequestId(sessionId, turn.TurnId);
+
+        // A session still creating its agent and thread may yet fail and end without reading its mailbox, so a turn
+        // waits (bounded) for the start to be over: a session that ended meanwhile refuses it.
+        if (await StartedAsync(client, sessionId, cancellationToken).ConfigureAwait(false) is false)
+        {
+            return TurnSent.Refused;
+        }
+
         await client.ScheduleNewOrchestrationInstanceAsync(
             AgentSessionRequestOrchestrator.Name, turn, new StartOrchestrationOptions(requestId), cancellationToken).ConfigureAwait(false);
+        if (await client.GetInstanceAsync(SessionMailbox.ClosingId(sessionId), cancellationToken).ConfigureAwait(false) is not null
+            && !await TakenByClosingSessionAsync(client, sessionId, turn.TurnId, cancellationToken).ConfigureAwait(false))
+        {
+            await SessionMailbox.DeleteRecordAsync(client, requestId, "refused: the session ended for idleness", cancellationToken).ConfigureAwait(false);
+            return TurnSent.Refused;
+        }
+
         var status = (await client.GetInstanceAsync(sessionId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false))?.ReadCustomStatusAs<SessionProgress>();
         if (status?.Status != AgentSessionOrchestrator.Running)
         {
@@ -164,7 +253,85 @@ public static class SessionRequests
 
         var mine = requests.FirstOrDefault(r => r.Id == requestId);
         var ahead = requests.Any(r => r.Id != requestId && (r.CreatedAt < mine.CreatedAt || (r.CreatedAt == mine.CreatedAt && string.CompareOrdinal(r.Id, requestId) < 0)));
-        return ahead || status?.Status == AgentSessionOrchestrator.Running;
+        return ahead || status?.Status == AgentSessionOrchestrator.Running ? TurnSent.Queued : TurnSent.Next;
+    }
+
+    /// <summary>
+    /// Waits (at most <see cref="Workflow.JobEvents.StartWait"/>) until the session is past creating its agent and thread:
+    /// true when it is, false when it ended instead (its start failed), null when it still starts after the wait.
+    /// </summary>
+    static async Task<bool?> StartedAsync(DurableTaskClient client, string sessionId, CancellationToken cancellationToken)
+    {
+        var until = DateTime.UtcNow + Workflow.JobEvents.StartWait;
+        var delay = 25;
+        while (true)
+        {
+            var session = await client.GetInstanceAsync(sessionId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+            if (session is null || session.IsCompleted)
+            {
+                return false;
+            }
+
+            if (session.ReadCustomStatusAs<SessionProgress>()?.Status is { } status && status != AgentSessionOrchestrator.Starting)
+            {
+                return status != AgentSessionOrchestrator.Ending || await client.GetInstanceAsync(SessionMailbox.ClosingId(sessionId), cancellationToken).ConfigureAwait(false) is not null
+                    ? true // an idle end is decided after the request is written (see above)
+                    : false; // ending after a failed start or a DELETE: nothing more is read
+            }
+
+            if (DateTime.UtcNow >= until)
+            {
+                return null;
+            }
+
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            delay = Math.Min(delay * 2, 250);
+        }
+    }
+
+    /// <summary>How long a turn sent as its session ends for idleness waits for the session's decision (one mailbox read).</summary>
+    public static readonly TimeSpan ClosingDecisionWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Waits for a session that records its idle end to decide: true when it goes on (its closing record is removed,
+    /// so its next generation reads the request), or a turn with this id has started; false when it ends without it.
+    /// </summary>
+    static async Task<bool> TakenByClosingSessionAsync(DurableTaskClient client, string sessionId, string turnId, CancellationToken cancellationToken)
+    {
+        var until = DateTime.UtcNow + ClosingDecisionWait;
+        var delay = 25;
+        while (true)
+        {
+            if (await client.GetInstanceAsync(SessionMailbox.ClosingId(sessionId), cancellationToken).ConfigureAwait(false) is null)
+            {
+                return true;
+            }
+
+            var session = await client.GetInstanceAsync(sessionId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+            var ending = session is null || session.IsCompleted || session.ReadCustomStatusAs<SessionProgress>()?.Status == AgentSessionOrchestrator.Ending;
+            if (ending || DateTime.UtcNow >= until)
+            {
+                // Past its last mailbox read: the request was not seen, unless a turn was started from it.
+                return await TurnStartedAsync(client, sessionId, turnId, cancellationToken).ConfigureAwait(false);
+            }
+
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            delay = Math.Min(delay * 2, 250);
+        }
+    }
+
+    static async Task<bool> TurnStartedAsync(DurableTaskClient client, string sessionId, string turnId, CancellationToken cancellationToken)
+    {
+        var query = new OrchestrationQuery { InstanceIdPrefix = sessionId + ":turn:", FetchInputsAndOutputs = true, PageSize = 200 };
+        await foreach (var t in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            if (t.Name == AgentTurnOrchestrator.Name && t.ReadInputAs<SessionTurnInput>()?.TurnId == turnId)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Puts an end request in the mailbox (once), cancels the running turn at once, and rings.</summary>

@@ -40,7 +40,7 @@ public static class AgentJobTasks
 
     /// <summary>Activities of sessions that read and clear their mailbox through the durable client.</summary>
     public static IReadOnlyList<string> SessionActivityNames { get; } =
-        [Sessions.AgentSessionOrchestrator.ReadMailboxActivity, Sessions.AgentSessionOrchestrator.RemoveRequestActivity];
+        [Sessions.AgentSessionOrchestrator.ReadMailboxActivity, Sessions.AgentSessionOrchestrator.CloseMailboxActivity, Sessions.AgentSessionOrchestrator.RemoveRequestActivity];
 
     /// <summary>Adds the orchestrators and activities; activities resolve <see cref="AgentJobActivities"/> from DI.</summary>
     public static DurableTaskRegistry AddAgentJobTasks(this DurableTaskRegistry registry)
@@ -55,6 +55,8 @@ public static class AgentJobTasks
         registry.AddOrchestrator<Sessions.AgentSessionRequestOrchestrator>(Sessions.AgentSessionRequestOrchestrator.Name);
         registry.AddActivity(Sessions.AgentSessionOrchestrator.ReadMailboxActivity, services => new ClientActivity<string, Sessions.MailboxContents>(
             services, (mailbox, client, sessionId) => mailbox.ReadAsync(client, sessionId)));
+        registry.AddActivity(Sessions.AgentSessionOrchestrator.CloseMailboxActivity, services => new ClientActivity<string, Sessions.MailboxContents>(
+            services, (mailbox, client, sessionId) => mailbox.CloseAsync(client, sessionId)));
         registry.AddActivity(Sessions.AgentSessionOrchestrator.RemoveRequestActivity, services => new ClientActivity<string, bool>(
             services, (mailbox, client, requestId) => mailbox.RemoveAsync(client, requestId)));
         registry.AddActivity(Retention.RetentionScheduleOrchestrator.ActivityName, services => new PurgeActivity(

@@ -32,6 +32,24 @@ public sealed class ScriptedAgentService : IAgentService
         set => Volatile.Write(ref paused, value);
     }
 
+    /// <summary>
+    /// Awaited at the start of every call with the operation and a tag naming what it acts on: the agent's name
+    /// (CreateAgent, DeleteAgent), the idempotency key (CreateThread), the thread id (every other call). A test can
+    /// hold a call there, or throw to make the service refuse it, for one job among many running at once.
+    /// </summary>
+    public Func<string, string, Task>? Before { get; set; }
+
+    /// <summary>When true, a start on a thread whose last run has not ended is refused with 400, as real services do.</summary>
+    public bool OneRunPerThread { get; set; }
+
+    async Task BeforeAsync(string operation, string tag)
+    {
+        if (Before is { } before)
+        {
+            await before(operation, tag);
+        }
+    }
+
     /// <summary>When true, the agent disappears on the service before the workflow deletes it (delete returns false).</summary>
     public bool AgentsVanishBeforeDelete { get; set; }
 
@@ -60,6 +78,10 @@ public sealed class ScriptedAgentService : IAgentService
         }
     }
 
+    /// <summary>The runs started on a thread, with their current status.</summary>
+    public IReadOnlyList<(string RunId, string Status)> RunsOn(string threadId) =>
+        [.. runs.Where(r => r.Value.ThreadId == threadId).Select(r => (r.Key, r.Value.Current.Status))];
+
     /// <summary>How many times an operation was called.</summary>
     public int Count(string operation) => calls.Count(c => c.Operation == operation);
 
@@ -73,38 +95,50 @@ public sealed class ScriptedAgentService : IAgentService
         return [.. times.Zip(times.Skip(1), (a, b) => (b - a).TotalMilliseconds)];
     }
 
-    public Task<AgentRef> CreateAgentAsync(AgentDefinition definition, string idempotencyKey, CancellationToken cancellationToken)
+    public async Task<AgentRef> CreateAgentAsync(AgentDefinition definition, string idempotencyKey, CancellationToken cancellationToken)
     {
         Record("CreateAgent", definition.Name);
+        await BeforeAsync("CreateAgent", definition.Name);
         var id = $"asst_{Interlocked.Increment(ref counter)}";
         agents[id] = definition;
         CreatedAgents[id] = definition;
-        return Task.FromResult(new AgentRef(id, definition.Name));
+        return new AgentRef(id, definition.Name);
     }
 
-    public Task<bool> DeleteAgentAsync(AgentRef agent, CancellationToken cancellationToken)
+    /// <summary>Awaited when a delete of an agent arrives, before it is deleted (a service slow to delete).</summary>
+    public Func<Task>? BeforeDeleteAgent { get; set; }
+
+    public async Task<bool> DeleteAgentAsync(AgentRef agent, CancellationToken cancellationToken)
     {
         Record("DeleteAgent", agent.Id);
+        await BeforeAsync("DeleteAgent", agent.Name);
+        if (BeforeDeleteAgent is { } before)
+        {
+            await before();
+        }
+
         if (AgentsVanishBeforeDelete)
         {
             agents.TryRemove(agent.Id, out _);
         }
 
-        return Task.FromResult(agents.TryRemove(agent.Id, out _));
+        return agents.TryRemove(agent.Id, out _);
     }
 
-    public Task<string> CreateThreadAsync(string idempotencyKey, CancellationToken cancellationToken)
+    public async Task<string> CreateThreadAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
         Record("CreateThread", idempotencyKey);
+        await BeforeAsync("CreateThread", idempotencyKey);
         var id = $"thread_{Interlocked.Increment(ref counter)}";
         threads[id] = [];
-        return Task.FromResult(id);
+        return id;
     }
 
-    public Task<bool> DeleteThreadAsync(string threadId, CancellationToken cancellationToken)
+    public async Task<bool> DeleteThreadAsync(string threadId, CancellationToken cancellationToken)
     {
         Record("DeleteThread", threadId);
-        return Task.FromResult(threads.TryRemove(threadId, out _));
+        await BeforeAsync("DeleteThread", threadId);
+        return threads.TryRemove(threadId, out _);
     }
 
     /// <summary>Awaited when a start arrives, before the run exists (the service slow to create it).</summary>
@@ -116,19 +150,41 @@ public sealed class ScriptedAgentService : IAgentService
     /// </summary>
     public TimeSpan? StreamFor { get; set; }
 
+    /// <summary>When set, how long a streamed start of this prompt is held instead of <see cref="StreamFor"/> (null: not streamed).</summary>
+    public Func<string, TimeSpan?>? StreamForPrompt { get; set; }
+
     readonly ConcurrentDictionary<string, (string RunId, TaskCompletionSource Cancelled)> runsByKey = new(StringComparer.Ordinal);
 
     public async Task<RunState> StartRunAsync(AgentRef agent, string threadId, string userMessage, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken)
     {
         Record("StartRun", threadId);
+        await BeforeAsync("StartRun", threadId);
         if (BeforeStartRun is { } before)
         {
             await before();
         }
 
-        if (StreamFor is { } streamFor && streamWindow > TimeSpan.Zero)
+        if (OneRunPerThread && runs.Values.Any(r => r.ThreadId == threadId && !r.IsTerminal))
+        {
+            throw new AgentServiceException($"Thread {threadId} already has an active run.", 400);
+        }
+
+        if ((StreamForPrompt is { } forPrompt ? forPrompt(userMessage) : StreamFor) is { } streamFor && streamWindow > TimeSpan.Zero)
         {
             var started = StartRunCore(threadId, userMessage);
+            var first = runs[started];
+            lock (first)
+            {
+                // A stream ends where the run asks for tool outputs.
+                if (first.Steps.Count > 0 && first.Steps[0].ToolCalls.Count > 0)
+                {
+                    first.Current = first.Steps[0];
+                    first.Position = 1;
+                    first.WaitingForOutputs = true;
+                    return State(started, "requires_action");
+                }
+            }
+
             var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             runsByKey[idempotencyKey] = (started, cancelled);
             if (await Task.WhenAny(cancelled.Task, Task.Delay(streamFor, cancellationToken)) == cancelled.Task)
@@ -162,9 +218,10 @@ public sealed class ScriptedAgentService : IAgentService
         return id;
     }
 
-    public Task<RunState> GetRunAsync(RunRef run, CancellationToken cancellationToken)
+    public async Task<RunState> GetRunAsync(RunRef run, CancellationToken cancellationToken)
     {
         Record("GetRun", run.RunId);
+        await BeforeAsync("GetRun", run.ThreadId);
         var script = runs[run.RunId];
         lock (script)
         {
@@ -179,13 +236,14 @@ public sealed class ScriptedAgentService : IAgentService
                 }
             }
 
-            return Task.FromResult(State(run.RunId, script.Current.Status));
+            return State(run.RunId, script.Current.Status);
         }
     }
 
-    public Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken)
+    public async Task<RunState> SubmitToolOutputsAsync(AgentRef agent, RunRef run, IReadOnlyList<ToolOutput> outputs, string idempotencyKey, TimeSpan streamWindow, CancellationToken cancellationToken)
     {
         Record("SubmitToolOutputs", run.RunId);
+        await BeforeAsync("SubmitToolOutputs", run.ThreadId);
         Submissions.GetOrAdd(run.RunId, _ => []).Add(outputs);
         var script = runs[run.RunId];
         lock (script)
@@ -194,18 +252,33 @@ public sealed class ScriptedAgentService : IAgentService
             script.Current = ScriptStep.Of("in_progress");
         }
 
-        return Task.FromResult(State(run.RunId, "in_progress"));
+        // Streamed as a start is (StreamFor): held until the run is cancelled by the submission's key, or the time passes.
+        if (StreamFor is { } streamFor && streamWindow > TimeSpan.Zero)
+        {
+            var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            runsByKey[idempotencyKey] = (run.RunId, cancelled);
+            if (await Task.WhenAny(cancelled.Task, Task.Delay(streamFor, cancellationToken)) == cancelled.Task)
+            {
+                return State(run.RunId, "cancelled");
+            }
+        }
+
+        return State(run.RunId, "in_progress");
     }
 
     /// <summary>When true, a cancelled run stays <c>cancelling</c> for ever (a service that never finishes cancelling).</summary>
     public bool CancelSticks { get; set; }
 
+    /// <summary>When set (and the cancel does not stick), a cancelled run ends <c>cancelled</c> this long after the cancel even if nobody reads it, as a real service's does.</summary>
+    public TimeSpan? CancelSettlesAfter { get; set; }
+
     /// <summary>The reasons cancels were asked with, in order.</summary>
     public ConcurrentQueue<string> CancelReasons { get; } = new();
 
-    public Task<RunState> CancelRunAsync(RunState run, string reason, CancellationToken cancellationToken)
+    public async Task<RunState> CancelRunAsync(RunState run, string reason, CancellationToken cancellationToken)
     {
         Record("CancelRun", run.RunId);
+        await BeforeAsync("CancelRun", run.ThreadId);
         CancelReasons.Enqueue(reason);
         var script = runs[run.RunId];
         lock (script)
@@ -221,7 +294,22 @@ public sealed class ScriptedAgentService : IAgentService
                 : [.. script.Steps.Take(script.Position), ScriptStep.Of("cancelled")];
             script.WaitingForOutputs = false;
             script.Current = ScriptStep.Of("cancelling");
-            return Task.FromResult(State(run.RunId, "cancelling"));
+            if (CancelSettlesAfter is { } settles && !CancelSticks)
+            {
+                _ = Task.Delay(settles, CancellationToken.None).ContinueWith(_ =>
+                {
+                    lock (script)
+                    {
+                        if (script.Current.Status == "cancelling")
+                        {
+                            script.Current = ScriptStep.Of("cancelled");
+                            script.Position = script.Steps.Count;
+                        }
+                    }
+                }, TaskScheduler.Default);
+            }
+
+            return State(run.RunId, "cancelling");
         }
     }
 
@@ -255,13 +343,14 @@ public sealed class ScriptedAgentService : IAgentService
         return Task.FromResult(0);
     }
 
-    public Task<IReadOnlyList<JobMessage>> ListMessagesAsync(string threadId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<JobMessage>> ListMessagesAsync(string threadId, CancellationToken cancellationToken)
     {
         Record("ListMessages", threadId);
+        await BeforeAsync("ListMessages", threadId);
         var list = threads.GetOrAdd(threadId, _ => []);
         lock (list)
         {
-            return Task.FromResult<IReadOnlyList<JobMessage>>([.. list]);
+            return [.. list];
         }
     }
 
