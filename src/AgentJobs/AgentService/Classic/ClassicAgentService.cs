@@ -188,6 +188,8 @@ public sealed class ClassicAgentService : IAgentService
         Func<CancellationToken, Task<AsyncStreamingResult<StreamingUpdate>>> open, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var updates = await open(cancellationToken);
+        var deltas = Deltas.DeltaWriter.Current;
+        string? runId = null;
         await foreach (var update in updates.WithCancellation(cancellationToken))
         {
             switch (update)
@@ -196,7 +198,12 @@ public sealed class ClassicAgentService : IAgentService
                     yield return (ClassicMapping.ToRunState(action.GetThreadRun(), null), null);
                     break;
                 case RunUpdate run:
+                    runId = run.Value.Id;
                     yield return (ClassicMapping.ToRunState(run.Value, null), null);
+                    break;
+                case MessageContentUpdate { Text: { Length: > 0 } text } content when deltas is not null && runId is not null:
+                    // The words as they are written, for watchers (thread.message.delta).
+                    deltas.Add(runId, content.MessageId, text, null);
                     break;
             }
         }

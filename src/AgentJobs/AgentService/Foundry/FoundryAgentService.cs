@@ -347,7 +347,7 @@ public sealed class FoundryAgentService : IAgentService
         try
         {
             followed = await RunStream.FollowAsync(
-                ct => Events(() => responses.CreateResponseAsync(Content(streamed), Streamed(ct)), conversationId, ct), window, null, cancellationToken);
+                ct => Events(() => responses.CreateResponseAsync(Content(streamed), Streamed(ct)), conversationId, null, ct), window, null, cancellationToken);
         }
         catch (Exception ex) when (RunStream.IsUnsupported(ex) || RunStream.IsBreak(ex))
         {
@@ -366,7 +366,7 @@ public sealed class FoundryAgentService : IAgentService
             try
             {
                 var next = await RunStream.FollowAsync(
-                    ct => Events(() => responses.GetResponseAsync(run.RunId, include: null, stream: true, startingAfter: (int)after, includeObfuscation: null, Streamed(ct)), conversationId, ct),
+                    ct => Events(() => responses.GetResponseAsync(run.RunId, include: null, stream: true, startingAfter: (int)after, includeObfuscation: null, Streamed(ct)), conversationId, run.RunId, ct),
                     left, after, cancellationToken);
                 if (next.Last is null)
                 {
@@ -389,7 +389,7 @@ public sealed class FoundryAgentService : IAgentService
     /// service that answers with the plain object instead of a stream yields that object once.
     /// </summary>
     static async IAsyncEnumerable<(RunState, long?)> Events(
-        Func<Task<ClientResult>> send, string conversationId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        Func<Task<ClientResult>> send, string conversationId, string? knownResponseId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var result = await send();
         using var response = result.GetRawResponse();
@@ -400,6 +400,8 @@ public sealed class FoundryAgentService : IAgentService
         }
 
         var stream = response.ContentStream ?? throw new IOException("The response stream has no content.");
+        var deltas = Deltas.DeltaWriter.Current;
+        var responseId = knownResponseId;
         await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(stream).EnumerateAsync(cancellationToken))
         {
             if (item.Data is not { Length: > 0 } data || data == "[DONE]")
@@ -410,11 +412,21 @@ public sealed class FoundryAgentService : IAgentService
             using var doc = JsonDocument.Parse(data);
             var root = doc.RootElement;
             long? sequence = root.TryGetProperty("sequence_number", out var n) && n.TryGetInt64(out var number) ? number : null;
-            if (root.TryGetProperty("response", out var snapshot) && snapshot.ValueKind == JsonValueKind.Object && Str(root, "type")?.StartsWith("response.", StringComparison.Ordinal) == true)
+            var type = Str(root, "type");
+            if (type == "response.output_text.delta")
             {
+                // The words as they are written, for watchers.
+                if (deltas is not null && responseId is not null && Str(root, "delta") is { Length: > 0 } text)
+                {
+                    deltas.Add(responseId, Str(root, "item_id"), text, sequence);
+                }
+            }
+            else if (root.TryGetProperty("response", out var snapshot) && snapshot.ValueKind == JsonValueKind.Object && type?.StartsWith("response.", StringComparison.Ordinal) == true)
+            {
+                responseId = Str(snapshot, "id") ?? responseId;
                 yield return (ToRunState(snapshot, conversationId, pollAfterMs: null), sequence);
             }
-            else if (Str(root, "type") == "error")
+            else if (type == "error")
             {
                 throw new AgentServiceException($"The response stream reported an error: {(root.TryGetProperty("message", out var m) ? m.ToString() : data)}");
             }
