@@ -38,7 +38,7 @@ public static class JobEventTypes
     /// <summary>
     /// Text the agent wrote, as it streams: <c>runId</c> (run or response), <c>itemId</c> (message or output item),
     /// <c>text</c>; <c>truncated</c> on the last one when the call's delta log reached its cap. A job's deltas spell
-    /// its reply; a stream that starts after the job ended skips them (the <see cref="Reply"/> carries the text).
+    /// its reply; a stream that starts (no <c>Last-Event-ID</c>) after the job ended skips them (the <see cref="Reply"/> carries the text).
     /// </summary>
     public const string Delta = "delta";
 

@@ -24,14 +24,14 @@ public sealed class JobEventReader(IJobHistorySource source, string jobId, IDelt
     /// <summary>The streamed call still open at the last read (its deltas are the newest events), if any.</summary>
     public StreamedCall? OpenCall { get; private set; }
 
-    /// <summary>Every event of the job so far, in id order, and whether the job has ended; a finished job's deltas are skipped.</summary>
+    /// <summary>Every event of the job so far, in id order, and whether the job has ended; a finished job's deltas are skipped (a watcher joining late).</summary>
     public Task<(IReadOnlyList<JobEvent> Events, bool Finished)> ReadAsync(CancellationToken cancellationToken) =>
         ReadAsync(JobEventId.Start, cancellationToken);
 
     /// <summary>
-    /// Every event of the job so far, in id order, and whether the job has ended. Deltas are read while the job runs;
-    /// once it has ended only those of the call <paramref name="after"/> points into are (a client resuming mid-reply
-    /// gets the rest of it; one that starts later gets the reply event instead of replaying every delta).
+    /// Every event of the job so far, in id order, and whether the job has ended. Deltas after <paramref name="after"/>
+    /// are read, except for a stream that starts (no <c>Last-Event-ID</c>) after the job ended: it gets the reply event
+    /// instead of replaying every delta. A client that reconnects gets exactly the events after its last one, deltas too.
     /// </summary>
     public async Task<(IReadOnlyList<JobEvent> Events, bool Finished)> ReadAsync(JobEventId after, CancellationToken cancellationToken)
     {
@@ -61,7 +61,7 @@ public sealed class JobEventReader(IJobHistorySource source, string jobId, IDelt
             var finished = job.Any(e => e is ExecutionCompletedEvent or ExecutionTerminatedEvent);
             foreach (var call in JobEventProjector.StreamedCalls(job))
             {
-                if (!finished || (after.Position == call.Position && after.Sub >= 1))
+                if (call.Position >= after.Position && (!finished || after != JobEventId.Start))
                 {
                     await ReadDeltasAsync(call, cancellationToken).ConfigureAwait(false);
                 }
