@@ -48,6 +48,16 @@ public static class Cli
         Description = "How long a run of the embedded service's simulated model stays in progress, in ms (default 400).",
     };
 
+    static readonly Option<double?> SimulatedTokensPerSecond = new("--simulated-tokens-per-second")
+    {
+        Description = "The pace at which the embedded service's simulated model streams its text, in tokens (words) per second (default: all at once).",
+    };
+
+    static readonly Option<int?> SimulatedFirstTokenMs = new("--simulated-first-token-ms")
+    {
+        Description = "With a pace, the simulated model's delay before its first token, in ms (default 0).",
+    };
+
     static readonly Option<bool> Verbose = new("--verbose", "-v")
     {
         Description = "More logging (run: Information, to standard error; serve: Debug), and the full details (stack traces) of a failed start.",
@@ -329,6 +339,8 @@ public static class Cli
         command.Options.Add(ApiKey);
         command.Options.Add(Protocol);
         command.Options.Add(SimulatedRunMs);
+        command.Options.Add(SimulatedTokensPerSecond);
+        command.Options.Add(SimulatedFirstTokenMs);
         command.Options.Add(Verbose);
         command.Options.Add(McpServers);
         command.Options.Add(OtlpEndpoint);
@@ -347,6 +359,8 @@ public static class Cli
             ApiKey = parse.GetValue(ApiKey),
             Protocol = parse.GetValue(Protocol),
             SimulatedRunMs = parse.GetValue(SimulatedRunMs),
+            SimulatedTokensPerSecond = parse.GetValue(SimulatedTokensPerSecond),
+            SimulatedFirstTokenMs = parse.GetValue(SimulatedFirstTokenMs),
             OtlpEndpoint = parse.GetValue(OtlpEndpoint),
         };
 

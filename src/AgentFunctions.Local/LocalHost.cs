@@ -363,6 +363,16 @@ public sealed class LocalHost : IAsyncDisposable
             serverOptions.Simulation.InProgressMs = runMs;
         }
 
+        if (options.SimulatedTokensPerSecond is { } pace)
+        {
+            serverOptions.Simulation.TokensPerSecond = pace;
+        }
+
+        if (options.SimulatedFirstTokenMs is { } firstToken)
+        {
+            serverOptions.Simulation.FirstTokenMs = firstToken;
+        }
+
         options.ConfigureAgentService?.Invoke(serverOptions);
         return await LocalAgentServer.StartAsync(serverOptions, cancellationToken).ConfigureAwait(false);
     }
