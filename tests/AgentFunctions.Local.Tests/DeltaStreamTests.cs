@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using AgentFunctions.Local.Tests.Support;
 using AgentJobs.Deltas;
+using LocalAgentService;
 
 namespace AgentFunctions.Local.Tests;
 
@@ -81,6 +82,59 @@ public sealed class DeltaStreamTests(AzuriteFixture azurite) : IClassFixture<Azu
         Assert.Equal(reply, late.Single(e => e.Type == "reply").Data.GetProperty("text").GetString());
     }
 
+    [Theory]
+    [InlineData("classic")]
+    [InlineData("foundry")]
+    public async Task A_watcher_on_the_other_worker_gets_every_delta_exactly_once_when_the_worker_holding_the_stream_is_killed(string protocol)
+    {
+        var storage = azurite.ConnectionString;
+        var hub = "kill" + Guid.NewGuid().ToString("N")[..12];
+        await using var service = await LocalAgentServer.StartAsync(new LocalAgentServerOptions
+        {
+            ApiKey = "kill-key",
+            Simulation = { QueuedMs = 0, InProgressMs = 100, TokensPerSecond = 25 },
+        });
+        string[] Args(string worker) =>
+        [
+            "--storage", storage, "--task-hub", hub, "--worker-id", worker, "--partition-lease", "15",
+            "--endpoint", service.ProjectEndpoint.ToString(), "--api-key", "kill-key", "--protocol", protocol,
+        ];
+
+        // worker-b alone takes the job, so its StartRun (and the run's stream) is there.
+        await using var victim = await ServeProcess.StartAsync(StartTimeout, Args("worker-b"));
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var posted = await http.PostAsJsonAsync(new Uri(victim.BaseAddress, "api/agent-jobs"),
+            new { prompt = "Please write 900 words", polling = new { streamWindowSeconds = 120 }, maxDurationSeconds = 600 }, TestContext.Current.CancellationToken);
+        Assert.True(posted.IsSuccessStatusCode, await posted.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        var id = (await posted.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken)).GetProperty("id").GetString()!;
+
+        using var onVictim = new SseWatcher(new Uri(victim.BaseAddress, $"api/agent-jobs/{id}/events"), null);
+        await onVictim.WaitForAsync(events => events.Count(e => e.Type == "delta") >= 3, TimeSpan.FromSeconds(60), "three deltas on worker-b");
+        onVictim.Dispose();
+
+        // worker-a joins; its watcher resumes after the last event worker-b's watcher got, then worker-b dies mid-reply.
+        await using var survivor = await ServeProcess.StartAsync(StartTimeout, Args("worker-a"));
+        var seenOnVictim = onVictim.Events;
+        using var onSurvivor = new SseWatcher(new Uri(survivor.BaseAddress, $"api/agent-jobs/{id}/events"), seenOnVictim[^1].Id);
+        await onSurvivor.WaitForAsync(events => events.Any(e => e.Type == "delta"), TimeSpan.FromSeconds(60), "a delta on worker-a");
+        await victim.KillAsync();
+        var deltasBeforeKill = onSurvivor.Events.Count(e => e.Type == "delta");
+
+        await onSurvivor.WaitForAsync(events => events.Any(e => e.Type == "result"), TimeSpan.FromSeconds(180), "the result on worker-a");
+        var all = seenOnVictim.Concat(onSurvivor.Events).ToList();
+        TestContext.Current.TestOutputHelper?.WriteLine($"{all.Count(e => e.Type == "delta")} deltas: {seenOnVictim.Count(e => e.Type == "delta")} on worker-b, {deltasBeforeKill} more on worker-a before the kill, the rest after.");
+        Assert.Equal("Completed", all[^1].Data.GetProperty("outcome").GetString());
+        Assert.True(all.Count(e => e.Type == "delta") > seenOnVictim.Count(e => e.Type == "delta") + deltasBeforeKill, "deltas came after the kill");
+
+        // None lost, none repeated: unique ids in order, and the deltas spell the reply byte for byte.
+        var ids = all.Select(e => Version.Parse(e.Id)).ToList();
+        Assert.Equal(ids.Order(), ids);
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        var reply = all.Single(e => e.Type == "reply").Data.GetProperty("text").GetString();
+        var spelled = string.Join("\n\n", all.Where(e => e.Type == "delta").GroupBy(d => d.Data.GetProperty("itemId").GetString()).Select(g => string.Concat(g.Select(d => d.Data.GetProperty("text").GetString()))));
+        Assert.Equal(reply, spelled);
+    }
+
     internal static async Task<List<(string Id, string Type, JsonElement Data)>> ReadEventsAsync(HttpClient http, string id, string? lastEventId)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"api/agent-jobs/{Uri.EscapeDataString(id)}/events");
@@ -107,5 +161,123 @@ public sealed class DeltaStreamTests(AzuriteFixture azurite) : IClassFixture<Azu
         }
 
         return events;
+    }
+}
+
+/// <summary>Follows a job's event stream in the background, reconnecting with <c>Last-Event-ID</c> until the result.</summary>
+sealed class SseWatcher : IDisposable
+{
+    readonly List<(string Id, string Type, JsonElement Data)> events = [];
+    readonly CancellationTokenSource stop = new();
+    readonly Task reading;
+
+    public SseWatcher(Uri url, string? lastEventId)
+    {
+        reading = Task.Run(() => ReadAsync(url, lastEventId));
+    }
+
+    public List<(string Id, string Type, JsonElement Data)> Events
+    {
+        get
+        {
+            lock (events)
+            {
+                return [.. events];
+            }
+        }
+    }
+
+    public async Task WaitForAsync(Func<List<(string Id, string Type, JsonElement Data)>, bool> condition, TimeSpan timeout, string what)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (!condition(Events))
+        {
+            Assert.True(DateTime.UtcNow < until, $"No {what} in {timeout.TotalSeconds:0} s; events: {string.Join(", ", Events.Select(e => $"{e.Id} {e.Type}"))}");
+            await Task.Delay(50);
+        }
+    }
+
+    async Task ReadAsync(Uri url, string? lastEventId)
+    {
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, url);
+                if (lastEventId is not null)
+                {
+                    request.Headers.Add("Last-Event-ID", lastEventId);
+                }
+
+                using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stop.Token);
+                if (response.StatusCode == HttpStatusCode.NoContent)
+                {
+                    return;
+                }
+
+                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(stop.Token));
+                string? id = null, type = null, data = null;
+                while (await reader.ReadLineAsync(stop.Token) is { } line)
+                {
+                    if (line.Length == 0)
+                    {
+                        if (id is not null && type is not null && data is not null)
+                        {
+                            using var json = JsonDocument.Parse(data);
+                            lock (events)
+                            {
+                                events.Add((id, type, json.RootElement.Clone()));
+                            }
+
+                            lastEventId = id;
+                            if (type == "result")
+                            {
+                                return;
+                            }
+                        }
+
+                        (id, type, data) = (null, null, null);
+                    }
+                    else if (line.StartsWith("id: ", StringComparison.Ordinal))
+                    {
+                        id = line[4..];
+                    }
+                    else if (line.StartsWith("event: ", StringComparison.Ordinal))
+                    {
+                        type = line[7..];
+                    }
+                    else if (line.StartsWith("data: ", StringComparison.Ordinal))
+                    {
+                        data = line[6..];
+                    }
+                }
+            }
+            catch (Exception) when (!stop.IsCancellationRequested)
+            {
+                // The worker went away or the stream broke: reconnect after the last event.
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            await Task.Delay(200, CancellationToken.None);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (!stop.IsCancellationRequested)
+        {
+            stop.Cancel();
+            try
+            {
+                reading.Wait(TimeSpan.FromSeconds(5));
+            }
+            catch (AggregateException)
+            {
+            }
+        }
     }
 }

@@ -310,7 +310,9 @@ public sealed class FoundryAgentService : IAgentService
     {
         if (await FindResponseAsync(conversationId, idempotencyKey, cancellationToken) is { } existing)
         {
-            return existing;
+            return streamWindow > TimeSpan.Zero && Deltas.DeltaWriter.Current is { } writer
+                ? await ResumeStreamAsync(existing, conversationId, writer.LastStreamSequence, streamWindow, cancellationToken)
+                : existing;
         }
 
         if (streamWindow > TimeSpan.Zero && await StreamResponseAsync(body, conversationId, streamWindow, cancellationToken) is { } streamed)
@@ -382,6 +384,27 @@ public sealed class FoundryAgentService : IAgentService
         }
 
         return followed.Last;
+    }
+
+    /// <summary>
+    /// A retried streamed call (its worker died mid-stream) picks the response's stream up again after the last event
+    /// the call's delta log holds (<c>starting_after</c>), so the log goes on where it stopped, with nothing repeated
+    /// (the writer skips events it has), also when the response has ended meanwhile (the rest is replayed at once).
+    /// The response as found is returned when the stream is refused or yields nothing.
+    /// </summary>
+    async Task<RunState> ResumeStreamAsync(RunState existing, string conversationId, long? after, TimeSpan window, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var followed = await RunStream.FollowAsync(
+                ct => Events(() => responses.GetResponseAsync(existing.RunId, include: null, stream: true, startingAfter: after is { } n ? (int)n : null, includeObfuscation: null, Streamed(ct)), conversationId, existing.RunId, ct),
+                window, after, cancellationToken);
+            return followed.Last ?? existing;
+        }
+        catch (Exception ex) when (RunStream.IsUnsupported(ex) || RunStream.IsBreak(ex))
+        {
+            return existing;
+        }
     }
 
     /// <summary>
