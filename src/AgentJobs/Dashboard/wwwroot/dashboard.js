@@ -8,7 +8,7 @@
   // The function key the page was opened with (?code=) goes on every call: EventSource cannot send headers.
   const code = new URLSearchParams(location.search).get('code');
   const listInterval = 2000;
-  const eventTypes = ['accepted', 'phase', 'runStatus', 'toolCall', 'toolResult', 'cancelRequested', 'reply', 'result',
+  const eventTypes = ['accepted', 'phase', 'runStatus', 'toolCall', 'toolResult', 'cancelRequested', 'delta', 'reply', 'result',
     'approvalRequested', 'approvalDecided'];
 
   const $ = (id) => document.getElementById(id);
@@ -159,6 +159,8 @@
     $('f-polls').textContent = '0';
     $('f-tools').textContent = '0';
     $('reply').replaceChildren(el('span', { className: 'muted', text: 'No reply yet.' }));
+    delete $('reply').dataset.live;
+    $('reply').removeAttribute('aria-busy');
     $('tool-rows').replaceChildren();
     $('run-steps').replaceChildren(el('li', { className: 'muted', text: 'When the job has finished.' }));
     $('events').replaceChildren();
@@ -198,6 +200,10 @@
     job.seen.add(e.lastEventId);
     let data;
     try { data = JSON.parse(e.data); } catch { data = {}; }
+    if (type === 'delta') {
+      growReply(data); // the words as they are written: the reply grows; the event log lists the rest
+      return;
+    }
 
     // The log follows new events unless the reader has scrolled up in it.
     const log = $('events');
@@ -230,7 +236,11 @@
         break;
       }
       case 'reply':
+        // The reply from durable history: the text the deltas spelled, now whole and final.
+        job.replied = true;
         $('reply').textContent = data.text || '';
+        delete $('reply').dataset.live;
+        $('reply').removeAttribute('aria-busy');
         break;
       case 'approvalRequested':
         showApproval(data);
@@ -248,6 +258,24 @@
       default:
         break;
     }
+  }
+
+  // A text delta: appended to the reply as it streams (messages apart by a blank line, as the reply has them). Screen
+  // readers hear the reply once it is whole (aria-busy while it grows).
+  function growReply(d) {
+    if (job.replied) return;
+    const reply = $('reply');
+    if (!job.live) {
+      job.live = { text: '', item: null };
+      reply.dataset.live = 'true';
+      reply.setAttribute('aria-busy', 'true');
+    }
+
+    if (job.live.item !== null && d.itemId !== job.live.item && d.text) job.live.text += '\n\n';
+    if (d.text) job.live.item = d.itemId;
+    job.live.text += d.text || '';
+    if (d.truncated) job.live.text += ' …';
+    reply.textContent = job.live.text;
   }
 
   function summary(type, d) {
