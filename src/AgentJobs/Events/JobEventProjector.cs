@@ -108,7 +108,7 @@ public static class JobEventProjector
             switch (e)
             {
                 case ExecutionStartedEvent started:
-                    var request = Read<AgentJobRequest>(started.Input);
+                    var request = Read<AgentJobRequest>(started.Input) is { Prompt: not null } asJob ? asJob : Read<TurnInputDto>(started.Input)?.Request; // a job, or a session's turn
                     Emit(JobEventTypes.Accepted, new JsonObject
                     {
                         ["prompt"] = Cut(request?.Prompt, PromptPreviewChars),
@@ -546,6 +546,8 @@ public static class JobEventProjector
     sealed record RunDto(string? RunId, string? RawStatus);
 
     sealed record CallKeyDto(string? IdempotencyKey);
+
+    sealed record TurnInputDto(AgentJobRequest? Request);
 
     sealed record ToolCallDto(string? Id, string? Name, string? Arguments);
 

@@ -15,6 +15,7 @@ namespace AgentJobs.Http;
 /// <c>lastEventId</c> query parameter) gets exactly the events after it. Comment heartbeats keep idle connections
 /// open; the stream closes itself after <see cref="AgentJobEventsOptions.EventStreamMaxSeconds"/> (clients reconnect)
 /// and ends after the <c>result</c> event. A reconnect after the result gets 204, which stops EventSource retrying.
+/// A session's turn is streamed the same way, by its instance id (<c>{sessionId}:turn:{number:D6}</c>).
 /// While a streamed call runs, its text arrives as <c>delta</c> events (read from the delta log every
 /// <see cref="AgentJobEventsOptions.EventStreamDeltaPollMilliseconds"/>), in order with the rest and resumable by id.
 /// </summary>
@@ -29,7 +30,7 @@ public sealed class AgentJobEventsApi(IOptions<AgentJobEventsOptions> options, I
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
         var instance = string.IsNullOrWhiteSpace(id) ? null : await client.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
-        if (instance is null || instance.Name != AgentJobOrchestrator.Name)
+        if (instance is null || instance.Name is not (AgentJobOrchestrator.Name or Sessions.AgentTurnOrchestrator.Name))
         {
             return Results.Problem(new Microsoft.AspNetCore.Mvc.ProblemDetails
             {
