@@ -57,6 +57,13 @@ public sealed class SimulationOptions
 
     /// <summary>With a pace, how long a stream waits before the first word, in ms (default 0).</summary>
     public int FirstTokenMs { get; set; }
+
+    /// <summary>
+    /// Called as a stream sends a piece of text (the message or output item id, the piece), once per piece however many
+    /// clients read it: measurements of how long text takes to reach a watcher start here. Null: nothing is called.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Action<string, string>? TextSent { get; set; }
 }
 
 /// <summary>The backend for one assistant model name.</summary>

@@ -134,8 +134,12 @@ internal sealed class ClassicRunStream(bool announceThread, SimulationOptions? s
         Emit("thread.message.in_progress", opening);
         var pieces = TextPace.Pieces(message.Text, simulation);
         var messageId = message.Id;
-        void Delta(string piece) =>
+        void Delta(string piece)
+        {
             Emit("thread.message.delta", new MessageDeltaDto(messageId, new MessageDeltaBodyDto([new TextDeltaContentDto(0, new TextValueDto(piece, []))])));
+            simulation?.TextSent?.Invoke(messageId, piece);
+        }
+
         return async () =>
         {
             if (TextPace.IsPaced(simulation))

@@ -111,7 +111,12 @@ internal sealed class ResponseEventLog(SimulationOptions? simulation = null) : I
                 string text = item.Spec.Text;
                 Append("response.output_item.added", (type, seq) => new OutputItemEventDto(type, seq, index, message with { Status = "in_progress", Content = [] }));
                 Append("response.content_part.added", (type, seq) => new ContentPartEventDto(type, seq, item.Id, index, 0, new OutputTextDto("", [])));
-                void Delta(string piece) => Append("response.output_text.delta", (type, seq) => new OutputTextDeltaEventDto(type, seq, item.Id, index, 0, piece, []));
+                void Delta(string piece)
+                {
+                    Append("response.output_text.delta", (type, seq) => new OutputTextDeltaEventDto(type, seq, item.Id, index, 0, piece, []));
+                    simulation?.TextSent?.Invoke(item.Id, piece);
+                }
+
                 var pieces = TextPace.Pieces(text, simulation);
                 if (TextPace.IsPaced(simulation))
                 {
