@@ -1,4 +1,6 @@
 using AgentJobs.Contracts;
+using AgentJobs.Deltas;
+using AgentJobs.Events;
 using AgentJobs.Http;
 using AgentJobs.Sessions;
 using Microsoft.DurableTask.Client;
@@ -90,14 +92,17 @@ internal static class ChatVerb
                     break;
                 }
 
-                var result = await WaitForTurnAsync(client, id, ++turns, cancellationToken).ConfigureAwait(false);
+                var live = new LiveText(
+                    services.GetService<IJobHistorySource>() ?? new DurableClientHistorySource(client), services.GetRequiredService<IDeltaLog>(), AgentTurnOrchestrator.InstanceId(id, ++turns));
+                var result = await WaitForTurnAsync(client, id, turns, console, live, cancellationToken).ConfigureAwait(false);
                 if (result is null)
                 {
+                    console.WriteLine();
                     reason = "the chat was stopped (Ctrl+C)";
                     break;
                 }
 
-                PrintTurn(console, result);
+                PrintTurn(console, result, live.Text);
             }
 
             var running = (await client.GetInstanceAsync(id, getInputsAndOutputs: true, CancellationToken.None).ConfigureAwait(false))?.ReadCustomStatusAs<SessionProgress>()?.RunningTurn;
@@ -111,13 +116,28 @@ internal static class ChatVerb
         }
     }
 
-    /// <summary>Waits for turn <paramref name="number"/> to finish; null when Ctrl+C came first (the session's end then cancels it).</summary>
-    static async Task<SessionTurnResult?> WaitForTurnAsync(DurableTaskClient client, string sessionId, int number, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits for turn <paramref name="number"/> to finish, printing the agent's text as it is written (after
+    /// <c>agent&gt;</c>); null when Ctrl+C came first (the session's end then cancels it).
+    /// </summary>
+    static async Task<SessionTurnResult?> WaitForTurnAsync(DurableTaskClient client, string sessionId, int number, IAnsiConsole console, LiveText live, CancellationToken cancellationToken)
     {
         var turnId = AgentTurnOrchestrator.InstanceId(sessionId, number);
         while (!cancellationToken.IsCancellationRequested)
         {
             var turn = await client.GetInstanceAsync(turnId, getInputsAndOutputs: true, CancellationToken.None).ConfigureAwait(false);
+            var before = live.Text.Length;
+            var text = await ReadLiveAsync(live).ConfigureAwait(false);
+            if (text.Length > 0)
+            {
+                if (before == 0)
+                {
+                    console.Markup("[bold]agent>[/] ");
+                }
+
+                Terminal.WriteRaw(console, text);
+            }
+
             if (turn is { IsCompleted: true })
             {
                 return turn.ReadOutputAs<SessionTurnResult>();
@@ -136,14 +156,39 @@ internal static class ChatVerb
         return null;
     }
 
-    static void PrintTurn(IAnsiConsole console, SessionTurnResult turn)
+    /// <summary>The text written since the last read; a failed read of the delta log only delays the text to the reply.</summary>
+    static async Task<string> ReadLiveAsync(LiveText live)
     {
+        try
+        {
+            return await live.ReadNewAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return "";
+        }
+    }
+
+    /// <summary>
+    /// Ends the turn's output: the reply (the source of truth) where it goes beyond the text already printed live, or
+    /// whole when nothing was; then the tools the turn called.
+    /// </summary>
+    static void PrintTurn(IAnsiConsole console, SessionTurnResult turn, string printed)
+    {
+        var reply = turn.Reply ?? $"(no reply: {turn.Outcome}{(turn.Failure is { } f ? $", {f.Message}" : "")})";
+        if (printed.Length == 0)
+        {
+            console.MarkupLine($"[bold]agent>[/] {Markup.Escape(reply)}");
+        }
+        else
+        {
+            Terminal.WriteRaw(console, (reply.StartsWith(printed, StringComparison.Ordinal) ? reply[printed.Length..] : "\n" + reply) + Environment.NewLine);
+        }
+
         var tools = turn.RunSteps.SelectMany(s => s.ToolCalls).Select(c => c.Name).ToList();
         if (tools.Count > 0)
         {
             console.MarkupLine($"[grey]  (tools: {Markup.Escape(string.Join(", ", tools))})[/]");
         }
-
-        console.MarkupLine($"[bold]agent>[/] {Markup.Escape(turn.Reply ?? $"(no reply: {turn.Outcome}{(turn.Failure is { } f ? $", {f.Message}" : "")})")}");
     }
 }

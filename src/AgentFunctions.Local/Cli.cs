@@ -48,6 +48,16 @@ public static class Cli
         Description = "How long a run of the embedded service's simulated model stays in progress, in ms (default 400).",
     };
 
+    static readonly Option<double?> SimulatedTokensPerSecond = new("--simulated-tokens-per-second")
+    {
+        Description = "The pace at which the embedded service's simulated model streams its text, in tokens (words) per second (default: all at once).",
+    };
+
+    static readonly Option<int?> SimulatedFirstTokenMs = new("--simulated-first-token-ms")
+    {
+        Description = "With a pace, the simulated model's delay before its first token, in ms (default 0).",
+    };
+
     static readonly Option<bool> Verbose = new("--verbose", "-v")
     {
         Description = "More logging (run: Information, to standard error; serve: Debug), and the full details (stack traces) of a failed start.",
@@ -298,9 +308,16 @@ public static class Cli
                 "each on a fresh task hub; prints jobs/s for both and the ratio (one --jobs and one --run-ms figure).",
         };
         var workers = new Option<int?>("--workers") { Description = "With --storage: worker processes of the second run (default 2)." };
+        var liveText = new Option<bool>("--live-text")
+        {
+            Description = "Live text instead: token-to-watcher latency p50/p95 of the service stream (the floor), serve in memory and, with --storage, " +
+                "one worker and two workers (watcher on the other one), plus delta-log writes per 1,000 tokens. --jobs: jobs per scenario (default 3).",
+        };
+        var words = new Option<int>("--words") { Description = "With --live-text: words (tokens) per reply.", DefaultValueFactory = _ => 300 };
+        var pace = new Option<double>("--tokens-per-second") { Description = "With --live-text: the simulated model's pace.", DefaultValueFactory = _ => 50 };
         var command = new Command("bench", "Durable polling vs stream-first vs no Durable vs the quickstart's loop: throughput, overhead, detection lag, calls and history per job; or, with --storage, 1 vs N serve workers.")
         {
-            jobs, runMs, hints, window, stock, storage, workers,
+            jobs, runMs, hints, window, stock, storage, workers, liveText, words, pace,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -315,6 +332,13 @@ public static class Cli
             {
                 Terminal.Fail("--jobs and --run-ms take comma-separated whole numbers; --poll-hints takes off, on or both.");
                 return ConfigurationError;
+            }
+
+            if (parse.GetValue(liveText))
+            {
+                var perScenario = parse.GetResult(jobs) is { Implicit: false } ? jobCounts[0] : 3;
+                return await LiveTextBenchmark.RunAsync(
+                    new LiveTextBenchmarkOptions(parse.GetValue(storage), perScenario, parse.GetValue(words), parse.GetValue(pace)), ct).ConfigureAwait(false);
             }
 
             if (parse.GetValue(storage) is { } connection)
@@ -360,6 +384,8 @@ public static class Cli
         command.Options.Add(ApiKey);
         command.Options.Add(Protocol);
         command.Options.Add(SimulatedRunMs);
+        command.Options.Add(SimulatedTokensPerSecond);
+        command.Options.Add(SimulatedFirstTokenMs);
         command.Options.Add(Verbose);
         command.Options.Add(McpServers);
         command.Options.Add(OtlpEndpoint);
@@ -387,6 +413,8 @@ public static class Cli
             ApiKey = parse.GetValue(ApiKey),
             Protocol = parse.GetValue(Protocol),
             SimulatedRunMs = parse.GetValue(SimulatedRunMs),
+            SimulatedTokensPerSecond = parse.GetValue(SimulatedTokensPerSecond),
+            SimulatedFirstTokenMs = parse.GetValue(SimulatedFirstTokenMs),
             OtlpEndpoint = parse.GetValue(OtlpEndpoint),
         };
 

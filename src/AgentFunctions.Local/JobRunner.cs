@@ -3,6 +3,8 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentJobs.Contracts;
+using AgentJobs.Deltas;
+using AgentJobs.Events;
 using AgentJobs.Hosting;
 using AgentJobs.Http;
 using AgentJobs.Workflow;
@@ -109,8 +111,52 @@ internal static class JobRunner
         var asked = new HashSet<string>(StringComparer.Ordinal);
         string? lastShown = null;
 
-        // Returns the final status, or null when held calls wait for an answer.
-        async Task<AgentJobStatus?> Loop(Action<string> show)
+        // The agent's words as they are written (the delta log): once they flow, they are the progress shown.
+        var live = new LiveText(
+            host.Services.GetService<IJobHistorySource>() ?? new DurableClientHistorySource(host.Client), host.Services.GetRequiredService<IDeltaLog>(), id);
+        var textMode = false;
+        var leaveSpinner = false;
+        string? pendingText = null;
+        async Task<bool> ShowTextAsync(bool inSpinner)
+        {
+            string text;
+            try
+            {
+                text = await live.ReadNewAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                return false; // the text comes with the reply
+            }
+
+            if (text.Length == 0)
+            {
+                return false;
+            }
+
+            if (!textMode && inSpinner)
+            {
+                pendingText = text; // printed once the spinner is gone
+                return leaveSpinner = true;
+            }
+
+            WriteText(text);
+            return false;
+        }
+
+        void WriteText(string text)
+        {
+            if (!textMode)
+            {
+                textMode = true;
+                display.MarkupLine($"  {clock.Elapsed.TotalSeconds,5:0.0}s  [bold]Agent[/]");
+            }
+
+            Terminal.WriteRaw(display, text);
+        }
+
+        // Returns the final status, or null when held calls wait for an answer or the agent's text starts in a spinner.
+        async Task<AgentJobStatus?> Loop(Action<string> show, bool inSpinner)
         {
             while (true)
             {
@@ -125,10 +171,25 @@ internal static class JobRunner
                              ?? throw new InvalidOperationException($"Agent job {id} vanished.");
                 if (status.RuntimeStatus is "Completed" or "Failed" or "Terminated")
                 {
+                    if (textMode)
+                    {
+                        await ShowTextAsync(inSpinner: false).ConfigureAwait(false); // the rest of it
+                        Terminal.WriteRaw(display, Environment.NewLine);
+                    }
+
                     return status;
                 }
 
-                show(Describe(status.Progress, cancelSent));
+                if (await ShowTextAsync(inSpinner).ConfigureAwait(false))
+                {
+                    return null;
+                }
+
+                if (!textMode)
+                {
+                    show(Describe(status.Progress, cancelSent));
+                }
+
                 if (!cancelSent && status.Progress?.PendingApprovals?.Any(p => !asked.Contains(p.CallId)) == true)
                 {
                     return null;
@@ -141,16 +202,16 @@ internal static class JobRunner
         while (true)
         {
             AgentJobStatus? final = null;
-            if (display.Profile.Capabilities.Interactive)
+            if (display.Profile.Capabilities.Interactive && !textMode)
             {
                 await display.Status().Spinner(Spinner.Known.Dots).StartAsync("Starting", async context =>
                 {
-                    final = await Loop(text => context.Status(Markup.Escape($"{text} · {clock.Elapsed.TotalSeconds:0.0} s"))).ConfigureAwait(false);
+                    final = await Loop(text => context.Status(Markup.Escape($"{text} · {clock.Elapsed.TotalSeconds:0.0} s")), inSpinner: true).ConfigureAwait(false);
                 }).ConfigureAwait(false);
             }
             else
             {
-                // Not a terminal: one plain line per change, no cursor movement, no colour.
+                // Not a terminal (or the agent's text is flowing): one plain line per change, no cursor movement, no colour.
                 final = await Loop(text =>
                 {
                     if (text != lastShown)
@@ -158,12 +219,19 @@ internal static class JobRunner
                         lastShown = text;
                         display.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0.0}s  {text}");
                     }
-                }).ConfigureAwait(false);
+                }, inSpinner: false).ConfigureAwait(false);
             }
 
             if (final is not null)
             {
                 return final;
+            }
+
+            if (leaveSpinner)
+            {
+                leaveSpinner = false;
+                WriteText(pendingText ?? "");
+                continue;
             }
 
             await AskAsync(host, id, display, asked, cancellationToken).ConfigureAwait(false);

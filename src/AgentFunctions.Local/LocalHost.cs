@@ -44,6 +44,9 @@ public sealed class LocalHost : IAsyncDisposable
     /// <summary>Configuration key of the partition lease in seconds (environment: <c>Durable__PartitionLeaseSeconds</c>).</summary>
     public const string PartitionLeaseSetting = "Durable:PartitionLeaseSeconds";
 
+    /// <summary>How often an event stream reads the delta log of a call that is streaming text, on the in-memory backend.</summary>
+    public const int InMemoryDeltaPollMilliseconds = 20;
+
     /// <summary>Configuration section of the embedded agent service (<see cref="LocalAgentServerOptions"/>, e.g. <c>LocalAgentService__Simulation__InProgressMs</c>).</summary>
     public const string EmbeddedServiceSection = "LocalAgentService";
 
@@ -164,6 +167,11 @@ public sealed class LocalHost : IAsyncDisposable
             LocalTelemetry.Configure(builder, options, serve); // --otlp-endpoint, run --trace
             var backend = options.Backend(builder.Configuration);
             builder.Services.AddDurableBackend(backend, registry => registry.AddAgentJobTasks());
+            if (!backend.UsesStorage && builder.Configuration[$"{AgentJobsApiOptions.SectionName}:{nameof(AgentJobEventsOptions.EventStreamDeltaPollMilliseconds)}"] is null)
+            {
+                // In process, a read of the delta log costs nothing: watchers look for new text every 20 ms, not 50.
+                builder.Services.PostConfigure<AgentJobEventsOptions>(o => o.EventStreamDeltaPollMilliseconds = InMemoryDeltaPollMilliseconds);
+            }
             builder.Services.AddSingleton<AgentJobStatusReader>();
             builder.Services.AddRetentionLoop(); // purges finished jobs after AgentJobs__RetentionDays, both backends
             builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
@@ -361,6 +369,16 @@ public sealed class LocalHost : IAsyncDisposable
         if (options.SimulatedRunMs is { } runMs)
         {
             serverOptions.Simulation.InProgressMs = runMs;
+        }
+
+        if (options.SimulatedTokensPerSecond is { } pace)
+        {
+            serverOptions.Simulation.TokensPerSecond = pace;
+        }
+
+        if (options.SimulatedFirstTokenMs is { } firstToken)
+        {
+            serverOptions.Simulation.FirstTokenMs = firstToken;
         }
 
         options.ConfigureAgentService?.Invoke(serverOptions);

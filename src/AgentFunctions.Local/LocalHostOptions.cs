@@ -42,6 +42,12 @@ public sealed class LocalHostOptions
     /// <summary>How long a simulated run stays in progress, in ms (<c>--simulated-run-ms</c>); embedded service only.</summary>
     public int? SimulatedRunMs { get; set; }
 
+    /// <summary>The pace of the simulated model's streamed text, tokens per second (<c>--simulated-tokens-per-second</c>); embedded service only.</summary>
+    public double? SimulatedTokensPerSecond { get; set; }
+
+    /// <summary>With a pace, the simulated model's first-token delay in ms (<c>--simulated-first-token-ms</c>); embedded service only.</summary>
+    public int? SimulatedFirstTokenMs { get; set; }
+
     /// <summary>Where <c>serve</c> listens (<c>--urls</c>, semicolon-separated).</summary>
     public string Urls { get; set; } = DefaultUrls;
 

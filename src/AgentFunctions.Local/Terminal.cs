@@ -30,6 +30,14 @@ internal static class Terminal
         return console;
     }
 
+    /// <summary>Writes text exactly as it is (no markup, no wrapping) and flushes: the agent's words as they arrive.</summary>
+    public static void WriteRaw(IAnsiConsole console, string text)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        console.Profile.Out.Writer.Write(text);
+        console.Profile.Out.Writer.Flush();
+    }
+
     /// <summary>
     /// Starts the host, or reports why it cannot start in one line and returns null; with <paramref name="verbose"/>
     /// the exception's full details (stack traces) follow the line.

@@ -1,3 +1,4 @@
+using AgentJobs.Deltas;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -48,8 +49,11 @@ public static class DurableBackendServiceCollectionExtensions
     public static IServiceCollection AddDurableBackend(this IServiceCollection services, DurableBackendOptions options, Action<DurableTaskRegistry> configureTasks)
     {
         ArgumentNullException.ThrowIfNull(options);
+
+        // The delta log (live text) lives where the backend's state does: the task hub's storage account, or the process.
         return options.UsesStorage
-            ? services.AddAzureStorageDurableBackend(options.StorageConnectionString!, options.TaskHub, configureTasks, options.WorkerId, options.PartitionLease)
-            : services.AddInMemoryDurableBackend(configureTasks);
+            ? services.AddTableDeltaLog(options.StorageConnectionString!, options.TaskHub)
+                .AddAzureStorageDurableBackend(options.StorageConnectionString!, options.TaskHub, configureTasks, options.WorkerId, options.PartitionLease)
+            : services.AddInMemoryDeltaLog().AddInMemoryDurableBackend(configureTasks);
     }
 }

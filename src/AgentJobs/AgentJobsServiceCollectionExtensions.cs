@@ -1,6 +1,7 @@
 using AgentJobs.AgentService;
 using AgentJobs.AgentService.Classic;
 using AgentJobs.Configuration;
+using AgentJobs.Deltas;
 using AgentJobs.Http;
 using AgentJobs.Tools;
 using AgentJobs.Tools.Mcp;
@@ -38,6 +39,7 @@ public static class AgentJobsServiceCollectionExtensions
         services.TryAddSingleton(McpToolServers.FromConfiguration(configuration));
         services.TryAddSingleton(Telemetry.AgentJobsTelemetryOptions.FromConfiguration(configuration));
         services.AddAgentJobsOperations(configuration); // retention, batches
+        services.AddDeltaLogFromConfiguration(configuration); // live text: a table in the task hub's storage account, or in process
         return services.AddAgentJobs(endpoint, apiOptions);
     }
 
@@ -70,6 +72,7 @@ public static class AgentJobsServiceCollectionExtensions
         services.TryAddSingleton(McpToolServers.None);
         services.TryAddSingleton(sp => new McpToolSource(sp.GetRequiredService<McpToolServers>(), sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton(new Telemetry.AgentJobsTelemetryOptions()); // content capture off unless configured
+        services.TryAddInMemoryDeltaLog();
         services.TryAddSingleton<AgentJobActivities>();
         services.TryAddSingleton<AgentJobRequestValidator>();
         services.TryAddSingleton(sp => new AgentJobPolicy(

@@ -48,6 +48,22 @@ public sealed class SimulationOptions
     /// real services, which send no hint. Injected 429 faults send their retry hints either way.
     /// </summary>
     public bool PollHints { get; set; } = true;
+
+    /// <summary>
+    /// The pace at which streams spell the model's text, in tokens (words) per second; 0 (default) sends it at once, in
+    /// a few pieces, as soon as the run ends. Paced, the run's end is streamed after its last word.
+    /// </summary>
+    public double TokensPerSecond { get; set; }
+
+    /// <summary>With a pace, how long a stream waits before the first word, in ms (default 0).</summary>
+    public int FirstTokenMs { get; set; }
+
+    /// <summary>
+    /// Called as a stream sends a piece of text (the message or output item id, the piece), once per piece however many
+    /// clients read it: measurements of how long text takes to reach a watcher start here. Null: nothing is called.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Action<string, string>? TextSent { get; set; }
 }
 
 /// <summary>The backend for one assistant model name.</summary>

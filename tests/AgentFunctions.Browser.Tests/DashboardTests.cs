@@ -131,6 +131,46 @@ public sealed partial class DashboardTests(DashboardServers servers) : IClassFix
         await Expect(page.Locator("#f-agent")).ToHaveTextAsync("yes");
     }
 
+    [Fact]
+    public async Task The_reply_grows_live_as_the_agent_writes_it_and_a_reload_mid_reply_resumes_without_repeating_text()
+    {
+        // Every state the reply shows is recorded (a mutation observer installed on every load), so a repeated or
+        // out-of-order piece of text shows as a state that is not a prefix of the final reply.
+        var page = await servers.NewPageAsync();
+        await page.AddInitScriptAsync("""
+            window.__replies = [];
+            document.addEventListener('DOMContentLoaded', () => {
+              const reply = document.getElementById('reply');
+              new MutationObserver(() => { if (reply.dataset.live) window.__replies.push(reply.textContent); })
+                .observe(reply, { childList: true, characterData: true, subtree: true });
+            });
+            """);
+        using var client = servers.QuickClient();
+        var id = await servers.StartJobAsync(client, new { prompt = "Please write 160 words" }); // 4 s at 40 words/s
+        await page.GotoAsync($"{servers.QuickDashboard}#job={Uri.EscapeDataString(id)}");
+
+        // Growing while the job runs, then the page reloads mid-reply.
+        var reply = page.Locator("#reply");
+        await Expect(reply).ToHaveAttributeAsync("data-live", "true");
+        await page.WaitForFunctionAsync("() => document.getElementById('reply').textContent.split(' ').length > 20");
+        Assert.Equal("–", await page.Locator("#f-outcome").TextContentAsync());
+        var before = await page.EvaluateAsync<string[]>("() => window.__replies");
+        await page.ReloadAsync();
+
+        await Expect(reply).ToHaveAttributeAsync("data-live", "true");
+        await Expect(page.Locator("#f-outcome")).ToHaveTextAsync("Completed");
+        await Expect(reply).Not.ToHaveAttributeAsync("data-live", "true");
+        var after = await page.EvaluateAsync<string[]>("() => window.__replies");
+
+        using var status = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync($"api/agent-jobs/{id}", TestContext.Current.CancellationToken));
+        var final = status.RootElement.GetProperty("result").GetProperty("reply").GetString()!;
+        Assert.Equal(final, await reply.TextContentAsync());
+        Assert.True(before.Length > 2 && after.Length > 2, $"the reply did not grow: {before.Length} states before the reload, {after.Length} after");
+        Assert.All(before.Concat(after), text => Assert.StartsWith(text, final, StringComparison.Ordinal));
+        Assert.True(before.Zip(before.Skip(1)).All(p => p.Second.Length >= p.First.Length), "the reply shrank before the reload");
+        Assert.True(after.Zip(after.Skip(1)).All(p => p.Second.Length >= p.First.Length), "the reply shrank after the reload");
+    }
+
     static async Task<List<string>> EventIdsOnPageAsync(IPage page) =>
         [.. await page.Locator("#events li").EvaluateAllAsync<string[]>("items => items.map(i => i.dataset.eventId)")];
 

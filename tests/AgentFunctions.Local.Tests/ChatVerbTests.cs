@@ -32,4 +32,17 @@ public class ChatVerbTests
         Assert.Contains("Session ended · 1 turn ", output.StdOut, StringComparison.Ordinal);
         Assert.Contains("agent deleted", output.StdOut, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_paced_reply_is_printed_as_it_is_written_once_and_plain()
+    {
+        var output = await LocalCli.RunWithInputAsync(Timeout, "Please write 30 words\n/exit\n", null, "chat", "--simulated-tokens-per-second", "60");
+
+        Assert.True(output.ExitCode == 0, $"exit {output.ExitCode}; stderr: {output.StdErr}; stdout: {output.StdOut}");
+        Assert.Contains("agent> [simulated", output.StdOut, StringComparison.Ordinal);
+        Assert.Single(output.StdOut.Split("[simulated")[1..]); // the live text and the reply are printed once, not twice
+        var line = output.StdOut.Split('\n').Single(l => l.Contains("agent> [simulated", StringComparison.Ordinal));
+        Assert.Equal(30 + 2, line[(line.IndexOf("agent> ", StringComparison.Ordinal) + "agent> ".Length)..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Length); // whole, on one line
+        Assert.DoesNotContain("\u001b[", output.StdOut, StringComparison.Ordinal);
+    }
 }

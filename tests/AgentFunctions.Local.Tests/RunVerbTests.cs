@@ -82,6 +82,21 @@ public class RunVerbTests
     }
 
     [Fact]
+    public async Task Run_prints_a_paced_reply_as_it_is_written_then_the_result_in_plain_text()
+    {
+        var output = await LocalCli.RunAsync(Timeout, null, "run", "Please write 40 words", "--simulated-tokens-per-second", "60");
+
+        Assert.True(output.ExitCode == 0, $"exit {output.ExitCode}; stderr: {output.StdErr}; stdout: {output.StdOut}");
+        var live = output.StdOut.IndexOf("s  Agent\n[simulated", StringComparison.Ordinal);
+        var reply = output.StdOut.IndexOf("Reply\n  [simulated", StringComparison.Ordinal);
+        Assert.True(live >= 0 && reply > live, $"no live text before the reply: {output.StdOut}");
+        var liveText = output.StdOut[(live + "s  Agent\n".Length)..].Split('\n')[0];
+        var replyText = output.StdOut[(reply + "Reply\n  ".Length)..].Split('\n')[0];
+        Assert.Equal(replyText, liveText);
+        Assert.DoesNotContain("\u001b[", output.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_json_prints_only_the_result_as_camel_case_json()
     {
         var output = await LocalCli.RunAsync(Timeout, null, "run", "Hello, tell me a joke", "--json", "--tool", "get_utc_now", "--agent-name", "cli-test");

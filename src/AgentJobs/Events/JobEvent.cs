@@ -35,6 +35,13 @@ public static class JobEventTypes
     /// <summary>Someone asked the job to cancel: <c>reason</c>.</summary>
     public const string CancelRequested = "cancelRequested";
 
+    /// <summary>
+    /// Text the agent wrote, as it streams: <c>runId</c> (run or response), <c>itemId</c> (message or output item),
+    /// <c>text</c>; <c>truncated</c> on the last one when the call's delta log reached its cap. A job's deltas spell
+    /// its reply; a stream that starts (no <c>Last-Event-ID</c>) after the job ended skips them (the <see cref="Reply"/> carries the text).
+    /// </summary>
+    public const string Delta = "delta";
+
     /// <summary>The agent's reply: <c>text</c>.</summary>
     public const string Reply = "reply";
 

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentJobs.Contracts;
+using AgentJobs.Deltas;
 using AgentJobs.Workflow;
 using DurableTask.Core;
 using DurableTask.Core.History;
@@ -45,14 +46,20 @@ public static class JobEventProjector
     }
 
     /// <summary>Projects the events.</summary>
+    /// <remarks>A streamed call's text deltas (<see cref="JobEventTypes.Delta"/>) follow the events of the history
+    /// event that scheduled the call's first attempt, with ids <c>position.1.seq</c>; while the call is open the job's
+    /// later events are held back, as for a poller, so a delta written later never gets a smaller id than an event
+    /// already sent.</remarks>
     /// <param name="job">The job orchestration's history.</param>
     /// <param name="pollerHistory">A poller's history (its current generation) by instance id; null when not read.</param>
     /// <returns>The events in id order, and whether the job has ended (the last event is then <see cref="JobEventTypes.Result"/>).</returns>
+    /// <param name="deltas">A streamed call's text deltas by call key (<see cref="StreamedCalls"/>); null (or null for a call) when not read.</param>
     public static (IReadOnlyList<JobEvent> Events, bool Finished) Project(
-        IReadOnlyList<HistoryEvent> job, Func<string, IReadOnlyList<HistoryEvent>?> pollerHistory)
+        IReadOnlyList<HistoryEvent> job, Func<string, IReadOnlyList<HistoryEvent>?> pollerHistory, Func<string, IReadOnlyList<TextDelta>?>? deltas = null)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(pollerHistory);
+        var calls = StreamedCalls(job).ToDictionary(c => c.Position);
 
         var state = new State();
         var scheduled = new Dictionary<int, TaskScheduledEvent>();
@@ -101,7 +108,7 @@ public static class JobEventProjector
             switch (e)
             {
                 case ExecutionStartedEvent started:
-                    var request = Read<AgentJobRequest>(started.Input);
+                    var request = Read<AgentJobRequest>(started.Input) is { Prompt: not null } asJob ? asJob : Read<TurnInputDto>(started.Input)?.Request; // a job, or a session's turn
                     Emit(JobEventTypes.Accepted, new JsonObject
                     {
                         ["prompt"] = Cut(request?.Prompt, PromptPreviewChars),
@@ -131,6 +138,19 @@ public static class JobEventProjector
                                 ["arguments"] = h.Arguments,
                                 ["expiresAt"] = h.ExpiresAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
                             });
+                        }
+                    }
+
+                    if (calls.TryGetValue(position, out var streamed))
+                    {
+                        foreach (var delta in deltas?.Invoke(streamed.Key) ?? [])
+                        {
+                            state.Add(new JobEventId(position, 1, delta.Seq), JobEventTypes.Delta, DeltaData(delta), delta.AtUtc);
+                        }
+
+                        if (streamed.Open)
+                        {
+                            return (state.Events, false);
                         }
                     }
 
@@ -250,6 +270,73 @@ public static class JobEventProjector
         }
 
         return (state.Events, false);
+    }
+
+    /// <summary>
+    /// The job's streamed calls (<see cref="AgentJobActivities.StartRun"/>, <see cref="AgentJobActivities.SubmitToolOutputs"/>)
+    /// by key, at the position of their first attempt, with whether the call may still write deltas: an attempt runs,
+    /// or the last one failed and the job has not moved on yet (a retry with the same key may follow).
+    /// </summary>
+    public static IReadOnlyList<StreamedCall> StreamedCalls(IReadOnlyList<HistoryEvent> job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var first = new Dictionary<string, int>(StringComparer.Ordinal);
+        var keyOf = new Dictionary<int, string>(); // TaskScheduled event id -> key
+        var lastAttempt = new Dictionary<string, int>(StringComparer.Ordinal); // key -> event id of its last attempt
+        var outcome = new Dictionary<int, (bool Succeeded, int Position)>();
+        var ended = false;
+        var lastStep = -1; // position of the last step the job scheduled that is not a streamed call
+        for (var i = 0; i < job.Count; i++)
+        {
+            switch (job[i])
+            {
+                case TaskScheduledEvent task when task.Name is nameof(AgentJobActivities.StartRun) or nameof(AgentJobActivities.SubmitToolOutputs)
+                    && Read<CallKeyDto>(task.Input)?.IdempotencyKey is { } key:
+                    first.TryAdd(key, i);
+                    keyOf[task.EventId] = key;
+                    lastAttempt[key] = task.EventId;
+                    break;
+                case TaskScheduledEvent or SubOrchestrationInstanceCreatedEvent:
+                    lastStep = i;
+                    break;
+                case TaskCompletedEvent completed when keyOf.ContainsKey(completed.TaskScheduledId):
+                    outcome[completed.TaskScheduledId] = (true, i);
+                    break;
+                case TaskFailedEvent failed when keyOf.ContainsKey(failed.TaskScheduledId):
+                    outcome[failed.TaskScheduledId] = (false, i);
+                    break;
+                case ExecutionCompletedEvent or ExecutionTerminatedEvent:
+                    ended = true;
+                    break;
+            }
+        }
+
+        return [.. first.Select(f =>
+        {
+            var open = !ended && (!outcome.TryGetValue(lastAttempt[f.Key], out var last) || (!last.Succeeded && lastStep < last.Position));
+            var succeeded = keyOf.Where(k => k.Value == f.Key).Any(k => outcome.TryGetValue(k.Key, out var o) && o.Succeeded);
+            return new StreamedCall(f.Key, f.Value, open && !succeeded);
+        })];
+    }
+
+    /// <summary>The event of a text delta of the call scheduled at <paramref name="position"/>.</summary>
+    public static JobEvent DeltaEvent(int position, TextDelta delta)
+    {
+        ArgumentNullException.ThrowIfNull(delta);
+        var data = DeltaData(delta);
+        data["at"] = DateTime.SpecifyKind(delta.AtUtc, DateTimeKind.Utc).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        return new JobEvent(new JobEventId(position, 1, delta.Seq), JobEventTypes.Delta, data);
+    }
+
+    static JsonObject DeltaData(TextDelta delta)
+    {
+        var data = new JsonObject { ["runId"] = delta.RunId, ["itemId"] = delta.ItemId, ["text"] = delta.Text };
+        if (delta.Truncated)
+        {
+            data["truncated"] = true;
+        }
+
+        return data;
     }
 
     static void ProjectPoller(int position, IReadOnlyList<HistoryEvent> history, State state)
@@ -458,6 +545,10 @@ public static class JobEventProjector
 
     sealed record RunDto(string? RunId, string? RawStatus);
 
+    sealed record CallKeyDto(string? IdempotencyKey);
+
+    sealed record TurnInputDto(AgentJobRequest? Request);
+
     sealed record ToolCallDto(string? Id, string? Name, string? Arguments);
 
     sealed record ApprovalsDto(IReadOnlyList<PendingApproval>? Calls);
@@ -470,3 +561,9 @@ public static class JobEventProjector
 
     sealed record SeenDto(int Polls, string? RunId, string? RawStatus, DateTime AtUtc);
 }
+
+/// <summary>A streamed call of a job: its key, the history position of its first attempt, whether it may still write deltas.</summary>
+/// <param name="Key">The call's idempotency key (the delta log's call key).</param>
+/// <param name="Position">Where its first attempt was scheduled in the job's history.</param>
+/// <param name="Open">Whether an attempt may still write deltas.</param>
+public sealed record StreamedCall(string Key, int Position, bool Open);

@@ -15,10 +15,14 @@ namespace AgentJobs.Http;
 /// <c>lastEventId</c> query parameter) gets exactly the events after it. Comment heartbeats keep idle connections
 /// open; the stream closes itself after <see cref="AgentJobEventsOptions.EventStreamMaxSeconds"/> (clients reconnect)
 /// and ends after the <c>result</c> event. A reconnect after the result gets 204, which stops EventSource retrying.
+/// A session's turn is streamed the same way, by its instance id (<c>{sessionId}:turn:{number:D6}</c>).
+/// While a streamed call runs, its text arrives as <c>delta</c> events (read from the delta log every
+/// <see cref="AgentJobEventsOptions.EventStreamDeltaPollMilliseconds"/>), in order with the rest and resumable by id.
 /// </summary>
 /// <param name="options">The stream's settings.</param>
 /// <param name="history">The host's own history source, if it registered one; else history is read through the request's client.</param>
-public sealed class AgentJobEventsApi(IOptions<AgentJobEventsOptions> options, IJobHistorySource? history = null)
+/// <param name="deltas">The delta log: the text the agent writes, interleaved as <c>delta</c> events while a streamed call runs.</param>
+public sealed class AgentJobEventsApi(IOptions<AgentJobEventsOptions> options, IJobHistorySource? history = null, AgentJobs.Deltas.IDeltaLog? deltas = null)
 {
     /// <summary>Streams a job's events: 200 <c>text/event-stream</c>; 204 when nothing is left after <c>Last-Event-ID</c> of a finished job; 404; 400 for a malformed <c>Last-Event-ID</c>.</summary>
     public async Task<IResult> StreamAsync(HttpRequest request, string id, DurableTaskClient client, CancellationToken cancellationToken = default)
@@ -26,7 +30,7 @@ public sealed class AgentJobEventsApi(IOptions<AgentJobEventsOptions> options, I
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
         var instance = string.IsNullOrWhiteSpace(id) ? null : await client.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
-        if (instance is null || instance.Name != AgentJobOrchestrator.Name)
+        if (instance is null || instance.Name is not (AgentJobOrchestrator.Name or Sessions.AgentTurnOrchestrator.Name))
         {
             return Results.Problem(new Microsoft.AspNetCore.Mvc.ProblemDetails
             {
@@ -45,8 +49,8 @@ public sealed class AgentJobEventsApi(IOptions<AgentJobEventsOptions> options, I
             return AgentJobListApi.Bad("Last-Event-ID", "'Last-Event-ID' must be an event id this stream sent, like 12.0.3.");
         }
 
-        var reader = new JobEventReader(history ?? new DurableClientHistorySource(client), id);
-        var (events, finished) = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var reader = new JobEventReader(history ?? new DurableClientHistorySource(client), id, deltas);
+        var (events, finished) = await reader.ReadAsync(last, cancellationToken).ConfigureAwait(false);
         if (finished && !events.Any(e => e.Id > last))
         {
             return Results.StatusCode(StatusCodes.Status204NoContent);
@@ -71,7 +75,9 @@ public sealed class AgentJobEventsApi(IOptions<AgentJobEventsOptions> options, I
             var maxOpen = TimeSpan.FromSeconds(Math.Max(1, settings.EventStreamMaxSeconds));
             var heartbeat = TimeSpan.FromSeconds(Math.Max(1, settings.EventStreamHeartbeatSeconds));
             var poll = TimeSpan.FromMilliseconds(Math.Max(50, settings.EventStreamPollMilliseconds));
+            var deltaPoll = TimeSpan.FromMilliseconds(Math.Clamp(settings.EventStreamDeltaPollMilliseconds, 10, poll.TotalMilliseconds));
             var sinceWrite = Stopwatch.StartNew();
+            var sinceRead = Stopwatch.StartNew();
             var (events, finished) = (first, firstFinished);
             try
             {
@@ -110,8 +116,19 @@ public sealed class AgentJobEventsApi(IOptions<AgentJobEventsOptions> options, I
                         sinceWrite.Restart();
                     }
 
-                    await Task.Delay(poll, cancellationToken).ConfigureAwait(false);
-                    (events, finished) = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    // While a call streams text, its new deltas are read often (they follow every event sent so far);
+                    // history at the usual pace.
+                    if (reader.OpenCall is not null && sinceRead.Elapsed + deltaPoll < poll)
+                    {
+                        await Task.Delay(deltaPoll, cancellationToken).ConfigureAwait(false);
+                        events = await reader.ReadOpenCallAsync(cancellationToken).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    var wait = poll - sinceRead.Elapsed;
+                    await Task.Delay(wait > TimeSpan.Zero && reader.OpenCall is null ? wait : deltaPoll, cancellationToken).ConfigureAwait(false);
+                    (events, finished) = await reader.ReadAsync(after, cancellationToken).ConfigureAwait(false);
+                    sinceRead.Restart();
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

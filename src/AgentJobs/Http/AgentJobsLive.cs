@@ -15,6 +15,12 @@ public sealed class AgentJobEventsOptions
 
     /// <summary>How often the stream reads the job's history, in milliseconds (default 500).</summary>
     public int EventStreamPollMilliseconds { get; set; } = 500;
+
+    /// <summary>
+    /// While a streamed call writes text, how often the stream reads the call's delta log between history reads, in
+    /// milliseconds (default 50; one storage read each on the Azure Storage backend).
+    /// </summary>
+    public int EventStreamDeltaPollMilliseconds { get; set; } = 50;
 }
 
 /// <summary>Registers the job list, the event stream and the dashboard.</summary>

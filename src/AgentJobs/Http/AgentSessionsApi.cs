@@ -13,7 +13,8 @@ namespace AgentJobs.Http;
 /// The HTTP API of agent sessions, written once and served by both hosts (as <see cref="AgentJobsApi"/> is):
 /// <list type="bullet">
 /// <item><c>POST /api/agent-sessions</c> → 201 + Location; 400 naming the field; 502 when it ends while starting (its agent or thread refused).</item>
-/// <item><c>POST /api/agent-sessions/{id}/turns</c> <c>{prompt, maxDurationSeconds?}</c> → 202 (queued when a turn runs); 404; 409 ended.</item>
+/// <item><c>POST /api/agent-sessions/{id}/turns</c> <c>{prompt, maxDurationSeconds?, onBusy?}</c> → 202 (queued when a turn runs;
+/// <c>onBusy: interrupt</c> cancels the running turn and runs this one next); 404; 409 ended, or a turn runs and <c>onBusy</c> is <c>reject</c>.</item>
 /// <item><c>GET /api/agent-sessions/{id}</c> → 200 status, agent, thread, turns, usage; 404.</item>
 /// <item><c>GET /api/agent-sessions/{id}/turns?after={n}&amp;top={m}</c> → 200 a page of turns, oldest first, with a <c>next</c> link; 400; 404.</item>
 /// <item><c>GET /api/agent-sessions/{id}/turns/{n}</c> (number or turn id) → 200 the turn's progress and result; 404.</item>
@@ -127,28 +128,43 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             return Problem(StatusCodes.Status400BadRequest, "Invalid turn", invalid.Message, invalid.Field);
         }
 
+        var onBusy = turn.OnBusy ?? "queue";
+        if (!SessionTurnRequest.OnBusyValues.Contains(onBusy, StringComparer.Ordinal))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid turn", $"'onBusy' must be one of {string.Join(", ", SessionTurnRequest.OnBusyValues)}; got '{onBusy}'.", "onBusy");
+        }
+
         // With a key, the turn's id comes from it: a retry finds the turn the first request queued (or that has run since).
         if (key is null)
         {
-            return await QueueTurnAsync(request, client, id, turn, null, cancellationToken);
+            return await QueueTurnAsync(request, client, id, turn, onBusy, null, cancellationToken);
         }
 
         var keyedTurnId = IdempotencyKeys.InstanceId("turn:" + id, key);
         return await IdempotencyKeys.SerializedAsync(SessionMailbox.RequestId(id, keyedTurnId), async () =>
             await ReplayTurnAsync(request, client, id, keyedTurnId, turn, cancellationToken)
-            ?? await QueueTurnAsync(request, client, id, turn, keyedTurnId, cancellationToken), cancellationToken);
+            ?? await QueueTurnAsync(request, client, id, turn, onBusy, keyedTurnId, cancellationToken), cancellationToken);
     }
 
-    async Task<IResult> QueueTurnAsync(HttpRequest request, DurableTaskClient client, string id, SessionTurnRequest turn, string? turnId, CancellationToken cancellationToken)
+    async Task<IResult> QueueTurnAsync(HttpRequest request, DurableTaskClient client, string id, SessionTurnRequest turn, string onBusy, string? turnId, CancellationToken cancellationToken)
     {
-        var (_, state, missing) = await FindAsync(client, id, cancellationToken);
+        var (instance, state, missing) = await FindAsync(client, id, cancellationToken);
         if (missing is not null)
         {
             return missing;
         }
 
-        // The turn goes into the session's durable mailbox first; the doorbell only wakes an idle session.
-        var next = SessionRequests.Turn(state!, turn.Prompt, turn.MaxDurationSeconds, turnId);
+        var running = Progress(instance!)?.RunningTurn;
+        if (onBusy == "reject" && running is not null)
+        {
+            return Problem(StatusCodes.Status409Conflict, "A turn is running",
+                $"Agent session '{id}' is running turn {running.Number}; the turn was not queued (onBusy: reject). Send it again later, or with onBusy 'queue' or 'interrupt'.", "onBusy");
+        }
+
+        // The turn goes into the session's durable mailbox first; the doorbell only wakes an idle session. An
+        // interrupting turn goes ahead of the queue, then the running turn is cancelled (as cancel-turn does: its run
+        // stopped, its tool calls answered), so the session runs it next.
+        var next = SessionRequests.Turn(state!, turn.Prompt, turn.MaxDurationSeconds, turnId) with { Interrupting = onBusy == "interrupt" };
         TurnSent sent;
         try
         {
@@ -166,6 +182,12 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             logger.LogInformation("Turn {TurnId} refused: agent session {SessionId} ended before it could take it.", next.TurnId, id);
             return Problem(StatusCodes.Status409Conflict, "Agent session ended",
                 $"Agent session '{id}' ended before it could take this turn (no turn for {state!.IdleTimeoutSeconds} s, or its start failed); it takes no more turns.", null);
+        }
+
+        if (next.Interrupting && running is not null)
+        {
+            var interrupted = await JobEvents.RaiseAsync(client, running.InstanceId, AgentJobOrchestrator.CancelEventName, $"interrupted by turn {next.TurnId}", cancellationToken);
+            logger.LogInformation("Turn {Number} of agent session {SessionId} interrupted by turn {TurnId} ({Outcome}).", running.Number, id, next.TurnId, interrupted);
         }
 
         var queued = sent == TurnSent.Queued;

@@ -13,7 +13,7 @@ namespace AgentJobs.Retention;
 /// hosts. Idempotent: a purge interrupted half-way is finished by the next one (owned instances go first, the
 /// owner last, so the owner is still there to be found).
 /// </summary>
-public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logger)
+public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logger, AgentJobs.Deltas.IDeltaLog? deltas = null)
 {
     /// <summary>The most instances one scheduled purge looks at (the next run continues).</summary>
     public const int MaxInstancesPerRun = 10_000;
@@ -142,6 +142,22 @@ public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logge
         }
 
         purged += (await client.PurgeInstanceAsync(id, cancellation: cancellationToken).ConfigureAwait(false)).PurgedInstanceCount;
+        if (deltas is not null)
+        {
+            // The text deltas expire with the job: its own and those of every instance it owned (session turns).
+            foreach (var instanceId in owned.Append(id))
+            {
+                try
+                {
+                    await deltas.DeleteJobAsync(instanceId, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogWarning(ex, "The text deltas of {Id} were not deleted; they stay in the delta log until removed by hand.", instanceId);
+                }
+            }
+        }
+
         logger.LogDebug("Purged {Id} and {Owned} instances it owned.", id, owned.Count);
         return purged;
     }

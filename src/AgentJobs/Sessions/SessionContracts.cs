@@ -39,12 +39,20 @@ public sealed record AgentSessionRequest(
 /// <summary><c>POST /api/agent-sessions/{id}/turns</c>: one user message.</summary>
 /// <param name="Prompt">The message.</param>
 /// <param name="MaxDurationSeconds">The turn's deadline (default 600).</param>
-public sealed record SessionTurnRequest(string Prompt, int? MaxDurationSeconds = null);
+/// <param name="OnBusy">What to do when a turn runs: <c>queue</c> (default: run after it and the turns queued before),
+/// <c>interrupt</c> (cancel it, its tool calls answered so the thread stays usable, and run this one next), <c>reject</c>
+/// (409, nothing queued).</param>
+public sealed record SessionTurnRequest(string Prompt, int? MaxDurationSeconds = null, string? OnBusy = null)
+{
+    /// <summary>The <see cref="OnBusy"/> values.</summary>
+    public static IReadOnlyList<string> OnBusyValues { get; } = ["queue", "interrupt", "reject"];
+}
 
 /// <summary>A turn request as the session's mailbox keeps it (<see cref="SessionMailbox"/>).</summary>
 /// <param name="TurnId">The turn's id, given by the API when it accepted the turn.</param>
 /// <param name="Request">The turn, settled (prompt, deadline, the session's budgets and tools).</param>
-public sealed record SessionTurnEvent(string TurnId, AgentJobRequest Request);
+/// <param name="Interrupting">Sent with <c>onBusy: interrupt</c>: it runs before the turns queued without it.</param>
+public sealed record SessionTurnEvent(string TurnId, AgentJobRequest Request, bool Interrupting = false);
 
 /// <summary>The input of one session generation: everything the session knows, carried across continue-as-new.</summary>
 /// <param name="Template">The settled job request every turn starts from (its prompt is replaced).</param>

@@ -28,7 +28,7 @@ public sealed class SessionMailbox(ILogger<SessionMailbox> logger)
     /// </summary>
     public static string ClosingId(string sessionId) => $"{sessionId}:closing";
 
-    /// <summary>Reads the mailbox: the end request (if any) and the turn requests, oldest first. Read-only, so idempotent.</summary>
+    /// <summary>Reads the mailbox: the end request (if any) and the turn requests, interrupting ones first, then oldest first. Read-only, so idempotent.</summary>
     public async Task<MailboxContents> ReadAsync(DurableTaskClient client, string sessionId)
     {
         ArgumentNullException.ThrowIfNull(client);
@@ -46,7 +46,7 @@ public sealed class SessionMailbox(ILogger<SessionMailbox> logger)
         logger.LogDebug("Session {SessionId} mailbox: {Count} turn request(s){End}.", sessionId, requests.Count, end is null ? "" : ", end requested");
         return new MailboxContents(
             end is null ? null : end.ReadInputAs<string>() ?? "no reason given",
-            [.. requests.OrderBy(r => r.CreatedAt).ThenBy(r => r.Id, StringComparer.Ordinal).Select(r => new MailboxTurn(r.Id, r.Turn))]);
+            [.. requests.OrderByDescending(r => r.Turn.Interrupting).ThenBy(r => r.CreatedAt).ThenBy(r => r.Id, StringComparer.Ordinal).Select(r => new MailboxTurn(r.Id, r.Turn))]);
     }
 
     /// <summary>

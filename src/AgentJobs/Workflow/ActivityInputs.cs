@@ -23,7 +23,8 @@ public sealed record CreateThreadInput(string IdempotencyKey);
 /// <param name="UserMessage">The user's message, added to the thread as the run starts.</param>
 /// <param name="IdempotencyKey">Marks the message and the run so a retried start finds them.</param>
 /// <param name="StreamWindowSeconds">How long the activity follows the run's stream (0: no stream; the run is polled).</param>
-public sealed record StartRunInput(AgentRef Agent, string ThreadId, string UserMessage, string IdempotencyKey, int StreamWindowSeconds = 0)
+/// <param name="JobId">The orchestration instance making the call: the streamed text goes to its delta log (none when null).</param>
+public sealed record StartRunInput(AgentRef Agent, string ThreadId, string UserMessage, string IdempotencyKey, int StreamWindowSeconds = 0, string? JobId = null)
 {
     /// <summary>The stream window.</summary>
     [JsonIgnore]
@@ -48,7 +49,8 @@ public sealed record CancelStartedRunInput(string ThreadId, string IdempotencyKe
 /// <param name="Outputs">One output per pending tool call.</param>
 /// <param name="IdempotencyKey">Marks the submission where the protocol makes a new run of it.</param>
 /// <param name="StreamWindowSeconds">How long the activity follows the run's stream (0: no stream; the run is polled).</param>
-public sealed record SubmitToolOutputsInput(AgentRef Agent, RunRef Run, IReadOnlyList<ToolOutput> Outputs, string IdempotencyKey, int StreamWindowSeconds = 0)
+/// <param name="JobId">The orchestration instance making the call: the streamed text goes to its delta log (none when null).</param>
+public sealed record SubmitToolOutputsInput(AgentRef Agent, RunRef Run, IReadOnlyList<ToolOutput> Outputs, string IdempotencyKey, int StreamWindowSeconds = 0, string? JobId = null)
 {
     /// <summary>The stream window.</summary>
     [JsonIgnore]

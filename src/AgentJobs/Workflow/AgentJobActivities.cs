@@ -1,5 +1,6 @@
 using AgentJobs.AgentService;
 using AgentJobs.Contracts;
+using AgentJobs.Deltas;
 using AgentJobs.Telemetry;
 using AgentJobs.Tools;
 using Microsoft.DurableTask.Client;
@@ -14,8 +15,11 @@ namespace AgentJobs.Workflow;
 /// timed (<see cref="AgentJobsTelemetry.ServiceCallDurationMetric"/>); creating the agent and running a tool get their
 /// GenAI spans; prompt, reply, instructions and tool content go on spans only when <paramref name="telemetry"/> says so.
 /// </summary>
+/// <remarks>The streamed calls (<see cref="StartRun"/>, <see cref="SubmitToolOutputs"/>) forward the text they read to
+/// <paramref name="deltaLog"/>, when the host has one, through a <see cref="DeltaWriter"/>.</remarks>
 public sealed class AgentJobActivities(
-    IAgentService service, AgentToolRegistry tools, ILogger<AgentJobActivities> logger, AgentJobsTelemetryOptions telemetry)
+    IAgentService service, AgentToolRegistry tools, ILogger<AgentJobActivities> logger, AgentJobsTelemetryOptions telemetry,
+    IDeltaLog? deltaLog = null, DeltaLogOptions? deltaOptions = null)
 {
     /// <summary>
     /// Creates the job's agent with its function tools; MCP tools (<c>server/tool</c>) are read from their servers'
@@ -48,7 +52,7 @@ public sealed class AgentJobActivities(
     {
         ArgumentNullException.ThrowIfNull(input);
         AgentJobsTelemetry.RecordInput(input.UserMessage, telemetry.CaptureMessageContent);
-        return Streamed(input.StreamWindow, () => Measure(nameof(StartRun), () => service.StartRunAsync(input.Agent, input.ThreadId, input.UserMessage, input.IdempotencyKey, input.StreamWindow, CancellationToken.None)));
+        return Streamed(input.StreamWindow, input.JobId, input.IdempotencyKey, () => Measure(nameof(StartRun), () => service.StartRunAsync(input.Agent, input.ThreadId, input.UserMessage, input.IdempotencyKey, input.StreamWindow, CancellationToken.None)));
     }
 
     /// <summary>Reads the run (one poll).</summary>
@@ -58,7 +62,7 @@ public sealed class AgentJobActivities(
     public Task<RunState> SubmitToolOutputs(SubmitToolOutputsInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return Streamed(input.StreamWindow, () => Measure(nameof(SubmitToolOutputs), () => service.SubmitToolOutputsAsync(input.Agent, input.Run, input.Outputs, input.IdempotencyKey, input.StreamWindow, CancellationToken.None)));
+        return Streamed(input.StreamWindow, input.JobId, input.IdempotencyKey, () => Measure(nameof(SubmitToolOutputs), () => service.SubmitToolOutputsAsync(input.Agent, input.Run, input.Outputs, input.IdempotencyKey, input.StreamWindow, CancellationToken.None)));
     }
 
     /// <summary>Stops the run and closes the tool calls it waits for.</summary>
@@ -269,7 +273,9 @@ public sealed class AgentJobActivities(
     /// because the activity may start well after it was scheduled (queue latency on Azure Storage): polling that
     /// takes over counts from the stream's real start, so its first poll is never early.
     /// </summary>
-    static async Task<RunState> Streamed(TimeSpan window, Func<Task<RunState>> call)
+    /// <remarks>With a delta log and a job, the call's text deltas go to the log; every write has ended when the
+    /// activity returns, so once its completion is in history the log holds all the call read.</remarks>
+    async Task<RunState> Streamed(TimeSpan window, string? jobId, string callKey, Func<Task<RunState>> call)
     {
         if (window <= TimeSpan.Zero)
         {
@@ -277,7 +283,34 @@ public sealed class AgentJobActivities(
         }
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var state = await call();
+        DeltaWriter? writer = null;
+        if (deltaLog is not null && jobId is not null)
+        {
+            try
+            {
+                writer = await DeltaWriter.OpenAsync(deltaLog, jobId, callKey, deltaOptions ?? new DeltaLogOptions(), logger, CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "The delta log of {CallKey} could not be read; its text reaches watchers with the reply.", callKey);
+            }
+        }
+
+        RunState state;
+        DeltaWriter.Current = writer;
+        try
+        {
+            state = await call();
+        }
+        finally
+        {
+            DeltaWriter.Current = null;
+            if (writer is not null)
+            {
+                await writer.DisposeAsync();
+            }
+        }
+
         return state with { StreamedMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds };
     }
 }

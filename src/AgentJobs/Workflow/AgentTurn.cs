@@ -29,7 +29,7 @@ internal static class AgentTurn
                 var key = WorkflowSteps.Key(context, "run");
                 var window = StreamWindowSeconds(context, stopper, request);
                 var start = context.CallActivityAsync<RunState>(
-                    nameof(AgentJobActivities.StartRun), new StartRunInput(agent, threadId, request.Prompt, key, window), stopper.Working);
+                    nameof(AgentJobActivities.StartRun), new StartRunInput(agent, threadId, request.Prompt, key, window, context.InstanceId), stopper.Working);
                 run = await StreamedCallAsync(context, job, stopper, start, new CancelStartedRunInput(threadId, key, Previous: null, "the job is stopping"));
                 job.Saw(run);
                 run = await WaitForRunAsync(context, job, stopper, agent, run, request);
@@ -260,7 +260,7 @@ internal static class AgentTurn
         var key = WorkflowSteps.Key(context, $"tools:{job.ToolRounds++}");
         var window = StreamWindowSeconds(context, stopper, request);
         var submit = context.CallActivityAsync<RunState>(
-            nameof(AgentJobActivities.SubmitToolOutputs), new SubmitToolOutputsInput(agent, run.Ref, outputs, key, window), stopper.Working);
+            nameof(AgentJobActivities.SubmitToolOutputs), new SubmitToolOutputsInput(agent, run.Ref, outputs, key, window, context.InstanceId), stopper.Working);
         var submitted = await StreamedCallAsync(context, job, stopper, submit, new CancelStartedRunInput(run.ThreadId, key, run.Ref, "the job is stopping"));
         job.Saw(submitted);
         return submitted;

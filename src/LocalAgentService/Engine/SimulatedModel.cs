@@ -21,6 +21,9 @@ namespace LocalAgentService.Engine;
 internal sealed class SimulatedModel
     : IChatModel
 {
+    private static readonly string[] Words =
+        ["the", "agent", "writes", "durable", "text", "while", "every", "watcher", "reads", "it", "live", "and", "nothing", "is", "lost"];
+
     private static readonly string[] Jokes =
     [
         "Why did the developer go broke? Because he used up all his cache.",
@@ -81,6 +84,13 @@ internal sealed class SimulatedModel
         if (user.Length == 0)
         {
             return $"{label} Hello! Send me a message and I will answer.";
+        }
+
+        // "write 1000 words": a long answer, to see and measure live text.
+        if (Regex.Match(user, @"\bwrite (\d{1,5}) words\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant) is { Success: true } write)
+        {
+            int count = Math.Min(20_000, int.Parse(write.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+            return $"{label} " + string.Join(' ', Enumerable.Range(1, count).Select(i => Words[(i * 7) % Words.Length] + (i % 12 == 0 ? "." : "")));
         }
 
         if (user.Contains("joke", StringComparison.OrdinalIgnoreCase))

@@ -10,6 +10,9 @@ namespace LocalAgentService.Storage;
 /// </summary>
 internal sealed partial class AgentStore(TimeProvider time, SimulationOptions simulation, RunWorkQueue work)
 {
+    /// <summary>The simulation's settings (streams read their pace here).</summary>
+    public SimulationOptions Simulation => simulation;
+
     private readonly ConcurrentDictionary<string, AssistantRecord> assistants = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ThreadRecord> threads = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RunRecord> activeRuns = new(StringComparer.Ordinal);

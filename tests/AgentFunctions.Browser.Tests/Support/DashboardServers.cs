@@ -36,7 +36,7 @@ public sealed class DashboardServers : IAsyncLifetime
         {
             ["AgentJobs__ServeKey"] = Key,
             ["AgentJobs__EventStreamMaxSeconds"] = "3",
-        }, "127.0.0.1", "--simulated-run-ms", "3000");
+        }, "127.0.0.1", "--simulated-run-ms", "3000", "--simulated-tokens-per-second", "40"); // paced: replies grow live
         var slow = ServeProcess.StartAsync(StartTimeout, "--simulated-run-ms", "600000");
         try
         {

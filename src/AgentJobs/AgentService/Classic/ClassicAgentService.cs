@@ -108,6 +108,7 @@ public sealed class ClassicAgentService : IAgentService
             await AddUserMessageAsync(threadId, userMessage, $"{idempotencyKey}:message", cancellationToken);
             if (await FindRunAsync(threadId, idempotencyKey, cancellationToken) is { } existing)
             {
+                await ContinueDeltaLogAsync(existing, cancellationToken);
                 return existing;
             }
 
@@ -152,6 +153,44 @@ public sealed class ClassicAgentService : IAgentService
         });
     }
 
+    /// <summary>
+    /// A retried streamed call (its worker died mid-stream) cannot re-attach to the run's stream in this protocol: once
+    /// the run has ended, its messages are read and the text the call's delta log lacks (what follows what the earlier
+    /// attempt logged) is appended, so the log spells the reply without repeating any of it. A run still going is
+    /// polled by the workflow; its text reaches watchers with the reply.
+    /// </summary>
+    async Task ContinueDeltaLogAsync(RunState run, CancellationToken cancellationToken)
+    {
+        if (Deltas.DeltaWriter.Current is not { } writer || run.Status is not (AgentRunStatus.Completed or AgentRunStatus.Incomplete))
+        {
+            return;
+        }
+
+        var mine = new List<ThreadMessage>();
+        await foreach (var message in client.GetMessagesAsync(
+            run.ThreadId, new MessageCollectionOptions { Order = MessageCollectionOrder.Descending, PageSizeLimit = 20 }, cancellationToken))
+        {
+            if (message.RunId == run.RunId && message.Role == MessageRole.Assistant)
+            {
+                mine.Add(message);
+            }
+            else if (mine.Count > 0)
+            {
+                break;
+            }
+        }
+
+        foreach (var message in Enumerable.Reverse(mine))
+        {
+            var text = ClassicMapping.ToJobMessage(message).Text;
+            var logged = writer.LoggedChars(run.RunId, message.Id);
+            if (text.Length > logged)
+            {
+                writer.Add(run.RunId, message.Id, text[logged..], null);
+            }
+        }
+    }
+
     /// <summary>The thread's newest run when it carries <paramref name="idempotencyKey"/>: the run an earlier attempt started.</summary>
     async Task<RunState?> FindRunAsync(string threadId, string idempotencyKey, CancellationToken cancellationToken)
     {
@@ -188,6 +227,8 @@ public sealed class ClassicAgentService : IAgentService
         Func<CancellationToken, Task<AsyncStreamingResult<StreamingUpdate>>> open, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var updates = await open(cancellationToken);
+        var deltas = Deltas.DeltaWriter.Current;
+        string? runId = null;
         await foreach (var update in updates.WithCancellation(cancellationToken))
         {
             switch (update)
@@ -196,7 +237,12 @@ public sealed class ClassicAgentService : IAgentService
                     yield return (ClassicMapping.ToRunState(action.GetThreadRun(), null), null);
                     break;
                 case RunUpdate run:
+                    runId = run.Value.Id;
                     yield return (ClassicMapping.ToRunState(run.Value, null), null);
+                    break;
+                case MessageContentUpdate { Text: { Length: > 0 } text } content when deltas is not null && runId is not null:
+                    // The words as they are written, for watchers (thread.message.delta).
+                    deltas.Add(runId, content.MessageId, text, null);
                     break;
             }
         }
@@ -248,6 +294,7 @@ public sealed class ClassicAgentService : IAgentService
                 var pending = outputs.Select(o => o.ToolCallId).ToHashSet(StringComparer.Ordinal);
                 if (current.Status != AgentRunStatus.RequiresAction || !current.ToolCalls.Any(c => pending.Contains(c.Id)))
                 {
+                    await ContinueDeltaLogAsync(current, cancellationToken);
                     return current; // the stream's submission was taken
                 }
             }

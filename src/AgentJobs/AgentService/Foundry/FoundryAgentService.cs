@@ -310,7 +310,9 @@ public sealed class FoundryAgentService : IAgentService
     {
         if (await FindResponseAsync(conversationId, idempotencyKey, cancellationToken) is { } existing)
         {
-            return existing;
+            return streamWindow > TimeSpan.Zero && Deltas.DeltaWriter.Current is { } writer
+                ? await ResumeStreamAsync(existing, conversationId, writer.LastStreamSequence, streamWindow, cancellationToken)
+                : existing;
         }
 
         if (streamWindow > TimeSpan.Zero && await StreamResponseAsync(body, conversationId, streamWindow, cancellationToken) is { } streamed)
@@ -347,7 +349,7 @@ public sealed class FoundryAgentService : IAgentService
         try
         {
             followed = await RunStream.FollowAsync(
-                ct => Events(() => responses.CreateResponseAsync(Content(streamed), Streamed(ct)), conversationId, ct), window, null, cancellationToken);
+                ct => Events(() => responses.CreateResponseAsync(Content(streamed), Streamed(ct)), conversationId, null, ct), window, null, cancellationToken);
         }
         catch (Exception ex) when (RunStream.IsUnsupported(ex) || RunStream.IsBreak(ex))
         {
@@ -366,7 +368,7 @@ public sealed class FoundryAgentService : IAgentService
             try
             {
                 var next = await RunStream.FollowAsync(
-                    ct => Events(() => responses.GetResponseAsync(run.RunId, include: null, stream: true, startingAfter: (int)after, includeObfuscation: null, Streamed(ct)), conversationId, ct),
+                    ct => Events(() => responses.GetResponseAsync(run.RunId, include: null, stream: true, startingAfter: (int)after, includeObfuscation: null, Streamed(ct)), conversationId, run.RunId, ct),
                     left, after, cancellationToken);
                 if (next.Last is null)
                 {
@@ -385,11 +387,32 @@ public sealed class FoundryAgentService : IAgentService
     }
 
     /// <summary>
+    /// A retried streamed call (its worker died mid-stream) picks the response's stream up again after the last event
+    /// the call's delta log holds (<c>starting_after</c>), so the log goes on where it stopped, with nothing repeated
+    /// (the writer skips events it has), also when the response has ended meanwhile (the rest is replayed at once).
+    /// The response as found is returned when the stream is refused or yields nothing.
+    /// </summary>
+    async Task<RunState> ResumeStreamAsync(RunState existing, string conversationId, long? after, TimeSpan window, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var followed = await RunStream.FollowAsync(
+                ct => Events(() => responses.GetResponseAsync(existing.RunId, include: null, stream: true, startingAfter: after is { } n ? (int)n : null, includeObfuscation: null, Streamed(ct)), conversationId, existing.RunId, ct),
+                window, after, cancellationToken);
+            return followed.Last ?? existing;
+        }
+        catch (Exception ex) when (RunStream.IsUnsupported(ex) || RunStream.IsBreak(ex))
+        {
+            return existing;
+        }
+    }
+
+    /// <summary>
     /// The response as each <c>response.*</c> lifecycle event shows it, with the event's <c>sequence_number</c>. A
     /// service that answers with the plain object instead of a stream yields that object once.
     /// </summary>
     static async IAsyncEnumerable<(RunState, long?)> Events(
-        Func<Task<ClientResult>> send, string conversationId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        Func<Task<ClientResult>> send, string conversationId, string? knownResponseId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var result = await send();
         using var response = result.GetRawResponse();
@@ -400,6 +423,8 @@ public sealed class FoundryAgentService : IAgentService
         }
 
         var stream = response.ContentStream ?? throw new IOException("The response stream has no content.");
+        var deltas = Deltas.DeltaWriter.Current;
+        var responseId = knownResponseId;
         await foreach (var item in System.Net.ServerSentEvents.SseParser.Create(stream).EnumerateAsync(cancellationToken))
         {
             if (item.Data is not { Length: > 0 } data || data == "[DONE]")
@@ -410,11 +435,21 @@ public sealed class FoundryAgentService : IAgentService
             using var doc = JsonDocument.Parse(data);
             var root = doc.RootElement;
             long? sequence = root.TryGetProperty("sequence_number", out var n) && n.TryGetInt64(out var number) ? number : null;
-            if (root.TryGetProperty("response", out var snapshot) && snapshot.ValueKind == JsonValueKind.Object && Str(root, "type")?.StartsWith("response.", StringComparison.Ordinal) == true)
+            var type = Str(root, "type");
+            if (type == "response.output_text.delta")
             {
+                // The words as they are written, for watchers.
+                if (deltas is not null && responseId is not null && Str(root, "delta") is { Length: > 0 } text)
+                {
+                    deltas.Add(responseId, Str(root, "item_id"), text, sequence);
+                }
+            }
+            else if (root.TryGetProperty("response", out var snapshot) && snapshot.ValueKind == JsonValueKind.Object && type?.StartsWith("response.", StringComparison.Ordinal) == true)
+            {
+                responseId = Str(snapshot, "id") ?? responseId;
                 yield return (ToRunState(snapshot, conversationId, pollAfterMs: null), sequence);
             }
-            else if (Str(root, "type") == "error")
+            else if (type == "error")
             {
                 throw new AgentServiceException($"The response stream reported an error: {(root.TryGetProperty("message", out var m) ? m.ToString() : data)}");
             }

@@ -8,7 +8,7 @@
   // The function key the page was opened with (?code=) goes on every call: EventSource cannot send headers.
   const code = new URLSearchParams(location.search).get('code');
   const listInterval = 2000;
-  const eventTypes = ['accepted', 'phase', 'runStatus', 'toolCall', 'toolResult', 'cancelRequested', 'reply', 'result',
+  const eventTypes = ['accepted', 'phase', 'runStatus', 'toolCall', 'toolResult', 'cancelRequested', 'delta', 'reply', 'result',
     'approvalRequested', 'approvalDecided'];
 
   const $ = (id) => document.getElementById(id);
@@ -164,6 +164,8 @@
     $('f-polls').textContent = '0';
     $('f-tools').textContent = '0';
     $('reply').replaceChildren(el('span', { className: 'muted', text: 'No reply yet.' }));
+    delete $('reply').dataset.live;
+    $('reply').removeAttribute('aria-busy');
     $('tool-rows').replaceChildren();
     $('run-steps').replaceChildren(el('li', { className: 'muted', text: 'When the job has finished.' }));
     $('events').replaceChildren();
@@ -208,6 +210,10 @@
     job.seen.add(e.lastEventId);
     let data;
     try { data = JSON.parse(e.data); } catch { data = {}; }
+    if (type === 'delta') {
+      growReply(data); // the words as they are written: the reply grows; the event log lists the rest
+      return;
+    }
 
     // The log follows new events unless the reader has scrolled up in it.
     const log = $('events');
@@ -240,7 +246,11 @@
         break;
       }
       case 'reply':
+        // The reply from durable history: the text the deltas spelled, now whole and final.
+        job.replied = true;
         $('reply').textContent = data.text || '';
+        delete $('reply').dataset.live;
+        $('reply').removeAttribute('aria-busy');
         break;
       case 'approvalRequested': {
         // A held call is a tool call too: it is listed from the request, and a rejected one never runs.
@@ -270,6 +280,24 @@
       default:
         break;
     }
+  }
+
+  // A text delta: appended to the reply as it streams (messages apart by a blank line, as the reply has them). Screen
+  // readers hear the reply once it is whole (aria-busy while it grows).
+  function growReply(d) {
+    if (job.replied) return;
+    const reply = $('reply');
+    if (!job.live) {
+      job.live = { text: '', item: null };
+      reply.dataset.live = 'true';
+      reply.setAttribute('aria-busy', 'true');
+    }
+
+    if (job.live.item !== null && d.itemId !== job.live.item && d.text) job.live.text += '\n\n';
+    if (d.text) job.live.item = d.itemId;
+    job.live.text += d.text || '';
+    if (d.truncated) job.live.text += ' …';
+    reply.textContent = job.live.text;
   }
 
   function summary(type, d) {
@@ -424,9 +452,289 @@
     $('approvals').hidden = $('approval-list').children.length === 0;
   }
 
+
+  // ---- Sessions: list, start form, chat view -----------------------------------------------------------------
+  // A session's turns are orchestrations of their own; each running turn's events (its reply's deltas, its held tool
+  // calls) come from the job event stream by the turn's instance id, so a reply grows as it is written and a reload
+  // resumes it from the start without repeating text.
+
+  const sessionsApi = api.replace(/agent-jobs$/, 'agent-sessions');
+  let session = null; // { id, turns: Map(number -> turn view), pending: Map(turnId -> li), ending, ended }
+
+  async function sendSessions(method, path, body, query) {
+    const init = { method, headers: { Accept: 'application/json' } };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const url = new URL(sessionsApi + path, location.origin);
+    for (const [name, value] of Object.entries(query || {})) url.searchParams.set(name, value);
+    if (code) url.searchParams.set('code', code);
+    const response = await fetch(url.toString(), init);
+    const text = await response.text();
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+    return { ok: response.ok, status: response.status, json };
+  }
+
+  const failed = (failure) => ({ ok: false, status: 0, json: { detail: failure.message } });
+  const list = (text) => text.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+  const turnInstance = (sessionId, number) => `${sessionId}:turn:${String(number).padStart(6, '0')}`;
+
+  async function refreshSessions() {
+    const result = await sendSessions('GET', '', undefined, { top: 50 }).catch(failed);
+    if (!result.ok) return;
+    const sessions = result.json.sessions || [];
+    $('sessions-empty').hidden = sessions.length > 0;
+    $('session-rows').replaceChildren(...sessions.map((s) => el('tr', { 'data-id': s.id, 'aria-current': session && session.id === s.id ? 'true' : null },
+      el('td', {}, el('a', { href: `#session=${encodeURIComponent(s.id)}`, 'aria-label': `Session ${s.id}` }, el('code', { text: s.id.slice(0, 8) }))),
+      el('td', { className: `status status-${s.runtimeStatus}`, text: s.status }),
+      el('td', { text: String(s.turns) }),
+      el('td', { text: dateTime(s.createdAt) }))));
+  }
+
+  async function startSession(event) {
+    event.preventDefault();
+    const error = $('session-start-error');
+    error.textContent = '';
+    const body = {};
+    const tools = list($('session-tools').value);
+    if (tools.length > 0) body.tools = tools;
+    if ($('session-model').value.trim()) body.model = $('session-model').value.trim();
+    const held = list($('session-approval').value);
+    if (held.length > 0) body.approval = { tools: held };
+    const button = $('session-start-button');
+    button.disabled = true;
+    try {
+      const result = await sendSessions('POST', '', body).catch(failed);
+      if (result.status === 201) {
+        location.hash = `session=${encodeURIComponent(result.json.id)}`;
+        refreshSessions();
+      } else {
+        error.textContent = problemText(result);
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function openSession(id, moveFocus) {
+    closeSession();
+    session = { id, turns: new Map(), pending: new Map(), ending: false, ended: false };
+    $('session').hidden = false;
+    $('session-id').textContent = id;
+    $('session-status').textContent = '–';
+    $('session-error').textContent = '';
+    $('turns').replaceChildren();
+    $('send-turn').disabled = false;
+    $('end-session').disabled = false;
+    if (moveFocus) $('session-title').focus();
+    refreshSession();
+  }
+
+  function closeSession() {
+    if (!session) return;
+    for (const turn of session.turns.values()) if (turn.source) turn.source.close();
+    session = null;
+  }
+
+  // One turn in the conversation: the message, the agent's reply (growing while it streams), its held calls.
+  function turnView(number, prompt) {
+    let turn = session.turns.get(number);
+    if (turn) return turn;
+    const reply = el('div', { className: 'reply', 'aria-live': 'polite' }, el('span', { className: 'muted', text: 'Waiting…' }));
+    const meta = el('p', { className: 'muted turn-meta' });
+    const approvals = el('ul', { className: 'turn-approvals' });
+    const li = el('li', { 'data-turn': String(number) }, el('p', { className: 'you', text: prompt || '' }), reply, approvals, meta);
+    const list = $('turns');
+    const after = [...list.children].find((c) => c.dataset.turn && Number(c.dataset.turn) > number);
+    const firstPending = [...list.children].find((c) => c.dataset.pending);
+    list.insertBefore(li, after || firstPending || null);
+    turn = { number, li, reply, meta, approvals, source: null, live: null, replied: false, finished: false, seen: new Set() };
+    session.turns.set(number, turn);
+    return turn;
+  }
+
+  async function refreshSession() {
+    const current = session;
+    if (!current) return;
+    const result = await sendSessions('GET', `/${encodeURIComponent(current.id)}`).catch(failed);
+    if (session !== current) return;
+    if (!result.ok) {
+      $('session-error').textContent = problemText(result);
+      return;
+    }
+    const s = result.json;
+    $('session-status').textContent = `${s.status}${s.runningTurn ? ` · turn ${s.runningTurn} running` : ''}${s.usage ? ` · ${s.usage.totalTokens} tokens` : ''}`;
+    for (const t of s.turns || []) {
+      const pending = current.pending.get(t.turnId);
+      if (pending) {
+        pending.remove();
+        current.pending.delete(t.turnId);
+      }
+      const turn = turnView(t.number, t.promptPreview);
+      if (t.outcome) finishTurn(turn, t);
+    }
+    if (s.runningTurn) {
+      const turn = turnView(s.runningTurn, '');
+      if (!turn.source && !turn.finished) followTurn(turn);
+    }
+    current.ending = s.status === 'ended' || s.status === 'ending';
+    current.ended = s.status === 'ended';
+    $('send-turn').disabled = current.ending;
+    $('end-session').disabled = current.ending;
+    $('cancel-turn').disabled = current.ending || !s.runningTurn;
+  }
+
+  function finishTurn(turn, t) {
+    if (turn.finished) return;
+    turn.finished = true;
+    if (turn.source) turn.source.close();
+    turn.source = null;
+    turn.replied = true;
+    turn.reply.textContent = t.reply || `(no reply: ${t.outcome})`;
+    delete turn.reply.dataset.live;
+    turn.reply.removeAttribute('aria-busy');
+    turn.li.dataset.outcome = t.outcome;
+    turn.meta.textContent = `${t.outcome}${t.toolCalls ? ` · ${t.toolCalls} tool call${t.toolCalls === 1 ? '' : 's'}` : ''}${t.usage ? ` · ${t.usage.totalTokens} tokens` : ''}`;
+    turn.approvals.replaceChildren();
+  }
+
+  function followTurn(turn) {
+    const sessionId = session.id;
+    const source = new EventSource(apiUrl(`/${encodeURIComponent(turnInstance(sessionId, turn.number))}/events`));
+    turn.source = source;
+    for (const type of ['accepted', 'delta', 'reply', 'approvalRequested', 'approvalDecided', 'result']) {
+      source.addEventListener(type, (e) => {
+        if (!session || session.id !== sessionId || turn.finished || !e.lastEventId || turn.seen.has(e.lastEventId)) return;
+        turn.seen.add(e.lastEventId);
+        let d;
+        try { d = JSON.parse(e.data); } catch { d = {}; }
+        onTurnEvent(turn, type, d);
+      });
+    }
+    source.onerror = () => { if (source.readyState === EventSource.CLOSED) turn.source = null; };
+  }
+
+  function onTurnEvent(turn, type, d) {
+    switch (type) {
+      case 'accepted':
+        if (d.prompt) turn.li.querySelector('.you').textContent = d.prompt;
+        break;
+      case 'delta': {
+        if (turn.replied) return;
+        if (!turn.live) {
+          turn.live = { text: '', item: null };
+          turn.reply.dataset.live = 'true';
+          turn.reply.setAttribute('aria-busy', 'true');
+        }
+        if (turn.live.item !== null && d.itemId !== turn.live.item && d.text) turn.live.text += '\n\n';
+        if (d.text) turn.live.item = d.itemId;
+        turn.live.text += d.text || '';
+        turn.reply.textContent = turn.live.text;
+        break;
+      }
+      case 'reply':
+        turn.replied = true;
+        turn.reply.textContent = d.text || '';
+        delete turn.reply.dataset.live;
+        turn.reply.removeAttribute('aria-busy');
+        break;
+      case 'approvalRequested':
+        showTurnApproval(turn, d);
+        break;
+      case 'approvalDecided': {
+        const item = turn.approvals.querySelector(`[data-call-id="${CSS.escape(d.callId)}"]`);
+        if (item) item.remove();
+        break;
+      }
+      case 'result':
+        if (turn.source) turn.source.close();
+        turn.source = null;
+        refreshSession();
+        break;
+      default:
+        break;
+    }
+  }
+
+  function showTurnApproval(turn, d) {
+    if (turn.approvals.querySelector(`[data-call-id="${CSS.escape(d.callId)}"]`)) return;
+    const sessionId = session.id;
+    const decide = (approved) => async () => {
+      const result = await sendSessions('POST', `/${encodeURIComponent(sessionId)}/approvals`, { callId: d.callId, approved }).catch(failed);
+      if (!result.ok) $('session-error').textContent = problemText(result);
+    };
+    const approve = el('button', { type: 'button', text: `Approve ${d.tool}` });
+    const reject = el('button', { type: 'button', className: 'danger', text: `Reject ${d.tool}` });
+    approve.addEventListener('click', decide(true));
+    reject.addEventListener('click', decide(false));
+    turn.approvals.append(el('li', { 'data-call-id': d.callId },
+      el('div', {}, el('code', { text: d.tool }), el('span', { className: 'muted', text: ' waits for your approval' })),
+      el('pre', { text: d.arguments || '' }),
+      el('div', { className: 'buttons' }, approve, reject)));
+  }
+
+  async function sendTurn(event) {
+    event.preventDefault();
+    if (!session) return;
+    const prompt = $('message').value;
+    $('session-error').textContent = '';
+    if (!prompt.trim()) {
+      $('session-error').textContent = 'Write a message first.';
+      $('message').focus();
+      return;
+    }
+    const button = $('send-turn');
+    button.disabled = true;
+    try {
+      const body = { prompt };
+      if ($('on-busy').value !== 'queue') body.onBusy = $('on-busy').value;
+      const result = await sendSessions('POST', `/${encodeURIComponent(session.id)}/turns`, body).catch(failed);
+      if (result.status === 202) {
+        $('message').value = '';
+        const li = el('li', { 'data-pending': result.json.turnId }, el('p', { className: 'you', text: prompt }),
+          el('p', { className: 'muted turn-meta', text: result.json.queued ? 'queued' : 'starting…' }));
+        $('turns').append(li);
+        session.pending.set(result.json.turnId, li);
+        refreshSession();
+      } else {
+        $('session-error').textContent = problemText(result);
+      }
+    } finally {
+      button.disabled = !!(session && session.ending);
+    }
+  }
+
+  async function cancelTurn() {
+    if (!session) return;
+    const result = await sendSessions('POST', `/${encodeURIComponent(session.id)}/cancel-turn`, { reason: 'cancelled from the dashboard' }).catch(failed);
+    if (result.status !== 202) $('session-error').textContent = problemText(result);
+    refreshSession();
+  }
+
+  async function endSession() {
+    if (!session) return;
+    $('end-session').disabled = true;
+    const result = await sendSessions('DELETE', `/${encodeURIComponent(session.id)}`).catch(failed);
+    if (result.status !== 202) $('session-error').textContent = problemText(result);
+    refreshSession();
+  }
+
   // ---- Wiring ---------------------------------------------------------------------------------------------
 
   function route(moveFocus) {
+    const sessionMatch = /^#session=(.+)$/.exec(location.hash);
+    const sessionId = sessionMatch ? decodeURIComponent(sessionMatch[1]) : null;
+    if (sessionId) {
+      if (job) closeJob();
+      $('job').hidden = true;
+      if (!session || session.id !== sessionId) openSession(sessionId, moveFocus);
+      return;
+    }
+    closeSession();
+    $('session').hidden = true;
+
     const match = /^#job=(.+)$/.exec(location.hash);
     const id = match ? decodeURIComponent(match[1]) : null;
     if (id === selectedId) return;
@@ -440,13 +748,25 @@
 
   async function tick() {
     await refreshList();
+    await refreshSessions();
     if (job && !job.finished) await refreshJob();
     setTimeout(tick, listInterval);
   }
 
+  // The open session's turns change faster than the lists: read it every second.
+  async function sessionTick() {
+    if (session && !session.ended) await refreshSession().catch(() => {});
+    setTimeout(sessionTick, 1000);
+  }
+
+  $('session-form').addEventListener('submit', startSession);
+  $('turn-form').addEventListener('submit', sendTurn);
+  $('cancel-turn').addEventListener('click', cancelTurn);
+  $('end-session').addEventListener('click', endSession);
   $('start-form').addEventListener('submit', startJob);
   $('cancel').addEventListener('click', cancelJob);
   window.addEventListener('hashchange', () => route(true));
   route(false);
   tick();
+  sessionTick();
 })();

@@ -98,7 +98,7 @@ internal static class ClassicRoutes
     {
         var body = await RequestBody.ReadAsync(ctx.Request);
         var spec = ClassicRequests.Run(body, PlantedFault(ctx));
-        if (ClassicRunStream.For(body) is { } stream)
+        if (ClassicRunStream.For(body, s.Simulation) is { } stream)
         {
             spec.Observer = stream;
             s.CreateRun(threadId, spec, r => r.Id);
@@ -114,7 +114,7 @@ internal static class ClassicRoutes
         var spec = ClassicRequests.Run(body, PlantedFault(ctx));
         var thread = body.Object("thread") is { } t ? new RequestBody(t) : RequestBody.Empty;
         var messages = ClassicRequests.Messages(thread, "messages");
-        if (ClassicRunStream.For(body, announceThread: true) is { } stream)
+        if (ClassicRunStream.For(body, s.Simulation, announceThread: true) is { } stream)
         {
             spec.Observer = stream;
             s.CreateThreadAndRun(spec, ClassicRequests.Metadata(thread), thread.Object("tool_resources"), messages, r => r.Id);
@@ -145,7 +145,7 @@ internal static class ClassicRoutes
             return (CallId: item.String("tool_call_id") ?? throw RequestBody.Missing($"tool_outputs[{i}].tool_call_id"),
                     Output: item.String("output") ?? "");
         }).ToList();
-        if (ClassicRunStream.For(body) is { } stream)
+        if (ClassicRunStream.For(body, s.Simulation) is { } stream)
         {
             s.SubmitToolOutputs(threadId, runId, outputs, r => r.Id, stream);
             return stream;

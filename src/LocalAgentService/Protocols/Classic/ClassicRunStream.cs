@@ -10,15 +10,17 @@ namespace LocalAgentService.Protocols.Classic;
 /// (<c>thread.run.*</c>, <c>thread.run.step.*</c>, <c>thread.message.*</c>, each carrying the full object). The stream
 /// ends with <c>done</c> after a terminal status or <c>requires_action</c>.
 /// </summary>
-internal sealed class ClassicRunStream(bool announceThread) : IRunObserver, IResult
+/// <remarks>With a pace (<see cref="SimulationOptions.TokensPerSecond"/>), the message's deltas are sent over time and the
+/// run's end after the last one.</remarks>
+internal sealed class ClassicRunStream(bool announceThread, SimulationOptions? simulation = null) : IRunObserver, IResult
 {
     private readonly Channel<SseEvent> events = Channel.CreateUnbounded<SseEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private RunRecord? run;
     private bool ended;
 
     /// <summary>A stream for the request when its body asks for one (<c>stream:true</c>), else null.</summary>
-    public static ClassicRunStream? For(RequestBody body, bool announceThread = false) =>
-        body.Boolean("stream") == true ? new ClassicRunStream(announceThread) : null;
+    public static ClassicRunStream? For(RequestBody body, SimulationOptions? simulation = null, bool announceThread = false) =>
+        body.Boolean("stream") == true ? new ClassicRunStream(announceThread, simulation) : null;
 
     /// <summary>Called by the store under the run's lock.</summary>
     public void OnRunChanged(RunRecord r, RunChange change)
@@ -66,7 +68,25 @@ internal sealed class ClassicRunStream(bool announceThread) : IRunObserver, IRes
             case RunChange.Finished:
                 if (r.Status is RunStatus.Completed or RunStatus.Incomplete && r.Steps.LastOrDefault() is { Type: "message_creation" } step)
                 {
-                    EmitMessage(r, step);
+                    var closing = EmitMessage(r, step);
+                    var finished = ("thread.run." + r.Status, (object)ClassicMapper.Run(r));
+                    if (TextPace.IsPaced(simulation))
+                    {
+                        // Snapshots taken under the run's lock; the words follow at their pace, then the end.
+                        ended = true;
+                        _ = Task.Run(async () =>
+                        {
+                            await closing();
+                            Emit(finished.Item1, finished.Item2);
+                            End();
+                        });
+                        break;
+                    }
+
+                    closing().GetAwaiter().GetResult();
+                    Emit(finished.Item1, finished.Item2);
+                    End();
+                    break;
                 }
 
                 Emit("thread.run." + r.Status, ClassicMapper.Run(r));
@@ -91,26 +111,52 @@ internal sealed class ClassicRunStream(bool announceThread) : IRunObserver, IRes
         }
     }
 
-    /// <summary>The answer's step and message, as the real service streams them: created, deltas, completed.</summary>
-    private void EmitMessage(RunRecord r, RunStepRecord step)
+    /// <summary>
+    /// The answer's step and message, as the real service streams them: created now; the deltas (at the simulation's
+    /// pace) and completed by the returned step.
+    /// </summary>
+    private Func<Task> EmitMessage(RunRecord r, RunStepRecord step)
     {
         var stepDto = ClassicMapper.Step(step);
         Emit("thread.run.step.created", stepDto with { Status = "in_progress", CompletedAt = null, Usage = null });
-        if (r.Thread.Messages.FindLast(m => m.Id == step.MessageId) is { } message)
+        if (r.Thread.Messages.FindLast(m => m.Id == step.MessageId) is not { } message)
         {
-            var full = ClassicMapper.Message(message);
-            var opening = full with { Status = "in_progress", Content = [], CompletedAt = null };
-            Emit("thread.message.created", opening);
-            Emit("thread.message.in_progress", opening);
-            foreach (string piece in TextChunks.Split(message.Text))
+            return () =>
             {
-                Emit("thread.message.delta", new MessageDeltaDto(message.Id, new MessageDeltaBodyDto([new TextDeltaContentDto(0, new TextValueDto(piece, []))])));
+                Emit("thread.run.step.completed", stepDto);
+                return Task.CompletedTask;
+            };
+        }
+
+        var full = ClassicMapper.Message(message);
+        var opening = full with { Status = "in_progress", Content = [], CompletedAt = null };
+        Emit("thread.message.created", opening);
+        Emit("thread.message.in_progress", opening);
+        var pieces = TextPace.Pieces(message.Text, simulation);
+        var messageId = message.Id;
+        void Delta(string piece)
+        {
+            Emit("thread.message.delta", new MessageDeltaDto(messageId, new MessageDeltaBodyDto([new TextDeltaContentDto(0, new TextValueDto(piece, []))])));
+            simulation?.TextSent?.Invoke(messageId, piece);
+        }
+
+        return async () =>
+        {
+            if (TextPace.IsPaced(simulation))
+            {
+                await TextPace.PlayAsync(pieces, simulation!, Delta);
+            }
+            else
+            {
+                foreach (var piece in pieces)
+                {
+                    Delta(piece);
+                }
             }
 
             Emit("thread.message.completed", full);
-        }
-
-        Emit("thread.run.step.completed", stepDto);
+            Emit("thread.run.step.completed", stepDto);
+        };
     }
 
     private void Emit(string name, object data) => events.Writer.TryWrite(SseEvent.Json(name, data));

@@ -121,7 +121,7 @@ internal static class FoundryRoutes
     {
         var body = await RequestBody.ReadAsync(ctx.Request);
         var spec = FoundryRequests.Response(body, PlantedFault(ctx));
-        var log = body.Boolean("stream") == true ? new ResponseEventLog() : null;
+        var log = body.Boolean("stream") == true ? new ResponseEventLog(s.Simulation) : null;
         spec.Observer = log;
         var run = s.CreateResponse(spec);
         if (log is not null)

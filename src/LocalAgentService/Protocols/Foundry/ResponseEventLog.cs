@@ -12,7 +12,9 @@ namespace LocalAgentService.Protocols.Foundry;
 /// dropped stream can be resumed (<c>GET /responses/{id}?stream=true&amp;starting_after=N</c>). Bounded: only the last
 /// <see cref="MaxEvents"/> events are kept.
 /// </summary>
-internal sealed class ResponseEventLog : IRunObserver
+/// <remarks>With a pace (<see cref="SimulationOptions.TokensPerSecond"/>), text deltas are appended over time and the
+/// terminal event after the last one.</remarks>
+internal sealed class ResponseEventLog(SimulationOptions? simulation = null) : IRunObserver
 {
     public const int MaxEvents = 1000;
 
@@ -39,16 +41,30 @@ internal sealed class ResponseEventLog : IRunObserver
                 AppendResponse("response.in_progress", run);
                 break;
             case RunChange.Finished:
-                if (run.Status is RunStatus.Completed or RunStatus.Incomplete)
+                var output = run.Status is RunStatus.Completed or RunStatus.Incomplete ? run.Response!.Output.ToList() : [];
+                var final = FoundryMapper.Response(run);
+                var type = "response." + ResponseStatus.FromRun(run.Status);
+                if (TextPace.IsPaced(simulation) && output.Count > 0)
                 {
-                    var output = run.Response!.Output;
-                    for (int i = 0; i < output.Count; i++)
+                    // Snapshots taken under the response's lock; the words follow at their pace, then the end.
+                    _ = Task.Run(async () =>
                     {
-                        AppendItem(i, output[i]);
-                    }
+                        for (int i = 0; i < output.Count; i++)
+                        {
+                            await AppendItemAsync(i, output[i]);
+                        }
+
+                        Append(type, (t, seq) => new ResponseEventDto(t, seq, final), last: true);
+                    });
+                    break;
                 }
 
-                AppendResponse("response." + ResponseStatus.FromRun(run.Status), run, last: true);
+                for (int i = 0; i < output.Count; i++)
+                {
+                    AppendItemAsync(i, output[i]).GetAwaiter().GetResult(); // unpaced: completes at once
+                }
+
+                Append(type, (t, seq) => new ResponseEventDto(t, seq, final), last: true);
                 break;
         }
     }
@@ -86,7 +102,7 @@ internal sealed class ResponseEventLog : IRunObserver
     }
 
     /// <summary>A message streams as item added, part added, text deltas, text done, part done, item done; a function call as item added, argument delta/done, item done.</summary>
-    private void AppendItem(int index, ItemRecord item)
+    private async Task AppendItemAsync(int index, ItemRecord item)
     {
         var full = FoundryMapper.Item(item);
         switch (full)
@@ -95,9 +111,23 @@ internal sealed class ResponseEventLog : IRunObserver
                 string text = item.Spec.Text;
                 Append("response.output_item.added", (type, seq) => new OutputItemEventDto(type, seq, index, message with { Status = "in_progress", Content = [] }));
                 Append("response.content_part.added", (type, seq) => new ContentPartEventDto(type, seq, item.Id, index, 0, new OutputTextDto("", [])));
-                foreach (string piece in TextChunks.Split(text))
+                void Delta(string piece)
                 {
                     Append("response.output_text.delta", (type, seq) => new OutputTextDeltaEventDto(type, seq, item.Id, index, 0, piece, []));
+                    simulation?.TextSent?.Invoke(item.Id, piece);
+                }
+
+                var pieces = TextPace.Pieces(text, simulation);
+                if (TextPace.IsPaced(simulation))
+                {
+                    await TextPace.PlayAsync(pieces, simulation!, Delta);
+                }
+                else
+                {
+                    foreach (string piece in pieces)
+                    {
+                        Delta(piece);
+                    }
                 }
 
                 Append("response.output_text.done", (type, seq) => new OutputTextDoneEventDto(type, seq, item.Id, index, 0, text, []));
