@@ -165,7 +165,9 @@ public class RandomStopDriverTests
         {
             null => null,
             { Reason: StopReason.CancelRequested, Honoured: true } or { Reason: StopReason.ApprovalTimedOut } => JobOutcome.Cancelled,
-            { Reason: StopReason.CancelRequested, Honoured: false } => (JobOutcome?)null,
+            // A stop that came after the run had completed by itself is recorded not honoured, and the run's own end
+            // speaks (README: "the run's own ending speaks first"); then the run's outcome is checked, not the stop's.
+            { Reason: StopReason.CancelRequested or StopReason.DeadlinePassed, Honoured: false } => (JobOutcome?)null,
             { Reason: StopReason.DeadlinePassed } => JobOutcome.TimedOut,
             { Reason: StopReason.BudgetExceeded } => JobOutcome.BudgetExceeded,
             { Reason: StopReason.Failed } => JobOutcome.Failed,

@@ -47,6 +47,22 @@ public sealed class ServeProcess : IAsyncDisposable
     /// </summary>
     public static async Task<ServeProcess> StartAsync(TimeSpan timeout, IDictionary<string, string>? environment, string bindHost, params string[] args)
     {
+        // A free port can be taken by another process (another test assembly's hosts run at the same time) before serve
+        // binds it; such a start is tried again on another port, a few times.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnFreePortAsync(timeout, environment, bindHost, args);
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("address already in use", StringComparison.Ordinal))
+            {
+            }
+        }
+    }
+
+    static async Task<ServeProcess> StartOnFreePortAsync(TimeSpan timeout, IDictionary<string, string>? environment, string bindHost, string[] args)
+    {
         var port = LocalCli.FreePort();
         var baseAddress = new Uri($"http://127.0.0.1:{port}/");
         var serve = new ServeProcess(LocalCli.Start(environment, ["serve", "--urls", $"http://{bindHost}:{port}", .. args]), baseAddress);

@@ -130,7 +130,20 @@ public class FunctionsApp : IAgentJobsMcpHost, IAsyncLifetime
             await Host.DisposeAsync();
         }
 
-        Host = await FunctionsHostProcess.StartAsync(LocalCli.FreePort(), Settings, options.EnableAuth, StartTimeout, cancellationToken);
+        // A free port can be taken by another process (other test assemblies' hosts run at the same time) before the
+        // host binds it; such a start is tried again on another port, a few times.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Host = await FunctionsHostProcess.StartAsync(LocalCli.FreePort(), Settings, options.EnableAuth, StartTimeout, cancellationToken);
+                break;
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("already in use", StringComparison.Ordinal))
+            {
+            }
+        }
+
         http?.Dispose();
         http = new HttpClient { BaseAddress = Host.BaseAddress, Timeout = TimeSpan.FromMinutes(3) };
         if (options.EnableAuth)
