@@ -144,23 +144,7 @@ public sealed class FunctionsHostProcess : IAsyncDisposable
     }
 
     /// <summary>Kills the launcher, the host and the isolated worker at once (SIGKILL), as a crashed machine would.</summary>
-    public async Task KillAsync()
-    {
-        try
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-
-            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-            await process.WaitForExitAsync(wait.Token);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
-        {
-            // Already gone.
-        }
-    }
+    public Task KillAsync() => AgentFunctions.Local.Tests.Support.LocalCli.KillTreeAsync(process);
 
     public async ValueTask DisposeAsync()
     {
