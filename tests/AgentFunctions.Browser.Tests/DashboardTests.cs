@@ -171,6 +171,62 @@ public sealed partial class DashboardTests(DashboardServers servers) : IClassFix
         Assert.True(after.Zip(after.Skip(1)).All(p => p.Second.Length >= p.First.Length), "the reply shrank after the reload");
     }
 
+    [Fact]
+    public async Task A_reply_read_from_the_status_first_is_not_redrawn_by_deltas_the_stream_delivers_after_it()
+    {
+        // The page reads a job two ways at once: the status API (the whole reply once it has ended) and the event stream
+        // (the deltas that spelled it, then the reply event). A stream that lags, or reconnects with Last-Event-ID from
+        // mid-reply, delivers deltas after the status has drawn the whole reply. Here the first stream request is held
+        // until the status has been drawn and then sent as such a reconnect (Last-Event-ID of the first event, so the
+        // server replays the deltas): the reply must stay whole, never shrink back to a delta prefix.
+        using var client = servers.QuickClient();
+        var id = await servers.StartJobAsync(client, new { prompt = "Please write 40 words" });
+        string final = "";
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); DateTime.UtcNow < deadline; await Task.Delay(200, TestContext.Current.CancellationToken))
+        {
+            using var status = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync($"api/agent-jobs/{id}", TestContext.Current.CancellationToken));
+            if (status.RootElement.TryGetProperty("result", out var result) && result.ValueKind == System.Text.Json.JsonValueKind.Object)
+            {
+                final = result.GetProperty("reply").GetString()!;
+                break;
+            }
+        }
+        Assert.True(final.Split(' ').Length > 20, $"the job did not finish with a long reply: '{final}'");
+
+        var page = await servers.NewPageAsync();
+        await page.AddInitScriptAsync("""
+            window.__replies = [];
+            document.addEventListener('DOMContentLoaded', () => {
+              const reply = document.getElementById('reply');
+              new MutationObserver(() => window.__replies.push(reply.textContent))
+                .observe(reply, { childList: true, characterData: true, subtree: true });
+            });
+            """);
+        var statusDrawn = new TaskCompletionSource();
+        var held = 0;
+        await page.RouteAsync("**/events*", async route =>
+        {
+            if (Interlocked.Exchange(ref held, 1) == 1)
+            {
+                await route.ContinueAsync();
+                return;
+            }
+
+            await statusDrawn.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            var headers = new Dictionary<string, string>(route.Request.Headers) { ["last-event-id"] = "0.0.0" };
+            await route.ContinueAsync(new() { Headers = headers });
+        });
+        await page.GotoAsync($"{servers.QuickDashboard}#job={Uri.EscapeDataString(id)}");
+        await Expect(page.Locator("#reply")).ToHaveTextAsync(final);
+        statusDrawn.SetResult();
+
+        await Expect(page.Locator("#f-stream")).ToHaveTextAsync("ended"); // the stream's result event: every delta is in
+        var states = await page.EvaluateAsync<string[]>("() => window.__replies");
+        var whole = Array.IndexOf(states, final);
+        Assert.True(whole >= 0, "the whole reply was never shown");
+        Assert.All(states.Skip(whole), text => Assert.Equal(final, text));
+    }
+
     static async Task<List<string>> EventIdsOnPageAsync(IPage page) =>
         [.. await page.Locator("#events li").EvaluateAllAsync<string[]>("items => items.map(i => i.dataset.eventId)")];
 

@@ -246,11 +246,7 @@
         break;
       }
       case 'reply':
-        // The reply from durable history: the text the deltas spelled, now whole and final.
-        job.replied = true;
-        $('reply').textContent = data.text || '';
-        delete $('reply').dataset.live;
-        $('reply').removeAttribute('aria-busy');
+        settleReply(data.text || '');
         break;
       case 'approvalRequested': {
         // A held call is a tool call too: it is listed from the request, and a rejected one never runs.
@@ -298,6 +294,15 @@
     job.live.text += d.text || '';
     if (d.truncated) job.live.text += ' …';
     reply.textContent = job.live.text;
+  }
+
+  // The reply from durable history (the stream's reply event or the status API, whichever comes first): the text the
+  // deltas spelled, now whole and final. Deltas still on their way after it are not drawn: they would shrink it.
+  function settleReply(text) {
+    job.replied = true;
+    $('reply').textContent = text;
+    delete $('reply').dataset.live;
+    $('reply').removeAttribute('aria-busy');
   }
 
   function summary(type, d) {
@@ -382,7 +387,7 @@
         runtimeStatus: s.runtimeStatus, outcome: r.outcome, runStatus: r.runStatus, failure: r.failure, usage: r.usage,
         agentDeleted: r.agentDeleted, polls: r.polls, toolCalls: r.toolCalls, elapsedSeconds: r.elapsedSeconds,
       });
-      if (r.reply) $('reply').textContent = r.reply;
+      if (r.reply) settleReply(r.reply);
       renderRunSteps(r.runSteps || []);
     } else if (['Completed', 'Failed', 'Terminated'].includes(s.runtimeStatus)) {
       $('cancel').disabled = true;
