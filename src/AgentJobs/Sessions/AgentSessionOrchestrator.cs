@@ -84,13 +84,8 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
                 var idleUntil = (state.LastActiveAt ?? context.CurrentUtcDateTime).AddSeconds(state.IdleTimeoutSeconds);
                 Show(Idle, idleUntil: idleUntil);
                 var doorbell = context.WaitForExternalEvent<string?>(DoorbellEventName);
-                using var idleTimer = new CancellationTokenSource();
-                if (await Task.WhenAny(doorbell, context.CreateTimer(idleUntil, idleTimer.Token)) == doorbell)
+                if (await context.WhenAnyOrTimerAsync(idleUntil, doorbell) == doorbell)
                 {
-                    // Synchronous on purpose: CancelAsync would run the timer's continuation off the orchestrator's thread.
-#pragma warning disable CA1849
-                    idleTimer.Cancel();
-#pragma warning restore CA1849
                     context.ContinueAsNew(state);
                     return Continued(state);
                 }

@@ -94,17 +94,7 @@ public static class AgentJobRetry
             return retry;
         }
 
-        using var cancelTimer = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        var timer = context.OrchestrationContext.CreateTimer(delay, cancelTimer.Token);
-        if (await Task.WhenAny(timer, interrupt) != timer)
-        {
-            // Synchronous on purpose: CancelAsync would run the timer's continuation off the orchestrator's thread.
-#pragma warning disable CA1849
-            cancelTimer.Cancel();
-#pragma warning restore CA1849
-            return false;
-        }
-
-        return retry;
+        var orchestration = context.OrchestrationContext;
+        return await orchestration.WhenAnyOrTimerAsync(orchestration.CurrentUtcDateTime.Add(delay), context.CancellationToken, interrupt) is null && retry;
     }
 }

@@ -185,16 +185,10 @@ internal static class AgentTurn
             job.Enter(JobPhase.Cancelling, pollerInstanceId: pollerId);
 
             // Backstop: an event sent to a poller that has not started yet can be lost on some backends.
-            using var backstopCancel = new CancellationTokenSource();
-            var backstop = context.CreateTimer(stopper.WaitUntil.AddSeconds(5), backstopCancel.Token);
-            if (await Task.WhenAny(poller, backstop) == backstop)
+            if (await context.WhenAnyOrTimerAsync(stopper.WaitUntil.AddSeconds(5), poller) is null)
             {
                 return (cancelled.IsTerminal ? cancelled : run, cancelSent);
             }
-
-#pragma warning disable CA1849 // CancelAsync would run the timer's continuation off the orchestrator's thread.
-            backstopCancel.Cancel();
-#pragma warning restore CA1849
         }
 
         var polled = await poller;
@@ -310,14 +304,7 @@ internal static class AgentTurn
                 break;
             }
 
-            using var retryCancel = new CancellationTokenSource();
-            var retry = context.CreateTimer(context.CurrentUtcDateTime.AddSeconds(1), retryCancel.Token);
-            if (await Task.WhenAny(call, retry) == call)
-            {
-#pragma warning disable CA1849 // CancelAsync would run the timer's continuation off the orchestrator's thread.
-                retryCancel.Cancel();
-#pragma warning restore CA1849
-            }
+            await context.WhenAnyOrTimerAsync(context.CurrentUtcDateTime.AddSeconds(1), call);
         }
 
         return await call;

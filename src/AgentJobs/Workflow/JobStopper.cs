@@ -47,18 +47,7 @@ internal sealed class JobStopper
             return work.IsCompleted;
         }
 
-        using var cancelTimer = new CancellationTokenSource();
-        var deadline = context.CreateTimer(Deadline, cancelTimer.Token);
-        var first = await Task.WhenAny(work, CancelRequested, deadline);
-        if (first != deadline)
-        {
-            // Synchronous on purpose: CancelAsync would run the timer's continuation off the orchestrator's thread.
-#pragma warning disable CA1849
-            cancelTimer.Cancel();
-#pragma warning restore CA1849
-        }
-
-        return first == work;
+        return await context.WhenAnyOrTimerAsync(Deadline, work, CancelRequested) == work;
     }
 
     /// <summary>The job's maximum duration, in seconds.</summary>

@@ -133,14 +133,8 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
                     continue;
                 }
 
-                using var cancelTimer = new CancellationTokenSource();
-                var timer = context.CreateTimer(due, cancelTimer.Token);
-                if (await Task.WhenAny(timer, stopWaiting) != timer)
+                if (await context.WhenAnyOrTimerAsync(due, stopWaiting) is not null)
                 {
-                    // Synchronous on purpose: CancelAsync would run the timer's continuation off the orchestrator's thread.
-#pragma warning disable CA1849
-                    cancelTimer.Cancel();
-#pragma warning restore CA1849
                     due = Deadline() < due ? Deadline() : due;
                 }
             }

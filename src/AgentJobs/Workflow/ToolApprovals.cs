@@ -36,9 +36,10 @@ internal static class ToolApprovals
         Show();
         await context.CallActivityAsync<int>(nameof(AgentJobActivities.RequestApprovals), new RequestApprovalsInput(context.InstanceId, pending), stopper.Working);
 
-        using var timers = new CancellationTokenSource();
-        var timeout = context.CreateTimer(expiresAt, timers.Token);
-        var deadline = context.CreateTimer(stopper.Deadline, timers.Token);
+        // Two timers for the whole wait (one race per decision would start a timer per decision).
+        using var timers = new RaceTimers(context);
+        var timeout = timers.Start(expiresAt);
+        var deadline = timers.Start(stopper.Deadline);
         try
         {
             while (pending.Count > 0 && !stopper.ShouldStop())
@@ -84,10 +85,7 @@ internal static class ToolApprovals
         }
         finally
         {
-            // Synchronous on purpose: CancelAsync would run the timers' continuations off the orchestrator's thread.
-#pragma warning disable CA1849
             timers.Cancel();
-#pragma warning restore CA1849
         }
 
         if (pending.Count == 0)
