@@ -61,69 +61,112 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
     /// <summary>Most run-status changes a generation hands to the next (<see cref="PollRunInput.Seen"/>): the latest.</summary>
     public const int MaxCarriedStatusChanges = 100;
 
-    /// <summary>The poller.</summary>
+    /// <summary>The poller: wait until the next poll is due, poll, until the run settles or the deadline passes.</summary>
     public override async Task<PollOutcome> RunAsync(TaskOrchestrationContext context, PollRunInput input)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
 
-        var stopWaiting = context.WaitForExternalEvent<DateTime>(StopWaitingEventName);
-        var run = input.Run;
-        var polls = input.Polls;
-        var nextPollAt = input.NextPollAtUtc;
-        var steps = 0;
-        var seen = new List<RunStatusSeen>(input.Seen ?? []);
-        var delay = TimeSpan.FromMilliseconds(input.NextDelayMs);
-        if (delay <= TimeSpan.Zero)
-        {
-            delay = PollDelay.Next(input.Polling, TimeSpan.Zero, statusChanged: true, run.PollAfterMs);
-        }
-
-        // Each generation starts with no custom status on some backends (Azure Storage); carry the live count over so
-        // the job's progress never drops back while a new generation waits for its first poll. A job's first poller
-        // has nothing to carry: its status appears with its first poll.
-        if (polls > 0)
-        {
-            context.SetCustomStatus(new PollerProgress(run.RawStatus, polls));
-        }
-
-        // A generation whose poll is already due when it starts waits on a timer for it all the same: a continued
-        // generation's first episode can run before the backend has saved it, which is when the local hosts restore its
-        // trace context (TraceContextCarryOver), so a poll made in that episode was missing from the job's trace (seen
-        // on the Azure Storage provider: 7 of 10 polls traced). The timer is due at once; it costs two history events.
-        if (input.NextPollAtUtc is { } carried && carried <= context.CurrentUtcDateTime)
-        {
-            await context.CreateTimer(context.CurrentUtcDateTime, CancellationToken.None);
-        }
-
-        DateTime Deadline() => stopWaiting.IsCompleted && stopWaiting.Result < input.DeadlineUtc ? stopWaiting.Result : input.DeadlineUtc;
-
-        // A read that keeps failing transiently is retried up to the deadline, no further.
-        var retry = AgentJobRetry.Until(Deadline);
-
+        var generation = new Generation(context, input);
+        await generation.StartAsync();
         while (true)
         {
-            if (run.IsSettled)
+            if (generation.Ended() is { } ended)
             {
-                return new PollOutcome(run, polls, DeadlineReached: false);
+                return ended;
             }
 
-            var now = context.CurrentUtcDateTime;
-            if (now >= Deadline())
+            if (!await generation.WaitForPollAsync())
             {
-                return new PollOutcome(run, polls, DeadlineReached: true);
+                return generation.ContinueAsNew();
             }
 
-            // Wait out the whole delay on orchestration time, re-arming a timer that fired early; the stop event can
-            // only bring the end of the wait forward.
-            var due = nextPollAt ?? now + delay;
+            if (await generation.PollAsync() is { } failed)
+            {
+                return failed;
+            }
+        }
+    }
+
+    /// <summary>One generation of the poller: the run as last seen and the schedule of its next poll.</summary>
+    sealed class Generation
+    {
+        readonly TaskOrchestrationContext context;
+        readonly PollRunInput input;
+        readonly Task<DateTime> stopWaiting;
+        readonly List<RunStatusSeen> seen;
+        readonly TaskOptions retry;
+        RunState run;
+        int polls;
+        DateTime? nextPollAt;
+        DateTime due;
+        TimeSpan delay;
+        int steps;
+
+        public Generation(TaskOrchestrationContext context, PollRunInput input)
+        {
+            this.context = context;
+            this.input = input;
+            stopWaiting = context.WaitForExternalEvent<DateTime>(StopWaitingEventName);
+            run = input.Run;
+            polls = input.Polls;
+            nextPollAt = input.NextPollAtUtc;
+            seen = [.. input.Seen ?? []];
+            delay = TimeSpan.FromMilliseconds(input.NextDelayMs);
+            if (delay <= TimeSpan.Zero)
+            {
+                delay = PollDelay.Next(input.Polling, TimeSpan.Zero, statusChanged: true, run.PollAfterMs);
+            }
+
+            // A read that keeps failing transiently is retried up to the deadline, no further.
+            retry = AgentJobRetry.Until(Deadline);
+        }
+
+        /// <summary>Whether this generation has taken all its steps and must continue as new before the next.</summary>
+        bool Full => steps >= input.Polling.PollsPerGeneration;
+
+        /// <summary>The deadline, brought forward by <see cref="StopWaitingEventName"/> once it arrives.</summary>
+        DateTime Deadline() => stopWaiting.IsCompleted && stopWaiting.Result < input.DeadlineUtc ? stopWaiting.Result : input.DeadlineUtc;
+
+        public async Task StartAsync()
+        {
+            // Each generation starts with no custom status on some backends (Azure Storage); carry the live count over so
+            // the job's progress never drops back while a new generation waits for its first poll. A job's first poller
+            // has nothing to carry: its status appears with its first poll.
+            if (polls > 0)
+            {
+                context.SetCustomStatus(new PollerProgress(run.RawStatus, polls));
+            }
+
+            // A generation whose poll is already due when it starts waits on a timer for it all the same: a continued
+            // generation's first episode can run before the backend has saved it, which is when the local hosts restore its
+            // trace context (TraceContextCarryOver), so a poll made in that episode was missing from the job's trace (seen
+            // on the Azure Storage provider: 7 of 10 polls traced). The timer is due at once; it costs two history events.
+            if (input.NextPollAtUtc is { } carried && carried <= context.CurrentUtcDateTime)
+            {
+                await context.CreateTimer(context.CurrentUtcDateTime, CancellationToken.None);
+            }
+        }
+
+        /// <summary>The poller's answer once the run has settled or the deadline has passed; null while it waits on.</summary>
+        public PollOutcome? Ended() =>
+            run.IsSettled ? new PollOutcome(run, polls, DeadlineReached: false)
+            : context.CurrentUtcDateTime >= Deadline() ? new PollOutcome(run, polls, DeadlineReached: true)
+            : null;
+
+        /// <summary>
+        /// Waits out the whole delay before the next poll on orchestration time, re-arming a timer that fired early; the
+        /// stop event can only bring the end of the wait forward. False when the generation is full and must continue as new.
+        /// </summary>
+        public async Task<bool> WaitForPollAsync()
+        {
+            due = nextPollAt ?? context.CurrentUtcDateTime + delay;
             due = due < Deadline() ? due : Deadline();
             for (var timers = 0; context.CurrentUtcDateTime < due; timers++)
             {
-                if (steps >= input.Polling.PollsPerGeneration)
+                if (Full)
                 {
-                    context.ContinueAsNew(input with { Run = run, Polls = polls, NextDelayMs = delay.TotalMilliseconds, DeadlineUtc = Deadline(), NextPollAtUtc = due, Seen = [.. seen.TakeLast(MaxCarriedStatusChanges)] });
-                    return new PollOutcome(run, polls, DeadlineReached: false); // ignored: the next generation answers
+                    return false;
                 }
 
                 steps += timers > 0 ? 1 : 0; // the first timer of a wait belongs to its poll
@@ -140,12 +183,19 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
             }
 
             nextPollAt = null;
-            if (steps >= input.Polling.PollsPerGeneration)
-            {
-                context.ContinueAsNew(input with { Run = run, Polls = polls, NextDelayMs = delay.TotalMilliseconds, DeadlineUtc = Deadline(), NextPollAtUtc = due, Seen = [.. seen.TakeLast(MaxCarriedStatusChanges)] });
-                return new PollOutcome(run, polls, DeadlineReached: false); // ignored: the next generation answers
-            }
+            return !Full;
+        }
 
+        /// <summary>Hands the run, the counts, the wait under way and the status changes seen to the next generation.</summary>
+        public PollOutcome ContinueAsNew()
+        {
+            context.ContinueAsNew(input with { Run = run, Polls = polls, NextDelayMs = delay.TotalMilliseconds, DeadlineUtc = Deadline(), NextPollAtUtc = due, Seen = [.. seen.TakeLast(MaxCarriedStatusChanges)] });
+            return new PollOutcome(run, polls, DeadlineReached: false); // ignored: the next generation answers
+        }
+
+        /// <summary>Reads the run once and schedules the next poll; the poller's answer when the read failed at the deadline.</summary>
+        public async Task<PollOutcome?> PollAsync()
+        {
             var previous = run;
             try
             {
@@ -165,6 +215,7 @@ public sealed class RunPoller : TaskOrchestrator<PollRunInput, PollOutcome>
 
             context.SetCustomStatus(new PollerProgress(run.RawStatus, polls));
             delay = PollDelay.Next(input.Polling, delay, run.Status != previous.Status, run.PollAfterMs);
+            return null;
         }
     }
 }
