@@ -6,7 +6,7 @@ namespace AgentJobs.Sessions;
 
 /// <summary>
 /// One turn of a session, as its own orchestration (<c>{sessionId}:turn:{n}</c>): the job's turn
-/// (<see cref="AgentTurn"/>) on the session's agent and thread, with the job's stop rules. Its instance takes the
+/// (<see cref="AgentTurnRunner"/>) on the session's agent and thread, with the job's stop rules. Its instance takes the
 /// turn's cancel (<see cref="AgentJobOrchestrator.CancelEventName"/>) and approval decisions directly, so the session
 /// never has to forward them; its output is the turn's durable record.
 /// </summary>
@@ -24,11 +24,11 @@ public sealed class AgentTurnOrchestrator : TaskOrchestrator<SessionTurnInput, S
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var request = input.Request;
-        var job = new JobTracker(context) { Agent = input.Agent.Id, Thread = input.ThreadId };
+        var job = new JobTracker(context, input.Agent.Id, input.ThreadId);
         var stopper = new JobStopper(
             context, job, request.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds, request.CancelGraceSeconds ?? AgentJobDefaults.CancelGraceSeconds);
 
-        var turn = await AgentTurn.RunAsync(context, job, stopper, input.Agent, input.ThreadId, request);
+        var turn = await new AgentTurnRunner(context, job, stopper, input.Agent, input.ThreadId, request).RunAsync();
         var outcome = AgentJobOrchestrator.Outcome(turn.Run, stopper);
         job.Enter(JobPhase.Done);
         return new SessionTurnResult(

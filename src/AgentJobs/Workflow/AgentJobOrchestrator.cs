@@ -55,7 +55,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
                     nameof(AgentJobActivities.CreateAgent),
                     new CreateAgentInput(request.AgentName!, request.Model!, request.Instructions!, request.Tools!, context.InstanceId, WorkflowSteps.Key(context, "agent")),
                     stopper.Working);
-                job.Agent = agent.Id;
+                job.AgentCreated(agent.Id);
             }
 
             if (threadId is null && !stopper.ShouldStop())
@@ -66,17 +66,17 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
                 createdThread = true;
             }
 
-            job.Thread = threadId;
+            job.ThreadChosen(threadId);
         }
         catch (Exception ex)
         {
-            AgentTurn.Fail(context, job, stopper, ex);
+            stopper.Fail(ex);
         }
 
         // The turn: the prompt answered by one run, its tool calls and stop included.
         var turn = agent is not null && threadId is not null
-            ? await AgentTurn.RunAsync(context, job, stopper, agent, threadId, request)
-            : AgentTurn.NotStarted;
+            ? await new AgentTurnRunner(context, job, stopper, agent, threadId, request).RunAsync()
+            : AgentTurnRunner.NotStarted;
         var (run, messages, steps) = (turn.Run, turn.Messages, turn.Steps);
 
         // Cleanup runs on every path. A thread the caller supplied is never deleted.

@@ -1,6 +1,7 @@
 using AgentJobs.AgentService;
 using AgentJobs.Contracts;
 using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
 
 namespace AgentJobs.Workflow;
 
@@ -101,6 +102,23 @@ internal sealed class JobStopper
         if (Stop is null)
         {
             Decide(StopReason.ApprovalTimedOut, message);
+        }
+    }
+
+    /// <summary>
+    /// Records a failure (a service call that failed for good, a poller that failed, a bug) as the stop, unless the
+    /// job was already stopping: a failure that comes from stopping (retries given up at a cancel or the deadline) is
+    /// the stop's. Cleanup still runs.
+    /// </summary>
+    public void Fail(Exception ex)
+    {
+        var (code, message) = ex is TaskFailedException failed
+            ? (WorkflowSteps.FailureCode(failed), WorkflowSteps.ServiceMessage(failed))
+            : ("workflow_error", $"{ex.GetType().Name}: {ex.Message}");
+        context.CreateReplaySafeLogger<AgentJobOrchestrator>().LogError("Job {JobId} failed in {Phase}: {Message}", context.InstanceId, job.Phase, message);
+        if (!ShouldStop())
+        {
+            Fail(code, message);
         }
     }
 

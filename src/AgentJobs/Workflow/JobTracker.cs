@@ -8,7 +8,8 @@ namespace AgentJobs.Workflow;
 /// The orchestrator's running tally (phase, runs, polls, usage) and the custom status derived from it.
 /// Everything here comes from orchestration time and activity results, so it replays identically.
 /// </summary>
-internal sealed class JobTracker(TaskOrchestrationContext context)
+/// <remarks>The tally only changes through methods named for what happened (a run seen, a poller's answer, tools run).</remarks>
+internal sealed class JobTracker(TaskOrchestrationContext context, string? agent = null, string? thread = null)
 {
     readonly List<string> runIds = [];
     readonly Dictionary<string, TokenUsage> usageByRun = new(StringComparer.Ordinal);
@@ -25,21 +26,33 @@ internal sealed class JobTracker(TaskOrchestrationContext context)
 
     public JobPhase Phase { get; private set; } = JobPhase.Starting;
 
-    public string? Agent { get; set; }
+    /// <summary>The agent's id, once it exists.</summary>
+    public string? Agent { get; private set; } = agent;
 
-    public string? Thread { get; set; }
+    /// <summary>The thread's id, once it exists.</summary>
+    public string? Thread { get; private set; } = thread;
 
-    public int Polls { get; set; }
+    /// <summary>Polls so far in the job, as the last poller reported them.</summary>
+    public int Polls { get; private set; }
 
-    public int PollerCalls { get; set; }
+    /// <summary>Tool calls run so far (rejected calls excluded).</summary>
+    public int ToolCalls { get; private set; }
 
-    public int ToolCalls { get; set; }
+    /// <summary>Records the agent the job created; the next status shows it.</summary>
+    public void AgentCreated(string agentId) => Agent = agentId;
 
-    /// <summary>Whether the job has asked the service to cancel its run.</summary>
-    public bool CancelSent { get; set; }
+    /// <summary>Records the thread the job runs on (created or supplied); the next status shows it.</summary>
+    public void ThreadChosen(string? threadId) => Thread = threadId;
 
-    /// <summary>Tool rounds answered so far (each submission gets its own idempotency key; the tool-round budget counts them).</summary>
-    public int ToolRounds { get; set; }
+    /// <summary>Takes in a poller's answer: the job's poll count and the run as the poller last saw it.</summary>
+    public void Polled(PollOutcome outcome)
+    {
+        Polls = outcome.Polls;
+        Saw(outcome.Run);
+    }
+
+    /// <summary>Counts tool calls that ran in a round.</summary>
+    public void ToolsRan(int calls) => ToolCalls += calls;
 
     public IReadOnlyList<string> RunIds => runIds;
 

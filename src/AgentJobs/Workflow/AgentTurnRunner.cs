@@ -9,35 +9,42 @@ namespace AgentJobs.Workflow;
 /// One turn: a user message answered by one run. Starts the run with the message, waits for it with durable
 /// timers while answering its tool calls (approvals included), stops it when the stopper says so, answers any
 /// tool call it left open so the thread stays usable, and reads the messages and run steps. Jobs run one turn;
-/// sessions run one per message. The agent and the thread belong to the caller, which deletes them.
+/// sessions run one per message. The agent and the thread belong to the caller, which deletes them. One runner
+/// runs one turn: it holds the turn's state (the run, whether a cancel was sent, the tool rounds and pollers so far)
+/// beside the tally (<see cref="JobTracker"/>) and the stop rules (<see cref="JobStopper"/>) it shares with its caller.
 /// </summary>
-internal static class AgentTurn
+internal sealed class AgentTurnRunner(
+    TaskOrchestrationContext context, JobTracker job, JobStopper stopper, AgentRef agent, string threadId, AgentJobRequest request)
 {
+    /// <summary>The run as the turn last settled on it: started, waited for, stopped; null until it has started.</summary>
+    RunState? run;
+
+    /// <summary>Whether the turn has asked the service to cancel its run (a cancel of the run, or of the run a streamed call started).</summary>
+    bool cancelSent;
+
+    /// <summary>Poller sub-orchestrations started so far (each gets its own instance id).</summary>
+    int pollerCalls;
+
+    /// <summary>Tool rounds answered so far (each submission gets its own idempotency key; the tool-round budget counts them).</summary>
+    int toolRounds;
+
     /// <summary>A turn that never started: no run, nothing read.</summary>
     public static TurnResult NotStarted { get; } = new(null, [], []);
 
     /// <summary>Runs the turn; never throws for a service failure (the stopper records it).</summary>
-    public static async Task<TurnResult> RunAsync(
-        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, AgentRef agent, string threadId, AgentJobRequest request)
+    public async Task<TurnResult> RunAsync()
     {
-        RunState? run = null;
         try
         {
             if (!stopper.ShouldStop())
             {
-                job.Enter(JobPhase.StartingRun);
-                var key = WorkflowSteps.Key(context, "run");
-                var window = StreamWindowSeconds(context, stopper, request);
-                var start = context.CallActivityAsync<RunState>(
-                    nameof(AgentJobActivities.StartRun), new StartRunInput(agent, threadId, request.Prompt, key, window, context.InstanceId), stopper.Working);
-                run = await StreamedCallAsync(context, job, stopper, start, new CancelStartedRunInput(threadId, key, Previous: null, "the job is stopping"));
-                job.Saw(run);
-                run = await WaitForRunAsync(context, job, stopper, agent, run, request);
+                run = await StartRunAsync();
+                run = await WaitForRunAsync(run);
             }
         }
         catch (Exception ex)
         {
-            Fail(context, job, stopper, ex);
+            stopper.Fail(ex);
         }
 
         if (run is null)
@@ -45,22 +52,40 @@ internal static class AgentTurn
             return NotStarted;
         }
 
-        CheckTokenBudget(job, stopper, request);
+        CheckTokenBudget();
+        await EndUnfinishedRunAsync(run);
+        return stopper.Failure is not null ? new TurnResult(run, [], []) : await CollectResultsAsync(run);
+    }
 
-        // A run that did not complete is stopped if it still runs, and any tool call it left open is answered, so the
-        // thread can be continued by the next turn or job. Both steps are no-ops where there is nothing to do.
-        if (run is { Status: not AgentRunStatus.Completed })
+    /// <summary>Starts the run with the turn's message, following its stream for the job's stream window.</summary>
+    async Task<RunState> StartRunAsync()
+    {
+        job.Enter(JobPhase.StartingRun);
+        var key = WorkflowSteps.Key(context, "run");
+        var start = context.CallActivityAsync<RunState>(
+            nameof(AgentJobActivities.StartRun), new StartRunInput(agent, threadId, request.Prompt, key, StreamWindowSeconds(), context.InstanceId), stopper.Working);
+        var started = await StreamedCallAsync(start, new CancelStartedRunInput(threadId, key, Previous: null, "the job is stopping"));
+        job.Saw(started);
+        return started;
+    }
+
+    /// <summary>
+    /// A run that did not complete is stopped if it still runs, and any tool call it left open is answered, so the
+    /// thread can be continued by the next turn or job. Both steps are no-ops where there is nothing to do.
+    /// </summary>
+    async Task EndUnfinishedRunAsync(RunState ended)
+    {
+        if (ended is { Status: not AgentRunStatus.Completed })
         {
-            var reason = stopper.Stop?.Message ?? $"the run ended as '{run.RawStatus}'";
-            run = run.IsTerminal || job.CancelSent ? run : await CancelRunAsync(context, job, stopper, run, reason);
+            var reason = stopper.Stop?.Message ?? $"the run ended as '{ended.RawStatus}'";
+            run = ended.IsTerminal || cancelSent ? ended : await CancelRunAsync(ended, reason);
             await WorkflowSteps.TryAsync(context, nameof(AgentJobActivities.CloseToolCalls), new CloseToolCallsInput(threadId, reason), stopper.Stopping);
         }
+    }
 
-        if (stopper.Failure is not null)
-        {
-            return new TurnResult(run, [], []);
-        }
-
+    /// <summary>Reads the thread's messages and the turn's run steps; a read that fails for good fails the turn.</summary>
+    async Task<TurnResult> CollectResultsAsync(RunState ended)
+    {
         try
         {
             // Two independent reads, in parallel: one orchestration episode and one round trip fewer than in turn.
@@ -70,29 +95,12 @@ internal static class AgentTurn
             var steps = context.CallActivityAsync<IReadOnlyList<JobRunStep>>(
                 nameof(AgentJobActivities.ListRunSteps), new ListRunStepsInput(threadId, job.RunIds), stopper.Stopping);
             await Task.WhenAll(messages, steps);
-            return new TurnResult(run, await messages, ToolApprovals.Annotate(await steps, job.Approvals));
+            return new TurnResult(ended, await messages, ToolApprovals.Annotate(await steps, job.Approvals));
         }
         catch (TaskFailedException ex)
         {
             stopper.Fail(WorkflowSteps.FailureCode(ex), WorkflowSteps.ServiceMessage(ex));
-            return new TurnResult(run, [], []);
-        }
-    }
-
-    /// <summary>
-    /// Records a failure (a service call that failed for good, a poller that failed, a bug) as the stop, unless the
-    /// job was already stopping: a failure that comes from stopping (retries given up at a cancel or the deadline) is
-    /// the stop's. Cleanup still runs.
-    /// </summary>
-    public static void Fail(TaskOrchestrationContext context, JobTracker job, JobStopper stopper, Exception ex)
-    {
-        var (code, message) = ex is TaskFailedException failed
-            ? (WorkflowSteps.FailureCode(failed), WorkflowSteps.ServiceMessage(failed))
-            : ("workflow_error", $"{ex.GetType().Name}: {ex.Message}");
-        context.CreateReplaySafeLogger<AgentJobOrchestrator>().LogError("Job {JobId} failed in {Phase}: {Message}", context.InstanceId, job.Phase, message);
-        if (!stopper.ShouldStop())
-        {
-            stopper.Fail(code, message);
+            return new TurnResult(ended, [], []);
         }
     }
 
@@ -101,54 +109,56 @@ internal static class AgentTurn
     /// the run is cancelled once (which also closes any tool calls it waits for) and waited for until the grace
     /// period ends; a run that can no longer change by itself is not waited for at all.
     /// </summary>
-    static async Task<RunState> WaitForRunAsync(
-        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, AgentRef agent, RunState run, AgentJobRequest request)
+    async Task<RunState> WaitForRunAsync(RunState current)
     {
         var log = context.CreateReplaySafeLogger<AgentJobOrchestrator>();
-        var cancelSent = job.CancelSent; // a stop during a streamed call cancelled the run already
-        while (!run.IsTerminal)
+        // Whether this wait has cancelled the run. It starts as the turn's flag (a stop during the start's stream
+        // cancelled the run already) but, unlike it, is not set by a cancel made while tool outputs were submitted: the
+        // wait then still cancels the run the submission left running.
+        var waitCancelSent = cancelSent;
+        while (!current.IsTerminal)
         {
-            CheckTokenBudget(job, stopper, request);
-            if (!cancelSent && stopper.ShouldStop())
+            CheckTokenBudget();
+            if (!waitCancelSent && stopper.ShouldStop())
             {
-                run = await CancelRunAsync(context, job, stopper, run, stopper.Stop!.Message);
-                cancelSent = true;
+                current = await CancelRunAsync(current, stopper.Stop!.Message);
+                waitCancelSent = true;
                 continue;
             }
 
-            if (run.Status == AgentRunStatus.RequiresAction)
+            if (current.Status == AgentRunStatus.RequiresAction)
             {
-                if (cancelSent)
+                if (waitCancelSent)
                 {
                     // The service kept the calls open after the cancel; nothing will change them now.
-                    log.LogWarning("Run {RunId} still waits for tool outputs after it was cancelled; not waiting for it.", run.RunId);
+                    log.LogWarning("Run {RunId} still waits for tool outputs after it was cancelled; not waiting for it.", current.RunId);
                     break;
                 }
 
-                if (job.ToolRounds >= request.MaxToolRounds)
+                if (toolRounds >= request.MaxToolRounds)
                 {
-                    stopper.ExceedBudget($"maxToolRounds: the agent asked for tool round {job.ToolRounds + 1}; its budget is {request.MaxToolRounds}");
+                    stopper.ExceedBudget($"maxToolRounds: the agent asked for tool round {toolRounds + 1}; its budget is {request.MaxToolRounds}");
                     continue;
                 }
 
-                run = await ToolRoundAsync(context, job, stopper, agent, run, request);
+                current = await ToolRoundAsync(current);
                 continue;
             }
 
-            if (cancelSent && context.CurrentUtcDateTime >= stopper.WaitUntil)
+            if (waitCancelSent && context.CurrentUtcDateTime >= stopper.WaitUntil)
             {
-                log.LogWarning("Run {RunId} did not finish cancelling in time; cleaning up anyway.", run.RunId);
+                log.LogWarning("Run {RunId} did not finish cancelling in time; cleaning up anyway.", current.RunId);
                 break;
             }
 
-            (run, cancelSent) = await PollAsync(context, job, stopper, run, request.Polling!, cancelSent);
+            (current, waitCancelSent) = await PollAsync(current, waitCancelSent);
         }
 
-        return run;
+        return current;
     }
 
     /// <summary>Stops the job when its runs have used more tokens than its budget (services report usage as they go, or at the end).</summary>
-    static void CheckTokenBudget(JobTracker job, JobStopper stopper, AgentJobRequest request)
+    void CheckTokenBudget()
     {
         if (job.Usage?.TotalTokens is { } used && used > request.MaxTotalTokens)
         {
@@ -160,13 +170,13 @@ internal static class AgentTurn
     /// One poller sub-orchestration. A cancel request that arrives while it waits is acted on at once: the run is
     /// cancelled and the poller told to wait no longer than the grace period.
     /// </summary>
-    static async Task<(RunState Run, bool CancelSent)> PollAsync(
-        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, RunState run, PollingSettings polling, bool cancelSent)
+    async Task<(RunState Run, bool CancelSent)> PollAsync(RunState current, bool waitCancelSent)
     {
-        var pollerId = $"{context.InstanceId}:poll:{job.PollerCalls++}";
-        job.Enter(cancelSent ? JobPhase.Cancelling : JobPhase.Polling, pollerInstanceId: pollerId);
-        var input = new PollRunInput(run, stopper.WaitUntil, polling, job.Polls);
-        if (run.StreamedMs is { } streamedMs && run.PollAfterMs is null && !cancelSent)
+        var polling = request.Polling!;
+        var pollerId = $"{context.InstanceId}:poll:{pollerCalls++}";
+        job.Enter(waitCancelSent ? JobPhase.Cancelling : JobPhase.Polling, pollerInstanceId: pollerId);
+        var input = new PollRunInput(current, stopper.WaitUntil, polling, job.Polls);
+        if (current.StreamedMs is { } streamedMs && current.PollAfterMs is null && !waitCancelSent)
         {
             // The run was followed through its stream: poll on the schedule a polled run would have had.
             var (untilNext, delay) = PollDelay.AfterWaiting(polling, TimeSpan.FromMilliseconds(streamedMs));
@@ -177,27 +187,26 @@ internal static class AgentTurn
             RunPoller.Name, input, new SubOrchestrationOptions { InstanceId = pollerId });
 
         RunState? cancelled = null;
-        if (!cancelSent && await Task.WhenAny(poller, stopper.CancelRequested) != poller && stopper.ShouldStop())
+        if (!waitCancelSent && await Task.WhenAny(poller, stopper.CancelRequested) != poller && stopper.ShouldStop())
         {
-            cancelled = await CancelRunAsync(context, job, stopper, run, stopper.Stop!.Message);
-            cancelSent = true;
+            cancelled = await CancelRunAsync(current, stopper.Stop!.Message);
+            waitCancelSent = true;
             context.SendEvent(pollerId, RunPoller.StopWaitingEventName, stopper.WaitUntil);
             job.Enter(JobPhase.Cancelling, pollerInstanceId: pollerId);
 
             // Backstop: an event sent to a poller that has not started yet can be lost on some backends.
             if (await context.WhenAnyOrTimerAsync(stopper.WaitUntil.AddSeconds(5), poller) is null)
             {
-                return (cancelled.IsTerminal ? cancelled : run, cancelSent);
+                return (cancelled.IsTerminal ? cancelled : current, waitCancelSent);
             }
         }
 
         var polled = await poller;
-        job.Polls = polled.Polls;
-        job.Saw(polled.Run);
+        job.Polled(polled);
 
         // The cancel's own answer wins when it ended the run (e.g. tool calls closed by it) and the poller did not
         // see an end of its own.
-        return (cancelled is { IsTerminal: true } && !polled.Run.IsTerminal ? cancelled : polled.Run, cancelSent);
+        return (cancelled is { IsTerminal: true } && !polled.Run.IsTerminal ? cancelled : polled.Run, waitCancelSent);
     }
 
     /// <summary>
@@ -206,13 +215,12 @@ internal static class AgentTurn
     /// rejected call is answered with an error output so the model can react to it. A batch that cannot be answered
     /// (duplicate or missing call ids) stops the job as failed.
     /// </summary>
-    static async Task<RunState> ToolRoundAsync(
-        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, AgentRef agent, RunState run, AgentJobRequest request)
+    async Task<RunState> ToolRoundAsync(RunState current)
     {
-        if (InvalidToolCalls(run.ToolCalls) is { } problem)
+        if (InvalidToolCalls(current.ToolCalls) is { } problem)
         {
             stopper.Fail("invalid_tool_calls", problem);
-            return run;
+            return current;
         }
 
         // The job id travels with each call: job id + call id is the call's idempotency key, the same on every retry.
@@ -220,21 +228,21 @@ internal static class AgentTurn
             context.CallActivityAsync<ToolOutput>(nameof(AgentJobActivities.ExecuteTool), call with { JobId = context.InstanceId, StopAtUtc = stopper.Deadline }, stopper.Working);
 
         // Calls that need no approval start at once; the others wait for their decisions meanwhile.
-        var held = run.ToolCalls.Where(c => ToolApprovals.Holds(request.Approval, c.Name)).ToList();
-        var running = run.ToolCalls.Except(held).Select(Execute).ToList();
+        var held = current.ToolCalls.Where(c => ToolApprovals.Holds(request.Approval, c.Name)).ToList();
+        var running = current.ToolCalls.Except(held).Select(Execute).ToList();
         var rejected = new List<ToolOutput>();
         if (held.Count > 0)
         {
             if (await ToolApprovals.AwaitAsync(context, job, stopper, held, request.Approval!) is not { } decisions)
             {
-                return run; // stopped while waiting: the end step cancels the run and closes its calls
+                return current; // stopped while waiting: the end step cancels the run and closes its calls
             }
 
             running.AddRange(held.Where(c => decisions.Single(d => d.CallId == c.Id).Approved).Select(Execute));
             rejected.AddRange(decisions.Where(d => !d.Approved).Select(ToolApprovals.RejectionOutput));
         }
 
-        job.Enter(JobPhase.RunningTools, pendingTools: [.. run.ToolCalls.Select(c => c.Name)]);
+        job.Enter(JobPhase.RunningTools, pendingTools: [.. current.ToolCalls.Select(c => c.Name)]);
         var tools = Task.WhenAll(running);
 
         // A stop (cancel, deadline) that arrives while the tools run wins: the run is stopped and its calls closed;
@@ -243,19 +251,18 @@ internal static class AgentTurn
         // is still open: a hung tool would otherwise hold the finished job in Running until the tool's own timeout.
         if (!await stopper.FinishesBeforeStopAsync(tools) || stopper.ShouldStop())
         {
-            return run;
+            return current;
         }
 
         // Outputs go back in the order the service asked for the calls.
         var answered = (await tools).Concat(rejected).ToDictionary(o => o.ToolCallId, StringComparer.Ordinal);
-        var outputs = run.ToolCalls.Select(c => answered[c.Id]).ToArray();
-        job.ToolCalls += outputs.Length - rejected.Count;
+        var outputs = current.ToolCalls.Select(c => answered[c.Id]).ToArray();
+        job.ToolsRan(outputs.Length - rejected.Count);
 
-        var key = WorkflowSteps.Key(context, $"tools:{job.ToolRounds++}");
-        var window = StreamWindowSeconds(context, stopper, request);
+        var key = WorkflowSteps.Key(context, $"tools:{toolRounds++}");
         var submit = context.CallActivityAsync<RunState>(
-            nameof(AgentJobActivities.SubmitToolOutputs), new SubmitToolOutputsInput(agent, run.Ref, outputs, key, window, context.InstanceId), stopper.Working);
-        var submitted = await StreamedCallAsync(context, job, stopper, submit, new CancelStartedRunInput(run.ThreadId, key, run.Ref, "the job is stopping"));
+            nameof(AgentJobActivities.SubmitToolOutputs), new SubmitToolOutputsInput(agent, current.Ref, outputs, key, StreamWindowSeconds(), context.InstanceId), stopper.Working);
+        var submitted = await StreamedCallAsync(submit, new CancelStartedRunInput(current.ThreadId, key, current.Ref, "the job is stopping"));
         job.Saw(submitted);
         return submitted;
     }
@@ -264,7 +271,7 @@ internal static class AgentTurn
     /// The stream window of the next streamed call: the job's setting (<see cref="PollingSettings.StreamWindowSeconds"/>),
     /// never past the job's deadline, so a held call cannot outlast the job.
     /// </summary>
-    static int StreamWindowSeconds(TaskOrchestrationContext context, JobStopper stopper, AgentJobRequest request)
+    int StreamWindowSeconds()
     {
         var untilDeadline = (int)Math.Ceiling((stopper.Deadline - context.CurrentUtcDateTime).TotalSeconds);
         return Math.Clamp(untilDeadline, 0, request.Polling!.StreamWindowSeconds ?? 0);
@@ -276,8 +283,7 @@ internal static class AgentTurn
     /// the cancel instead of holding the job for the rest of its window; while the call has not started a run yet,
     /// the cancel is tried again each second, until the grace period ends.
     /// </summary>
-    static async Task<RunState> StreamedCallAsync(
-        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, Task<RunState> call, CancelStartedRunInput cancel)
+    async Task<RunState> StreamedCallAsync(Task<RunState> call, CancelStartedRunInput cancel)
     {
         if (await stopper.FinishesBeforeStopAsync(call) || !stopper.ShouldStop())
         {
@@ -293,7 +299,7 @@ internal static class AgentTurn
                 if (await context.CallActivityAsync<RunState?>(
                     nameof(AgentJobActivities.CancelStartedRun), cancel with { Reason = stopper.Stop!.Message }, stopper.Stopping) is { } cancelled)
                 {
-                    job.CancelSent = true;
+                    cancelSent = true;
                     job.Saw(cancelled);
                     break;
                 }
@@ -322,24 +328,24 @@ internal static class AgentTurn
             : null;
     }
 
-    static async Task<RunState> CancelRunAsync(TaskOrchestrationContext context, JobTracker job, JobStopper stopper, RunState run, string reason)
+    async Task<RunState> CancelRunAsync(RunState current, string reason)
     {
         var log = context.CreateReplaySafeLogger<AgentJobOrchestrator>();
         job.Enter(JobPhase.Cancelling);
-        job.CancelSent = true;
-        log.LogInformation("Cancelling run {RunId}: {Reason}", run.RunId, reason);
+        cancelSent = true;
+        log.LogInformation("Cancelling run {RunId}: {Reason}", current.RunId, reason);
         try
         {
             var cancelled = await context.CallActivityAsync<RunState>(
-                nameof(AgentJobActivities.CancelRun), new CancelRunInput(run, reason), stopper.Stopping);
+                nameof(AgentJobActivities.CancelRun), new CancelRunInput(current, reason), stopper.Stopping);
             job.Saw(cancelled);
             return cancelled;
         }
         catch (TaskFailedException ex)
         {
             // The poller finds out where the run went.
-            log.LogWarning("Cancel of run {RunId} was refused: {Message}", run.RunId, WorkflowSteps.ServiceMessage(ex));
-            return run;
+            log.LogWarning("Cancel of run {RunId} was refused: {Message}", current.RunId, WorkflowSteps.ServiceMessage(ex));
+            return current;
         }
     }
 }
