@@ -43,12 +43,7 @@ public sealed class AgentBatchOrchestrator : TaskOrchestrator<AgentBatchWork, Ag
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        if (!AgentJobPolicy.IsSettled(input.Template))
-        {
-            throw new InvalidOperationException("The batch's shared job settings were not settled; schedule batches through the API, which settles them with AgentJobPolicy.");
-        }
-
-        var log = context.CreateReplaySafeLogger<AgentBatchOrchestrator>();
+        EnsureSettled(input);
         var outcomes = new SortedDictionary<string, int>(input.Outcomes?.ToDictionary() ?? [], StringComparer.Ordinal);
         var next = input.NextIndex;
         var cancelReason = input.CancelReason;
@@ -83,33 +78,59 @@ public sealed class AgentBatchOrchestrator : TaskOrchestrator<AgentBatchWork, Ag
             {
                 cancelReason = string.IsNullOrWhiteSpace(cancel.Result) ? "batch cancelled" : cancel.Result;
                 cancel = null;
-                log.LogInformation("Batch {BatchId} cancelled ({Reason}): cancelling {Running} running items.", context.InstanceId, cancelReason, running.Count);
-                foreach (var (index, _) in running.OrderBy(r => r.Index))
-                {
-                    context.SendEvent(AgentBatchIds.Item(context.InstanceId, index), AgentJobOrchestrator.CancelEventName, cancelReason);
-                }
-
+                CancelRunning(context, running, cancelReason);
                 Report();
                 continue;
             }
 
             var item = running.First(r => r.Job == finished);
             running.Remove(item);
-            string outcome;
-            try
-            {
-                outcome = (await item.Job).Outcome.ToString();
-            }
-            catch (TaskFailedException ex)
-            {
-                log.LogWarning("Batch {BatchId} item {Index} failed as an orchestration: {Message}", context.InstanceId, item.Index, ex.FailureDetails.ErrorMessage);
-                outcome = AgentBatchOutcomes.OrchestrationFailed;
-            }
-
+            var outcome = await OutcomeAsync(context, item);
             outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
             StartMore();
         }
 
+        return End(context, input, next, outcomes, running, cancelReason);
+    }
+
+    static void EnsureSettled(AgentBatchWork input)
+    {
+        if (!AgentJobPolicy.IsSettled(input.Template))
+        {
+            throw new InvalidOperationException("The batch's shared job settings were not settled; schedule batches through the API, which settles them with AgentJobPolicy.");
+        }
+    }
+
+    /// <summary>Sends each running item the job's own cancel, so every item still cancels its run and deletes its agent.</summary>
+    static void CancelRunning(TaskOrchestrationContext context, List<(int Index, Task<AgentJobResult> Job)> running, string cancelReason)
+    {
+        var log = context.CreateReplaySafeLogger<AgentBatchOrchestrator>();
+        log.LogInformation("Batch {BatchId} cancelled ({Reason}): cancelling {Running} running items.", context.InstanceId, cancelReason, running.Count);
+        foreach (var (index, _) in running.OrderBy(r => r.Index))
+        {
+            context.SendEvent(AgentBatchIds.Item(context.InstanceId, index), AgentJobOrchestrator.CancelEventName, cancelReason);
+        }
+    }
+
+    /// <summary>The outcome an ended item counts under: its job's outcome, or <see cref="AgentBatchOutcomes.OrchestrationFailed"/>.</summary>
+    static async Task<string> OutcomeAsync(TaskOrchestrationContext context, (int Index, Task<AgentJobResult> Job) item)
+    {
+        try
+        {
+            return (await item.Job).Outcome.ToString();
+        }
+        catch (TaskFailedException ex)
+        {
+            var log = context.CreateReplaySafeLogger<AgentBatchOrchestrator>();
+            log.LogWarning("Batch {BatchId} item {Index} failed as an orchestration: {Message}", context.InstanceId, item.Index, ex.FailureDetails.ErrorMessage);
+            return AgentBatchOutcomes.OrchestrationFailed;
+        }
+    }
+
+    /// <summary>Continues as new with the items left, or, once every item has started (or the batch was cancelled), ends it.</summary>
+    static AgentBatchProgress End(
+        TaskOrchestrationContext context, AgentBatchWork input, int next, SortedDictionary<string, int> outcomes, List<(int Index, Task<AgentJobResult> Job)> running, string? cancelReason)
+    {
         if (cancelReason is null && next < input.Prompts.Count)
         {
             // Every item of this generation has ended: nothing in flight crosses into the next one.
@@ -121,6 +142,7 @@ public sealed class AgentBatchOrchestrator : TaskOrchestrator<AgentBatchWork, Ag
 
         var result = Progress(input, next, outcomes, running, cancelReason, done: true);
         context.SetCustomStatus(result);
+        var log = context.CreateReplaySafeLogger<AgentBatchOrchestrator>();
         log.LogInformation("Batch {BatchId} done: {Finished} of {Total} items ended.", context.InstanceId, result.Finished, result.Total);
         return result;
     }

@@ -52,7 +52,6 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(state);
         state = state with { StartedAt = state.StartedAt ?? context.CurrentUtcDateTime };
-        var log = context.CreateReplaySafeLogger<AgentSessionOrchestrator>();
         void Show(string status, RunningTurn? running = null, DateTime? idleUntil = null, int queued = 0) =>
             context.SetCustomStatus(new SessionProgress(status, state.Agent?.Id, state.ThreadId, state.Turns, running, idleUntil, state.Usage, queued, state.StartedAt));
 
@@ -81,32 +80,55 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
 
             if (endReason is null)
             {
-                var idleUntil = (state.LastActiveAt ?? context.CurrentUtcDateTime).AddSeconds(state.IdleTimeoutSeconds);
-                Show(Idle, idleUntil: idleUntil);
-                var doorbell = context.WaitForExternalEvent<string?>(DoorbellEventName);
-                if (await context.WhenAnyOrTimerAsync(idleUntil, doorbell) == doorbell)
+                var (continued, lastEndReason) = await IdleAsync(context, state, Show);
+                if (continued)
                 {
-                    context.ContinueAsNew(state);
                     return Continued(state);
                 }
 
-                // Idle: the end is recorded first, then the mailbox read a last time. A turn sent meanwhile is either seen
-                // here, and the session goes on (the record removed, so its sender knows), or its sender finds the record
-                // after writing its request and, once this session shows it is ending, withdraws it and refuses the turn.
-                var last = await context.CallActivityAsync<MailboxContents>(CloseMailboxActivity, context.InstanceId, AgentJobRetry.ServiceCalls);
-                if (last.EndReason is null && last.Turns.Count > 0)
-                {
-                    await context.CallActivityAsync<bool>(RemoveRequestActivity, SessionMailbox.ClosingId(context.InstanceId), AgentJobRetry.ServiceCalls);
-                    context.ContinueAsNew(state);
-                    return Continued(state);
-                }
-
-                endReason = last.EndReason;
+                endReason = lastEndReason;
             }
         }
 
         // The end: deleted, idle, or a start that failed. Every path deletes the agent.
         Show(Ending);
+        return await EndAsync(context, state, failure, endReason);
+    }
+
+    /// <summary>
+    /// Waits with nothing to do until the doorbell rings or the idle timeout passes. True when the session goes on (it
+    /// has continued as new); else the end reason the last mailbox read found (null: the session ends idle).
+    /// </summary>
+    static async Task<(bool Continued, string? EndReason)> IdleAsync(
+        TaskOrchestrationContext context, SessionState state, Action<string, RunningTurn?, DateTime?, int> show)
+    {
+        var idleUntil = (state.LastActiveAt ?? context.CurrentUtcDateTime).AddSeconds(state.IdleTimeoutSeconds);
+        show(Idle, null, idleUntil, 0);
+        var doorbell = context.WaitForExternalEvent<string?>(DoorbellEventName);
+        if (await context.WhenAnyOrTimerAsync(idleUntil, doorbell) == doorbell)
+        {
+            context.ContinueAsNew(state);
+            return (true, null);
+        }
+
+        // Idle: the end is recorded first, then the mailbox read a last time. A turn sent meanwhile is either seen
+        // here, and the session goes on (the record removed, so its sender knows), or its sender finds the record
+        // after writing its request and, once this session shows it is ending, withdraws it and refuses the turn.
+        var last = await context.CallActivityAsync<MailboxContents>(CloseMailboxActivity, context.InstanceId, AgentJobRetry.ServiceCalls);
+        if (last.EndReason is null && last.Turns.Count > 0)
+        {
+            await context.CallActivityAsync<bool>(RemoveRequestActivity, SessionMailbox.ClosingId(context.InstanceId), AgentJobRetry.ServiceCalls);
+            context.ContinueAsNew(state);
+            return (true, null);
+        }
+
+        return (false, last.EndReason);
+    }
+
+    /// <summary>Deletes the agent, and the thread the session created unless it is kept, and answers the session's result.</summary>
+    static async Task<AgentSessionResult> EndAsync(TaskOrchestrationContext context, SessionState state, JobFailure? failure, string? endReason)
+    {
+        var log = context.CreateReplaySafeLogger<AgentSessionOrchestrator>();
         var reason = failure is not null ? "failed" : endReason is not null ? $"deleted: {endReason}" : "idle";
         log.LogInformation("Session {SessionId} ends ({Reason}) after {Turns} turn(s).", context.InstanceId, reason, state.Turns);
         var agentDeleted = state.Agent is null || await WorkflowSteps.TryAsync(context, nameof(AgentJobActivities.DeleteAgent), state.Agent, AgentJobRetry.Cleanup);

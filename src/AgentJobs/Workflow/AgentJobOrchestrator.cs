@@ -35,14 +35,37 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
         var stopper = new JobStopper(
             context, job, request.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds, request.CancelGraceSeconds ?? AgentJobDefaults.CancelGraceSeconds);
 
+        var (agent, threadId, createdThread) = await CreateAsync(context, job, stopper, request);
+
+        // The turn: the prompt answered by one run, its tool calls and stop included.
+        var turn = agent is not null && threadId is not null
+            ? await new AgentTurnRunner(context, job, stopper, agent, threadId, request).RunAsync()
+            : AgentTurnRunner.NotStarted;
+
+        // Cleanup runs on every path. A thread the caller supplied is never deleted.
+        job.Enter(JobPhase.CleaningUp);
+        var agentDeleted = agent is null || await WorkflowSteps.TryAsync(context, nameof(AgentJobActivities.DeleteAgent), agent, AgentJobRetry.Cleanup);
+        var threadDeleted = createdThread && request.DeleteThread && await WorkflowSteps.TryAsync(context, nameof(AgentJobActivities.DeleteThread), threadId!, AgentJobRetry.Cleanup);
+
+        job.Enter(JobPhase.Done);
+        var result = Result(job, stopper, turn, agent, threadId, agentDeleted, threadDeleted);
+        AgentJobsTelemetry.JobFinished(context, request, result);
+        return result;
+    }
+
+    /// <summary>
+    /// Creates the agent, and the thread unless the request names one. A cancel can arrive before anything exists: each
+    /// create step first checks for it, so a job cancelled early creates nothing more. A failure is the stopper's.
+    /// </summary>
+    static async Task<(AgentRef? Agent, string? ThreadId, bool CreatedThread)> CreateAsync(
+        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, AgentJobRequest request)
+    {
         AgentRef? agent = null;
         var threadId = request.ThreadId;
         var createdThread = false;
 
         try
         {
-            // A cancel can arrive before anything exists: each create step first checks for it, so a job
-            // cancelled early creates nothing more.
             if (!AgentJobPolicy.IsSettled(request))
             {
                 stopper.Fail("invalid_request", "The job's request was not settled (model, limits); schedule jobs through AgentJobPolicy.Settle, as the API does.");
@@ -73,17 +96,14 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
             stopper.Fail(ex);
         }
 
-        // The turn: the prompt answered by one run, its tool calls and stop included.
-        var turn = agent is not null && threadId is not null
-            ? await new AgentTurnRunner(context, job, stopper, agent, threadId, request).RunAsync()
-            : AgentTurnRunner.NotStarted;
+        return (agent, threadId, createdThread);
+    }
+
+    /// <summary>The job's result: how it ended, what the turn left, the tally and the cleanup.</summary>
+    static AgentJobResult Result(
+        JobTracker job, JobStopper stopper, TurnResult turn, AgentRef? agent, string? threadId, bool agentDeleted, bool threadDeleted)
+    {
         var (run, messages, steps) = (turn.Run, turn.Messages, turn.Steps);
-
-        // Cleanup runs on every path. A thread the caller supplied is never deleted.
-        job.Enter(JobPhase.CleaningUp);
-        var agentDeleted = agent is null || await WorkflowSteps.TryAsync(context, nameof(AgentJobActivities.DeleteAgent), agent, AgentJobRetry.Cleanup);
-        var threadDeleted = createdThread && request.DeleteThread && await WorkflowSteps.TryAsync(context, nameof(AgentJobActivities.DeleteThread), threadId!, AgentJobRetry.Cleanup);
-
         var outcome = Outcome(run, stopper);
         var failure = Failure(outcome, run, stopper);
         if (!agentDeleted)
@@ -91,8 +111,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
             failure ??= new JobFailure("cleanup_failed", $"The agent {agent!.Id} could not be deleted; delete it by hand.");
         }
 
-        job.Enter(JobPhase.Done);
-        var result = new AgentJobResult(
+        return new AgentJobResult(
             outcome,
             run?.RawStatus,
             Reply(messages, job.RunIds),
@@ -110,8 +129,6 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
             job.Elapsed,
             stopper.Recorded(run),
             job.Approvals);
-        AgentJobsTelemetry.JobFinished(context, request, result);
-        return result;
     }
 
     /// <summary>
