@@ -94,7 +94,6 @@ public static class AgentJobRetry
             return retry;
         }
 
-        var orchestration = context.OrchestrationContext;
-        return await orchestration.WhenAnyOrTimerAsync(orchestration.CurrentUtcDateTime.Add(delay), context.CancellationToken, interrupt) is null && retry;
+        return await context.OrchestrationContext.WhenAnyOrTimerAsync(delay, context.CancellationToken, interrupt) is null && retry;
     }
 }

@@ -24,15 +24,17 @@ internal static class DurableRaces
     public static async Task<Task?> WhenAnyOrTimerAsync(this TaskOrchestrationContext context, DateTime fireAt, CancellationToken cancellation, params Task[] tasks)
     {
         using var timers = new RaceTimers(context, cancellation);
-        var timer = timers.Start(fireAt);
-        var first = await Task.WhenAny([.. tasks, timer]);
-        if (first == timer)
-        {
-            return null;
-        }
+        return await timers.RaceAsync(timers.Start(fireAt), tasks);
+    }
 
-        timers.Cancel();
-        return first;
+    /// <summary>
+    /// As <see cref="WhenAnyOrTimerAsync(TaskOrchestrationContext, DateTime, CancellationToken, Task[])"/>, with a timer
+    /// due <paramref name="delay"/> from now (the context's own <see cref="TaskOrchestrationContext.CreateTimer(TimeSpan, CancellationToken)"/>).
+    /// </summary>
+    public static async Task<Task?> WhenAnyOrTimerAsync(this TaskOrchestrationContext context, TimeSpan delay, CancellationToken cancellation, params Task[] tasks)
+    {
+        using var timers = new RaceTimers(context, cancellation);
+        return await timers.RaceAsync(timers.Start(delay), tasks);
     }
 }
 
@@ -47,6 +49,25 @@ internal sealed class RaceTimers(TaskOrchestrationContext context, CancellationT
 
     /// <summary>Starts a timer due at <paramref name="fireAt"/> on orchestration time.</summary>
     public Task Start(DateTime fireAt) => context.CreateTimer(fireAt, source.Token);
+
+    /// <summary>Starts a timer due <paramref name="delay"/> from now on orchestration time.</summary>
+    public Task Start(TimeSpan delay) => context.CreateTimer(delay, source.Token);
+
+    /// <summary>
+    /// Waits for the first of <paramref name="tasks"/> or <paramref name="timer"/> (one started here); when a task wins,
+    /// the timers are cancelled. Returns the task that won, or null when the timer fired first.
+    /// </summary>
+    public async Task<Task?> RaceAsync(Task timer, Task[] tasks)
+    {
+        var first = await Task.WhenAny([.. tasks, timer]);
+        if (first == timer)
+        {
+            return null;
+        }
+
+        Cancel();
+        return first;
+    }
 
     /// <summary>Cancels every timer started here that has not fired.</summary>
     public void Cancel()
