@@ -112,6 +112,7 @@ internal sealed class AgentTurnRunner(
     async Task<RunState> WaitForRunAsync(RunState current)
     {
         var log = context.CreateReplaySafeLogger<AgentJobOrchestrator>();
+
         // Whether this wait has cancelled the run. It starts as the turn's flag (a stop during the start's stream
         // cancelled the run already) but, unlike it, is not set by a cancel made while tool outputs were submitted: the
         // wait then still cancels the run the submission left running.
