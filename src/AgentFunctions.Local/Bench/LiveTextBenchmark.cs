@@ -29,6 +29,7 @@ public sealed record LiveTextBenchmarkOptions(string? Storage, int Jobs, int Wor
 /// </summary>
 public static class LiveTextBenchmark
 {
+    /// <summary>Runs every scenario and prints the latency table on standard output; exit code 1 when a watcher lost or changed text.</summary>
     public static async Task<int> RunAsync(LiveTextBenchmarkOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
