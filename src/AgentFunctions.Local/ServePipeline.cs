@@ -88,7 +88,7 @@ internal static class ServePipeline
         }
         catch (Exception ex) when (context.RequestAborted.IsCancellationRequested && IsCancellation(ex))
         {
-            Logger(context).LogDebug("The client went away during {Method} {Path}; the request was dropped ({Exception}).", context.Request.Method, context.Request.Path, ex.GetType().Name);
+            Logger(context).ClientWentAway(context.Request.Method, context.Request.Path, ex.GetType().Name);
             if (!context.Response.HasStarted)
             {
                 context.Response.StatusCode = 499; // client closed request; nobody reads it
@@ -97,7 +97,7 @@ internal static class ServePipeline
         catch (BadHttpRequestException bad)
         {
             // The request itself was bad, typically a body cut short by a client that went away: its 4xx, not an error of ours.
-            Logger(context).LogDebug("Bad request {Method} {Path}: {Status} {Message}", context.Request.Method, context.Request.Path, bad.StatusCode, bad.Message);
+            Logger(context).BadRequest(context.Request.Method, context.Request.Path, bad.StatusCode, bad.Message);
             if (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
             {
                 context.Response.Clear();

@@ -44,8 +44,7 @@ public class HistoryKeepingOrchestrationService(ILoggerFactory? loggerFactory)
                 // messages taken drops them.
                 if (logger?.IsEnabled(LogLevel.Debug) == true)
                 {
-                    logger.LogDebug("Dropped {Count} message(s) for instance {InstanceId}, which does not exist: {Events}.",
-                        workItem.NewMessages.Count, workItem.InstanceId, string.Join(", ", workItem.NewMessages.Select(m => m.Event.EventType)));
+                    logger.MessagesDropped(workItem.NewMessages.Count, workItem.InstanceId, string.Join(", ", workItem.NewMessages.Select(m => m.Event.EventType)));
                 }
 
                 Interlocked.Add(ref droppedMessages, workItem.NewMessages.Count);

@@ -105,7 +105,7 @@ public sealed class AgentBatchOrchestrator : TaskOrchestrator<AgentBatchWork, Ag
     static void CancelRunning(TaskOrchestrationContext context, List<(int Index, Task<AgentJobResult> Job)> running, string cancelReason)
     {
         var log = context.CreateReplaySafeLogger<AgentBatchOrchestrator>();
-        log.LogInformation("Batch {BatchId} cancelled ({Reason}): cancelling {Running} running items.", context.InstanceId, cancelReason, running.Count);
+        log.BatchCancelling(context.InstanceId, cancelReason, running.Count);
         foreach (var (index, _) in running.OrderBy(r => r.Index))
         {
             context.SendEvent(AgentBatchIds.Item(context.InstanceId, index), AgentJobOrchestrator.CancelEventName, cancelReason);
@@ -122,7 +122,7 @@ public sealed class AgentBatchOrchestrator : TaskOrchestrator<AgentBatchWork, Ag
         catch (TaskFailedException ex)
         {
             var log = context.CreateReplaySafeLogger<AgentBatchOrchestrator>();
-            log.LogWarning("Batch {BatchId} item {Index} failed as an orchestration: {Message}", context.InstanceId, item.Index, ex.FailureDetails.ErrorMessage);
+            log.BatchItemFailed(context.InstanceId, item.Index, ex.FailureDetails.ErrorMessage);
             return AgentBatchOutcomes.OrchestrationFailed;
         }
     }
@@ -143,7 +143,7 @@ public sealed class AgentBatchOrchestrator : TaskOrchestrator<AgentBatchWork, Ag
         var result = Progress(input, next, outcomes, running, cancelReason, done: true);
         context.SetCustomStatus(result);
         var log = context.CreateReplaySafeLogger<AgentBatchOrchestrator>();
-        log.LogInformation("Batch {BatchId} done: {Finished} of {Total} items ended.", context.InstanceId, result.Finished, result.Total);
+        log.BatchDone(context.InstanceId, result.Finished, result.Total);
         return result;
     }
 

@@ -75,7 +75,7 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
             }
         }
 
-        logger.LogInformation("Scheduled agent batch {BatchId} with {Items} items, {MaxParallel} at a time.", id, work.Prompts.Count, work.MaxParallel);
+        logger.BatchScheduled(id, work.Prompts.Count, work.MaxParallel);
         var links = Links(request, id);
         return new ApiResults.WithLocation(ApiResults.Json(links, StatusCodes.Status202Accepted), links.StatusQueryGetUri);
     }
@@ -146,7 +146,7 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
         var instance = await FindAsync(client, id, cancellationToken).ConfigureAwait(false);
         if (instance is null)
         {
-            logger.LogDebug("Status asked for unknown agent batch {BatchId}.", id);
+            logger.BatchStatusOfUnknown(id);
             return NotFound(id);
         }
 
@@ -249,7 +249,7 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
             })).ConfigureAwait(false);
         }
 
-        logger.LogInformation("Cancel requested for agent batch {BatchId}.", id);
+        logger.BatchCancelRequested(id);
         return ApiResults.Json(Links(request, id), StatusCodes.Status202Accepted);
     }
 

@@ -241,11 +241,11 @@ public sealed class DeltaWriter : IAsyncDisposable
                 }
                 catch (Exception ex) when (attempt < 2)
                 {
-                    logger.LogDebug(ex, "Writing text deltas of {CallKey} failed; trying again.", CallKey);
+                    logger.DeltaWriteRetrying(ex, CallKey);
                 }
                 catch (Exception ex)
                 {
-                    logger.LogWarning(ex, "Text deltas {First}–{Last} of {CallKey} were not logged; watchers see that text with the reply.", entries[0].Seq, entries[^1].Seq, CallKey);
+                    logger.DeltasNotLogged(ex, entries[0].Seq, entries[^1].Seq, CallKey);
                     return;
                 }
             }

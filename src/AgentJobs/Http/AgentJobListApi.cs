@@ -143,7 +143,7 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
             items.Add(listing.Summarize(full, createdAt));
         }
 
-        Microsoft.Extensions.Logging.LoggerExtensions.LogDebug(logger, "Listed {Count} of {Matching} {Name} instances.", items.Count, matching.Count, listing.OrchestratorName);
+        logger.InstancesListed(items.Count, matching.Count, listing.OrchestratorName);
         var next = more ? WriteToken(page[^1].CreatedAt, page[^1].Instance.InstanceId) : null;
         return Results.Json(listing.PageOf(items, next), AgentJobsApi.JsonOptions);
     }

@@ -70,7 +70,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
         if (key is null)
         {
             instanceId = await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, input, cancellationToken);
-            logger.LogInformation("Scheduled agent job {JobId}.", instanceId);
+            logger.JobScheduled(instanceId);
         }
         else
         {
@@ -83,7 +83,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
                 return IdempotencyKeys.Conflict("agent job", instanceId);
             }
 
-            logger.LogInformation("Agent job {JobId} for an idempotency key: {Outcome}.", instanceId, outcome);
+            logger.JobIdempotencyKeyOutcome(instanceId, outcome);
         }
 
         var links = Links(request, instanceId);
@@ -97,7 +97,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
         var instance = string.IsNullOrWhiteSpace(id) ? null : await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
         if (instance is null || instance.Name != AgentJobOrchestrator.Name)
         {
-            logger.LogDebug("Status asked for unknown agent job {JobId}.", id);
+            logger.JobStatusOfUnknown(id);
             return NotFound(id);
         }
 
@@ -175,7 +175,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
                 $"Agent job '{id}' is still waiting to start after {JobEvents.StartWait.TotalSeconds:0} s, so the cancel was not sent; try again.", null), 5);
         }
 
-        logger.LogInformation("Cancel requested for agent job {JobId}.", id);
+        logger.JobCancelRequested(id);
         return Results.Json(Links(request, id), JsonOptions, statusCode: StatusCodes.Status202Accepted);
     }
 
@@ -212,7 +212,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
             : await JobApprovals.SendAsync(client, id, AgentJobOrchestrator.Name, decision!, cancellationToken);
         if (outcome == JobApprovals.Outcome.Sent)
         {
-            logger.LogInformation("Approval decision for tool call {CallId} of agent job {JobId}: {Approved}.", decision!.CallId, id, decision.Approved ? "approved" : "rejected");
+            logger.JobApprovalDecision(decision!.CallId, id, decision.Approved ? "approved" : "rejected");
         }
 
         return DecisionResult(outcome, "Agent job", id, decision!, Links(request, id).StatusQueryGetUri, () => NotFound(id));

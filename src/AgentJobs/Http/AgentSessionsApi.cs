@@ -82,7 +82,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             replayed = outcome == IdempotencyKeys.Outcome.Replayed;
         }
 
-        logger.LogInformation("Started agent session {SessionId}{Again}.", id, replayed ? " (asked for again with its idempotency key)" : "");
+        logger.SessionStarted(id, replayed ? " (asked for again with its idempotency key)" : "");
 
         // The thread is made by an activity; wait briefly so the answer can name it.
         var (instance, progress) = await WaitForProgressAsync(client, id, p => p.ThreadId is not null, TimeSpan.FromSeconds(10), cancellationToken);
@@ -98,7 +98,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             // It ended before it could take a turn (the agent service refused its agent or thread, a tool's MCP server
             // is down): no session to talk to, so no 201. The ended session stays readable at its link.
             var ended = AgentJobsApi.Deserialize<AgentSessionResult>(instance.SerializedOutput);
-            logger.LogWarning("Agent session {SessionId} ended while starting: {Reason}", id, ended?.Failure?.Message ?? ended?.Reason);
+            logger.SessionEndedWhileStarting(id, ended?.Failure?.Message ?? ended?.Reason);
             return Problem(StatusCodes.Status502BadGateway, "Agent session could not start",
                 $"Agent session '{id}' ended while starting: {ended?.Failure?.Message ?? ended?.Reason ?? instance.RuntimeStatus.ToString()}. Details: GET {links.Session}.", null);
         }
@@ -179,7 +179,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
 
         if (sent == TurnSent.Refused)
         {
-            logger.LogInformation("Turn {TurnId} refused: agent session {SessionId} ended before it could take it.", next.TurnId, id);
+            logger.SessionTurnRefused(next.TurnId, id);
             return Problem(StatusCodes.Status409Conflict, "Agent session ended",
                 $"Agent session '{id}' ended before it could take this turn (no turn for {state!.IdleTimeoutSeconds} s, or its start failed); it takes no more turns.", null);
         }
@@ -187,11 +187,11 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         if (next.Interrupting && running is not null)
         {
             var interrupted = await JobEvents.RaiseAsync(client, running.InstanceId, AgentJobOrchestrator.CancelEventName, $"interrupted by turn {next.TurnId}", cancellationToken);
-            logger.LogInformation("Turn {Number} of agent session {SessionId} interrupted by turn {TurnId} ({Outcome}).", running.Number, id, next.TurnId, interrupted);
+            logger.SessionTurnInterrupted(running.Number, id, next.TurnId, interrupted);
         }
 
         var queued = sent == TurnSent.Queued;
-        logger.LogInformation("Turn {TurnId} sent to agent session {SessionId}{Queued}.", next.TurnId, id, queued ? " (queued)" : "");
+        logger.SessionTurnSent(next.TurnId, id, queued ? " (queued)" : "");
         var links = Links(request, id);
         return Results.Json(new TurnAccepted(id, next.TurnId, queued, $"{links.Session}/turns/{next.TurnId}", links.Session), JsonOptions, statusCode: StatusCodes.Status202Accepted);
     }
@@ -233,7 +233,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             return IdempotencyKeys.Conflict("turn", turnId);
         }
 
-        logger.LogInformation("Turn {TurnId} of agent session {SessionId} asked for again with its idempotency key.", turnId, id);
+        logger.SessionTurnReplayed(turnId, id);
         var links = Links(request, id);
         return Results.Json(new TurnAccepted(id, turnId, queued, $"{links.Session}/turns/{turnId}", links.Session), JsonOptions, statusCode: StatusCodes.Status202Accepted);
     }
@@ -245,7 +245,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
         if (instance is null || instance.Name != AgentSessionOrchestrator.Name)
         {
-            logger.LogDebug("Status asked for unknown agent session {SessionId}.", id);
+            logger.SessionStatusOfUnknown(id);
             return SessionNotFound(id);
         }
 
@@ -285,7 +285,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
 
         if (await client.GetInstanceAsync(id, cancellationToken) is not { Name: AgentSessionOrchestrator.Name })
         {
-            logger.LogDebug("Turns asked for unknown agent session {SessionId}.", id);
+            logger.SessionTurnsOfUnknown(id);
             return SessionNotFound(id);
         }
 
@@ -323,7 +323,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
 
         if (found is null || found.Name != AgentTurnOrchestrator.Name)
         {
-            logger.LogDebug("Unknown turn {Turn} of agent session {SessionId} asked for.", turn, id);
+            logger.SessionTurnUnknown(turn, id);
             return Problem(StatusCodes.Status404NotFound, "Turn not found",
                 $"Agent session '{id}' has no turn '{turn}' (yet: a queued turn gets its number when it starts).", null);
         }
@@ -365,7 +365,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
                 return Problem(StatusCodes.Status409Conflict, "No turn is running", $"Turn {running.Number} of agent session '{id}' finished before the cancel reached it; there is nothing to cancel.", null);
         }
 
-        logger.LogInformation("Cancel requested for turn {Number} of agent session {SessionId}.", running.Number, id);
+        logger.SessionTurnCancelRequested(running.Number, id);
         return Results.Json(new { id, turn = running.Number, running.TurnId }, JsonOptions, statusCode: StatusCodes.Status202Accepted);
     }
 
@@ -405,7 +405,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         var outcome = Progress(instance!)?.RunningTurn is { } running
             ? await JobApprovals.SendAsync(client, running.InstanceId, AgentTurnOrchestrator.Name, decision!, cancellationToken)
             : JobApprovals.Outcome.NothingPending;
-        logger.LogInformation("Approval decision for tool call {CallId} of agent session {SessionId}: {Outcome}.", decision!.CallId, id, outcome);
+        logger.SessionApprovalDecision(decision!.CallId, id, outcome);
         return DecisionResult(outcome is JobApprovals.Outcome.UnknownJob or JobApprovals.Outcome.Finished ? JobApprovals.Outcome.NothingPending : outcome,
             "Agent session", id, decision!, Links(request, id).Session, () => SessionNotFound(id));
     }
@@ -429,7 +429,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
 
         reason ??= "ended through the API";
         await SessionRequests.EndAsync(client, id, reason, Progress(instance!)?.RunningTurn, cancellationToken);
-        logger.LogInformation("Agent session {SessionId} asked to end.", id);
+        logger.SessionEndRequested(id);
         return Results.Json(Links(request, id), JsonOptions, statusCode: StatusCodes.Status202Accepted);
     }
 

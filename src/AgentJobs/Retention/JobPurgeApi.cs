@@ -34,7 +34,7 @@ public sealed class JobPurgeApi(JobPurger purger, ILogger<JobPurgeApi> logger)
                 $"Agent job '{id}' has not finished; cancel it (POST .../cancel) and delete it once it has.", null);
         }
 
-        logger.LogInformation("Purged agent job {JobId} ({Instances} instances).", id, outcome.Instances);
+        logger.JobPurged(id, outcome.Instances);
         return ApiResults.Json(new PurgedJob(id, outcome.Instances));
     }
 

@@ -111,9 +111,7 @@ public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logge
 
         if (owners > 0 || kept > 0)
         {
-            logger.LogInformation(
-                "Retention purge: {Owners} finished jobs, batches and sessions older than {Days} days purged ({Instances} instances); {Kept} kept because something they own still runs.",
-                owners, Options.RetentionDays, instances, kept);
+            logger.RetentionPurged(owners, Options.RetentionDays, instances, kept);
         }
 
         return new RetentionRun(threshold, owners, instances, kept);
@@ -128,7 +126,7 @@ public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logge
         {
             if (!instance.IsCompleted)
             {
-                logger.LogInformation("Not purging {Id}: {Owned} still runs.", id, instance.InstanceId);
+                logger.PurgeSkippedRunning(id, instance.InstanceId);
                 return -1;
             }
 
@@ -153,12 +151,12 @@ public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logge
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    logger.LogWarning(ex, "The text deltas of {Id} were not deleted; they stay in the delta log until removed by hand.", instanceId);
+                    logger.PurgeDeltasNotDeleted(ex, instanceId);
                 }
             }
         }
 
-        logger.LogDebug("Purged {Id} and {Owned} instances it owned.", id, owned.Count);
+        logger.Purged(id, owned.Count);
         return purged;
     }
 }

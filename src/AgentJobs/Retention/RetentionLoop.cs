@@ -35,7 +35,7 @@ public sealed class RetentionLoop(JobPurger purger, DurableTaskClient client, Ti
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    logger.LogWarning(ex, "Retention purge failed; trying again in {Minutes} minutes.", purger.Options.PurgeIntervalMinutes);
+                    logger.RetentionLoopFailed(ex, purger.Options.PurgeIntervalMinutes);
                 }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));

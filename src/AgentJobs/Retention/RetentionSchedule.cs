@@ -34,7 +34,7 @@ public sealed class RetentionScheduleOrchestrator : TaskOrchestrator<int, Retent
         }
         catch (TaskFailedException ex)
         {
-            context.CreateReplaySafeLogger<RetentionScheduleOrchestrator>().LogWarning("Retention purge failed: {Message}", ex.FailureDetails.ErrorMessage);
+            context.CreateReplaySafeLogger<RetentionScheduleOrchestrator>().RetentionScheduleFailed(ex.FailureDetails.ErrorMessage);
         }
 
         await context.CreateTimer(context.CurrentUtcDateTime.AddMinutes(interval), CancellationToken.None);
@@ -70,14 +70,13 @@ public sealed class RetentionScheduleStarter(RetentionOptions options, ILogger<R
                     options.PurgeIntervalMinutes,
                     new StartOrchestrationOptions { InstanceId = RetentionScheduleOrchestrator.InstanceId },
                     cancellationToken).ConfigureAwait(false);
-                logger.LogInformation(
-                    "Started the retention schedule: purging jobs finished more than {Days} days ago, every {Minutes} minutes.", options.RetentionDays, options.PurgeIntervalMinutes);
+                logger.RetentionScheduleStarted(options.RetentionDays, options.PurgeIntervalMinutes);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Volatile.Write(ref started, 0);
-            logger.LogWarning(ex, "Could not start the retention schedule; the next request tries again.");
+            logger.RetentionScheduleNotStarted(ex);
         }
     }
 }

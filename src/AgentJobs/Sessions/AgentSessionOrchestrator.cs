@@ -130,7 +130,7 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
     {
         var log = context.CreateReplaySafeLogger<AgentSessionOrchestrator>();
         var reason = failure is not null ? "failed" : endReason is not null ? $"deleted: {endReason}" : "idle";
-        log.LogInformation("Session {SessionId} ends ({Reason}) after {Turns} turn(s).", context.InstanceId, reason, state.Turns);
+        log.SessionEnds(context.InstanceId, reason, state.Turns);
         var agentDeleted = state.Agent is null || await WorkflowSteps.TryAsync(context, nameof(AgentJobActivities.DeleteAgent), state.Agent, AgentJobRetry.Cleanup);
         var threadDeleted = state.CreatedThread && !state.KeepThread && state.ThreadId is not null
             && await WorkflowSteps.TryAsync(context, nameof(AgentJobActivities.DeleteThread), state.ThreadId, AgentJobRetry.Cleanup);
@@ -195,7 +195,7 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
         catch (TaskFailedException ex)
         {
             // The turn's own orchestration crashed (a bug); its record says so, and the session goes on.
-            context.CreateReplaySafeLogger<AgentSessionOrchestrator>().LogError("Turn {Number} of session {SessionId} failed: {Message}", number, context.InstanceId, ex.Message);
+            context.CreateReplaySafeLogger<AgentSessionOrchestrator>().SessionTurnFailed(number, context.InstanceId, ex.Message);
         }
 
         return state with { Turns = number, Usage = TokenUsage.Add(state.Usage, result?.Usage) };

@@ -43,7 +43,7 @@ public sealed class SessionMailbox(ILogger<SessionMailbox> logger)
             }
         }
 
-        logger.LogDebug("Session {SessionId} mailbox: {Count} turn request(s){End}.", sessionId, requests.Count, end is null ? "" : ", end requested");
+        logger.SessionMailboxRead(sessionId, requests.Count, end is null ? "" : ", end requested");
         return new MailboxContents(
             end is null ? null : end.ReadInputAs<string>() ?? "no reason given",
             [.. requests.OrderByDescending(r => r.Turn.Interrupting).ThenBy(r => r.CreatedAt).ThenBy(r => r.Id, StringComparer.Ordinal).Select(r => new MailboxTurn(r.Id, r.Turn))]);
@@ -74,7 +74,7 @@ public sealed class SessionMailbox(ILogger<SessionMailbox> logger)
             }
         }
 
-        logger.LogDebug("Session {SessionId} recorded its idle end; reading its mailbox a last time.", sessionId);
+        logger.SessionIdleEndRecorded(sessionId);
         return await ReadAsync(client, sessionId).ConfigureAwait(false);
     }
 
@@ -82,7 +82,7 @@ public sealed class SessionMailbox(ILogger<SessionMailbox> logger)
     public async Task<bool> RemoveAsync(DurableTaskClient client, string requestId)
     {
         var removed = await DeleteRecordAsync(client, requestId, "its turn has run", CancellationToken.None).ConfigureAwait(false);
-        logger.LogDebug("Turn request {RequestId} removed ({Removed}).", requestId, removed);
+        logger.SessionTurnRequestRemoved(requestId, removed);
         return removed;
     }
 

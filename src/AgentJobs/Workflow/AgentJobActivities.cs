@@ -140,7 +140,7 @@ public sealed class AgentJobActivities(
     {
         ArgumentNullException.ThrowIfNull(agent);
         var deleted = await Measure(nameof(DeleteAgent), () => service.DeleteAgentAsync(agent, CancellationToken.None));
-        logger.LogInformation("Agent {AgentId} {Outcome}.", agent.Id, deleted ? "deleted" : "was already gone");
+        logger.AgentDeleted(agent.Id, deleted ? "deleted" : "was already gone");
         return deleted;
     }
 
@@ -155,9 +155,7 @@ public sealed class AgentJobActivities(
     public Task<int> RequestApprovals(RequestApprovalsInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        logger.LogInformation(
-            "Agent job {JobId} awaits approval of {Count} tool call(s) until {ExpiresAt:O}: {Calls}.",
-            input.JobId, input.Calls.Count, input.Calls.Min(c => c.ExpiresAt), string.Join(", ", input.Calls.Select(c => $"{c.Tool} ({c.CallId})")));
+        logger.ApprovalsRequested(input.JobId, input.Calls.Count, input.Calls.Min(c => c.ExpiresAt), string.Join(", ", input.Calls.Select(c => $"{c.Tool} ({c.CallId})")));
         return Task.FromResult(input.Calls.Count);
     }
 
@@ -197,7 +195,7 @@ public sealed class AgentJobActivities(
             {
                 // Given up: the tool may go on in the background; its answer is no longer wanted.
                 _ = invoke.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-                logger.LogWarning("Tool call {ToolCallId} ({Tool}) was given up: job {JobId} stopped.", call.Id, call.Name, call.JobId);
+                logger.ToolCallGivenUp(call.Id, call.Name, call.JobId);
                 output = new ToolOutput(call.Id, System.Text.Json.JsonSerializer.Serialize(new { error = new { code = "job_stopped", message = "not run to the end: the job stopped" } }), IsError: true);
                 AgentJobsTelemetry.ToolCallEnded(span, call, output, telemetry.CaptureMessageContent);
                 return output;
@@ -219,7 +217,7 @@ public sealed class AgentJobActivities(
         AgentJobsTelemetry.ToolCallEnded(span, call, output, telemetry.CaptureMessageContent);
         if (output.IsError)
         {
-            logger.LogWarning("Tool call {ToolCallId} ({Tool}) returned an error output.", call.Id, call.Name);
+            logger.ToolCallErrorOutput(call.Id, call.Name);
         }
 
         return output;
@@ -256,7 +254,7 @@ public sealed class AgentJobActivities(
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    logger.LogDebug(ex, "Reading job {JobId} for a running tool failed; trying again.", jobId);
+                    logger.ToolJobReadFailed(ex, jobId);
                 }
             }
         }
@@ -292,7 +290,7 @@ public sealed class AgentJobActivities(
             }
             catch (Exception ex)
             {
-                logger.LogWarning(ex, "The delta log of {CallKey} could not be read; its text reaches watchers with the reply.", callKey);
+                logger.DeltaLogNotRead(ex, callKey);
             }
         }
 

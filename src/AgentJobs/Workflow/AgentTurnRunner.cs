@@ -132,7 +132,7 @@ internal sealed class AgentTurnRunner(
                 if (waitCancelSent)
                 {
                     // The service kept the calls open after the cancel; nothing will change them now.
-                    log.LogWarning("Run {RunId} still waits for tool outputs after it was cancelled; not waiting for it.", current.RunId);
+                    log.RunWaitsForToolsAfterCancel(current.RunId);
                     break;
                 }
 
@@ -148,7 +148,7 @@ internal sealed class AgentTurnRunner(
 
             if (waitCancelSent && context.CurrentUtcDateTime >= stopper.WaitUntil)
             {
-                log.LogWarning("Run {RunId} did not finish cancelling in time; cleaning up anyway.", current.RunId);
+                log.RunCancelTimedOut(current.RunId);
                 break;
             }
 
@@ -307,7 +307,7 @@ internal sealed class AgentTurnRunner(
             }
             catch (TaskFailedException ex)
             {
-                log.LogWarning("Cancel of the run started by {Key} was refused: {Message}", cancel.IdempotencyKey, WorkflowSteps.ServiceMessage(ex));
+                log.RunCancelByKeyRefused(cancel.IdempotencyKey, WorkflowSteps.ServiceMessage(ex));
                 break;
             }
 
@@ -334,7 +334,7 @@ internal sealed class AgentTurnRunner(
         var log = context.CreateReplaySafeLogger<AgentJobOrchestrator>();
         job.Enter(JobPhase.Cancelling);
         cancelSent = true;
-        log.LogInformation("Cancelling run {RunId}: {Reason}", current.RunId, reason);
+        log.RunCancelling(current.RunId, reason);
         try
         {
             var cancelled = await context.CallActivityAsync<RunState>(
@@ -345,7 +345,7 @@ internal sealed class AgentTurnRunner(
         catch (TaskFailedException ex)
         {
             // The poller finds out where the run went.
-            log.LogWarning("Cancel of run {RunId} was refused: {Message}", current.RunId, WorkflowSteps.ServiceMessage(ex));
+            log.RunCancelRefused(current.RunId, WorkflowSteps.ServiceMessage(ex));
             return current;
         }
     }

@@ -115,7 +115,7 @@ internal sealed class JobStopper
         var (code, message) = ex is TaskFailedException failed
             ? (WorkflowSteps.FailureCode(failed), WorkflowSteps.ServiceMessage(failed))
             : ("workflow_error", $"{ex.GetType().Name}: {ex.Message}");
-        context.CreateReplaySafeLogger<AgentJobOrchestrator>().LogError("Job {JobId} failed in {Phase}: {Message}", context.InstanceId, job.Phase, message);
+        context.CreateReplaySafeLogger<AgentJobOrchestrator>().JobFailed(context.InstanceId, job.Phase, message);
         if (!ShouldStop())
         {
             Fail(code, message);

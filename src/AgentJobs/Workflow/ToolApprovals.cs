@@ -52,7 +52,7 @@ internal static class ToolApprovals
                     if (pending.FirstOrDefault(p => p.CallId == decision.CallId) is not { } call)
                     {
                         // A late or repeated decision (the API refuses most of them, but two can race): the first one stands.
-                        log.LogWarning("Ignored a decision for tool call {CallId}: it does not wait for approval.", decision.CallId);
+                        log.ApprovalDecisionIgnored(decision.CallId);
                         continue;
                     }
 

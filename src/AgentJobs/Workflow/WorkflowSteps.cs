@@ -20,7 +20,7 @@ internal static class WorkflowSteps
         }
         catch (TaskFailedException ex)
         {
-            log.LogError("{Activity} failed: {Message}", activity, ServiceMessage(ex));
+            log.CleanupActivityFailed(activity, ServiceMessage(ex));
             return false;
         }
     }

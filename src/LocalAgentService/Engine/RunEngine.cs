@@ -48,7 +48,7 @@ internal sealed class RunEngine(AgentStore store, RunWorkQueue work, ModelRouter
         }
         catch (Exception ex)
         {
-            logger.LogError(ex, "Run {RunId} failed in the engine", item.Run.Id);
+            logger.RunFailed(ex, item.Run.Id);
             store.Fail(item.Run, "server_error", "The local agent service failed to process the run.");
         }
     }

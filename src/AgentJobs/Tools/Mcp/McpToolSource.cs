@@ -187,7 +187,7 @@ public sealed class McpToolSource : IDisposable
             }
             catch (Exception ex) when (attempt == 1 && session is not null && HttpStatus(ex) == HttpStatusCode.NotFound)
             {
-                logger.LogInformation("MCP server {Server} no longer knows session {Session} (404); starting a new one for call {ToolCallId}.", server.Name, session, call.Id);
+                logger.McpSessionLost(server.Name, session, call.Id);
             }
             catch (McpProtocolException ex)
             {
@@ -197,12 +197,12 @@ public sealed class McpToolSource : IDisposable
             catch (Exception ex) when (sent && ex is OperationCanceledException or TimeoutException)
             {
                 // The call was sent and may still run there: not retried (it would start again), answered as timed out.
-                logger.LogWarning("MCP call {ToolCallId} of {Tool} on server {Server} timed out after {Seconds} s.", call.Id, tool.Name, server.Name, server.Timeout.TotalSeconds);
+                logger.McpCallTimedOut(call.Id, tool.Name, server.Name, server.Timeout.TotalSeconds);
                 return Error(call, $"MCP tool '{tool.Name}' of server '{server.Name}' timed out after {server.Timeout.TotalSeconds:0} s (its TimeoutSeconds); it may still be running there.", "mcp_timeout");
             }
             catch (Exception ex) when (Transient(ex, server, atJobStart: false) is { } transient)
             {
-                logger.LogWarning("MCP call {ToolCallId} of {Tool} on server {Server} failed transiently: {Message}", call.Id, tool.Name, server.Name, transient.Message);
+                logger.McpCallFailedTransiently(call.Id, tool.Name, server.Name, transient.Message);
                 throw transient;
             }
             catch (Exception ex) when (ex is HttpRequestException or McpException or InvalidOperationException or JsonException)
