@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace LocalAgentService;
 
 /// <summary>The log messages of the local agent service, source-generated; EventIds are stable and never reused.</summary>

@@ -2,7 +2,6 @@ using AgentJobs.Contracts;
 using AgentJobs.Http;
 using AgentJobs.Workflow;
 using Microsoft.DurableTask;
-using Microsoft.Extensions.Logging;
 
 namespace AgentJobs.Batches;
 

@@ -2,7 +2,6 @@ using AgentJobs.AgentService;
 using AgentJobs.Contracts;
 using AgentJobs.Tools.Mcp;
 using Microsoft.DurableTask;
-using Microsoft.Extensions.Logging;
 
 namespace AgentJobs.Workflow;
 

@@ -1,5 +1,4 @@
 using Microsoft.DurableTask;
-using Microsoft.Extensions.Logging;
 
 namespace AgentJobs.Workflow;
 
