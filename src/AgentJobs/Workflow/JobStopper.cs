@@ -1,7 +1,6 @@
 using AgentJobs.AgentService;
 using AgentJobs.Contracts;
 using Microsoft.DurableTask;
-using Microsoft.Extensions.Logging;
 
 namespace AgentJobs.Workflow;
 
