@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using AgentJobs.Http;
 using AgentJobs.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
@@ -96,9 +97,9 @@ internal static class LocalTelemetry
     /// Durable sidecar run in this process too; their requests show as the workflow's HTTP client spans instead.
     /// </summary>
     static bool IsApiRequest(HttpContext context) =>
-        context.Request.Path.StartsWithSegments("/api/agent-jobs", StringComparison.OrdinalIgnoreCase) ||
-        context.Request.Path.StartsWithSegments("/api/agent-batches", StringComparison.OrdinalIgnoreCase) ||
-        context.Request.Path.StartsWithSegments("/" + LocalHost.McpPath, StringComparison.OrdinalIgnoreCase);
+        context.Request.Path.StartsWithSegments("/" + AgentJobsRoutes.JobsPath, StringComparison.OrdinalIgnoreCase) ||
+        context.Request.Path.StartsWithSegments("/" + AgentJobsRoutes.BatchesPath, StringComparison.OrdinalIgnoreCase) ||
+        context.Request.Path.StartsWithSegments("/" + AgentJobsRoutes.Mcp, StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>Keeps every ended span in memory (for <c>run --trace</c>).</summary>

@@ -22,7 +22,7 @@ public sealed class AgentJobLiveFunctions(AgentJobListApi list, AgentJobEventsAp
     /// <summary>A page of jobs, newest first; 400 problem details for bad filters.</summary>
     [Function(ListName)]
     public Task<IResult> List(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agent-jobs")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = AgentJobsRoutes.Jobs)] HttpRequest request,
         [DurableClient] DurableTaskClient client)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -32,7 +32,7 @@ public sealed class AgentJobLiveFunctions(AgentJobListApi list, AgentJobEventsAp
     /// <summary>The job's events as <c>text/event-stream</c>; 404 unknown job.</summary>
     [Function(EventsName)]
     public Task<IResult> Events(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agent-jobs/{id}/events")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = AgentJobsRoutes.JobEvents)] HttpRequest request,
         string id,
         [DurableClient] DurableTaskClient client)
     {

@@ -1,4 +1,5 @@
 using AgentJobs.Batches;
+using AgentJobs.Http;
 using AgentJobs.Retention;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
@@ -28,7 +29,7 @@ public sealed class BatchFunctions(AgentBatchesApi api, RetentionScheduleStarter
     /// <summary>Validates a batch and schedules it: 202 with links, or 400 problem details naming the field.</summary>
     [Function(StartName)]
     public async Task<IResult> Start(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agent-batches")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = AgentJobsRoutes.Batches)] HttpRequest request,
         [DurableClient] DurableTaskClient client)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -39,7 +40,7 @@ public sealed class BatchFunctions(AgentBatchesApi api, RetentionScheduleStarter
     /// <summary>Counts by outcome, progress and a page of per-item results (<c>?page=&amp;pageSize=</c>): 200, or 404.</summary>
     [Function(GetName)]
     public Task<IResult> Get(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agent-batches/{id}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = AgentJobsRoutes.Batch)] HttpRequest request,
         string id,
         [DurableClient] DurableTaskClient client)
     {
@@ -50,7 +51,7 @@ public sealed class BatchFunctions(AgentBatchesApi api, RetentionScheduleStarter
     /// <summary>Cancels every running item and starts no more: 202; 404; 409 finished.</summary>
     [Function(CancelName)]
     public Task<IResult> Cancel(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agent-batches/{id}/cancel")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = AgentJobsRoutes.BatchCancel)] HttpRequest request,
         string id,
         [DurableClient] DurableTaskClient client)
     {
@@ -61,7 +62,7 @@ public sealed class BatchFunctions(AgentBatchesApi api, RetentionScheduleStarter
     /// <summary>Purges a finished batch with its items: 200; 404; 409 running.</summary>
     [Function(DeleteName)]
     public Task<IResult> Delete(
-        [HttpTrigger(AuthorizationLevel.Function, "delete", Route = "agent-batches/{id}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "delete", Route = AgentJobsRoutes.Batch)] HttpRequest request,
         string id,
         [DurableClient] DurableTaskClient client)
     {

@@ -1,4 +1,5 @@
 using AgentJobs.Dashboard;
+using AgentJobs.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 
@@ -15,12 +16,12 @@ public sealed class DashboardFunctions(AgentJobsDashboard dashboard)
     public const string Name = "AgentJobsDashboard";
 
     /// <summary>Where the Functions app serves the dashboard's files (under the host's <c>api</c> prefix).</summary>
-    public const string AssetsPath = "/api/dashboard/";
+    public const string AssetsPath = "/" + AgentJobsRoutes.ApiPrefix + "/" + AgentJobsRoutes.Dashboard + "/";
 
     /// <summary>The page (no <paramref name="file"/>) or one of its files; 404 problem details for any other name.</summary>
     [Function(Name)]
     public Task<IResult> Dashboard(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "dashboard/{file?}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = AgentJobsRoutes.DashboardPageOrFile)] HttpRequest request,
         string? file) =>
         Task.FromResult(dashboard.Serve(request, file, AssetsPath));
 }

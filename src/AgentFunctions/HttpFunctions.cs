@@ -28,7 +28,7 @@ public sealed class HttpFunctions(AgentJobsApi api, AgentJobs.Retention.Retentio
     /// <summary>Validates a job request and schedules it: 202 with links, or 400 problem details naming the field.</summary>
     [Function(StartName)]
     public async Task<IResult> Start(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agent-jobs")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = AgentJobsRoutes.Jobs)] HttpRequest request,
         [DurableClient] DurableTaskClient client)
     {
         await retention.EnsureStartedAsync(client, Aborted(request)); // the scheduled purge (RetentionFunctions), once per process
@@ -38,7 +38,7 @@ public sealed class HttpFunctions(AgentJobsApi api, AgentJobs.Retention.Retentio
     /// <summary>A job's status, progress and result: 200, or 404.</summary>
     [Function(GetName)]
     public Task<IResult> Get(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agent-jobs/{id}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = AgentJobsRoutes.Job)] HttpRequest request,
         string id,
         [DurableClient] DurableTaskClient client) =>
         api.GetAsync(request, id, client, Aborted(request));
@@ -46,7 +46,7 @@ public sealed class HttpFunctions(AgentJobsApi api, AgentJobs.Retention.Retentio
     /// <summary>Asks a running job to cancel: 202; 404 unknown; 409 finished; 400 bad body.</summary>
     [Function(CancelName)]
     public Task<IResult> Cancel(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agent-jobs/{id}/cancel")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = AgentJobsRoutes.JobCancel)] HttpRequest request,
         string id,
         [DurableClient] DurableTaskClient client) =>
         api.CancelAsync(request, id, client, Aborted(request));
@@ -54,7 +54,7 @@ public sealed class HttpFunctions(AgentJobsApi api, AgentJobs.Retention.Retentio
     /// <summary>Decides a tool call the job holds for approval: 202; 404 unknown job or call; 409 decided, nothing pending or finished; 400 bad body.</summary>
     [Function(DecideName)]
     public Task<IResult> Decide(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agent-jobs/{id}/approvals")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = AgentJobsRoutes.JobApprovals)] HttpRequest request,
         string id,
         [DurableClient] DurableTaskClient client) =>
         api.DecideAsync(request, id, client, Aborted(request));

@@ -1,3 +1,4 @@
+using AgentJobs.Http;
 using AgentJobs.Mcp;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
@@ -18,7 +19,7 @@ public sealed class McpFunctions(AgentJobsMcpEndpoint endpoint)
     public const string Name = "AgentJobsMcp";
 
     /// <summary>Route of the MCP endpoint, under the host's <c>api</c> prefix.</summary>
-    public const string Route = "mcp";
+    public const string Route = AgentJobsRoutes.Mcp;
 
     /// <summary>
     /// One MCP request: POST carries a JSON-RPC message (initialize, tools/list, tools/call …); GET and DELETE

@@ -1,3 +1,4 @@
+using AgentJobs.Http;
 using AgentJobs.Retention;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
@@ -19,7 +20,7 @@ public sealed class RetentionFunctions(JobPurgeApi api, RetentionActivities acti
     /// <summary>Purges a finished job and its pollers: 200; 404 unknown; 409 running.</summary>
     [Function(DeleteName)]
     public async Task<IResult> Delete(
-        [HttpTrigger(AuthorizationLevel.Function, "delete", Route = "agent-jobs/{id}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "delete", Route = AgentJobsRoutes.Job)] HttpRequest request,
         string id,
         [DurableClient] DurableTaskClient client)
     {

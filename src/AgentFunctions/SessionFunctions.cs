@@ -39,21 +39,21 @@ public sealed class SessionFunctions(AgentSessionsApi api, AgentJobListApi list,
     /// <summary>Starts a session: 201 + Location; 400 naming the field.</summary>
     [Function(StartName)]
     public Task<IResult> Start(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agent-sessions")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = AgentJobsRoutes.Sessions)] HttpRequest request,
         [DurableClient] DurableTaskClient client) =>
         api.StartAsync(request, client, Aborted(request));
 
     /// <summary>A page of sessions, newest first (filters as the job list): 200; 400 naming the field.</summary>
     [Function(ListName)]
     public Task<IResult> List(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agent-sessions")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = AgentJobsRoutes.Sessions)] HttpRequest request,
         [DurableClient] DurableTaskClient client) =>
         list.ListSessionsAsync(request, client, Aborted(request));
 
     /// <summary>The session's status and turns: 200; 404.</summary>
     [Function(GetName)]
     public Task<IResult> Get(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agent-sessions/{id}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = AgentJobsRoutes.Session)] HttpRequest request,
         string id,
         [DurableClient] DurableTaskClient client) =>
         api.GetAsync(request, id, client, Aborted(request));
@@ -61,7 +61,7 @@ public sealed class SessionFunctions(AgentSessionsApi api, AgentJobListApi list,
     /// <summary>Ends the session: 202; 404; 409 ended.</summary>
     [Function(EndName)]
     public Task<IResult> End(
-        [HttpTrigger(AuthorizationLevel.Function, "delete", Route = "agent-sessions/{id}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "delete", Route = AgentJobsRoutes.Session)] HttpRequest request,
         string id,
         [DurableClient] DurableTaskClient client) =>
         api.EndAsync(request, id, client, Aborted(request));
@@ -69,7 +69,7 @@ public sealed class SessionFunctions(AgentSessionsApi api, AgentJobListApi list,
     /// <summary>Sends a turn: 202 (queued or not); 400; 404; 409 ended.</summary>
     [Function(SendTurnName)]
     public Task<IResult> SendTurn(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agent-sessions/{id}/turns")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = AgentJobsRoutes.SessionTurns)] HttpRequest request,
         string id,
         [DurableClient] DurableTaskClient client) =>
         api.SendTurnAsync(request, id, client, Aborted(request));
@@ -77,7 +77,7 @@ public sealed class SessionFunctions(AgentSessionsApi api, AgentJobListApi list,
     /// <summary>The session's turns, a page at a time: 200; 400 naming the parameter; 404.</summary>
     [Function(ListTurnsName)]
     public Task<IResult> ListTurns(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agent-sessions/{id}/turns")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = AgentJobsRoutes.SessionTurns)] HttpRequest request,
         string id,
         [DurableClient] DurableTaskClient client) =>
         api.ListTurnsAsync(request, id, client, Aborted(request));
@@ -85,7 +85,7 @@ public sealed class SessionFunctions(AgentSessionsApi api, AgentJobListApi list,
     /// <summary>One turn by number or turn id: 200; 404.</summary>
     [Function(GetTurnName)]
     public Task<IResult> GetTurn(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "agent-sessions/{id}/turns/{turn}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = AgentJobsRoutes.SessionTurn)] HttpRequest request,
         string id,
         string turn,
         [DurableClient] DurableTaskClient client) =>
@@ -94,7 +94,7 @@ public sealed class SessionFunctions(AgentSessionsApi api, AgentJobListApi list,
     /// <summary>Cancels the running turn: 202; 404; 409 when none runs.</summary>
     [Function(CancelTurnName)]
     public Task<IResult> CancelTurn(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agent-sessions/{id}/cancel-turn")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = AgentJobsRoutes.SessionCancelTurn)] HttpRequest request,
         string id,
         [DurableClient] DurableTaskClient client) =>
         api.CancelTurnAsync(request, id, client, Aborted(request));
@@ -102,7 +102,7 @@ public sealed class SessionFunctions(AgentSessionsApi api, AgentJobListApi list,
     /// <summary>Decides a tool call of the running turn: as a job's approvals.</summary>
     [Function(DecideName)]
     public Task<IResult> Decide(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agent-sessions/{id}/approvals")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = AgentJobsRoutes.SessionApprovals)] HttpRequest request,
         string id,
         [DurableClient] DurableTaskClient client) =>
         api.DecideAsync(request, id, client, Aborted(request));

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using AgentJobs.Deltas;
+using AgentJobs.Http;
 using LocalAgentService;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -125,12 +126,12 @@ public static class LiveTextBenchmark
             for (var j = 0; j < options.Jobs; j++)
             {
                 var appendsBefore = counters.Select(c => c.Appends).ToArray();
-                using var posted = await http.PostAsJsonAsync(new Uri(hosts[0].Urls[0], "api/agent-jobs"),
+                using var posted = await http.PostAsJsonAsync(new Uri(hosts[0].Urls[0], AgentJobsRoutes.JobsPath),
                     new { prompt = Prompt(options), polling = new { streamWindowSeconds = 120 } }, cancellationToken).ConfigureAwait(false);
                 posted.EnsureSuccessStatusCode();
                 var id = (await posted.Content.ReadFromJsonAsync<JsonElement>(cancellationToken).ConfigureAwait(false)).GetProperty("id").GetString()!;
                 var perJob = hosts.Select(_ => new Arrivals(clock)).ToArray();
-                await Task.WhenAll(hosts.Select((h, i) => WatchAsync(http, new Uri(h.Urls[0], $"api/agent-jobs/{Uri.EscapeDataString(id)}/events"), perJob[i], cancellationToken))).ConfigureAwait(false);
+                await Task.WhenAll(hosts.Select((h, i) => WatchAsync(http, new Uri(h.Urls[0], $"{AgentJobsRoutes.JobsPath}/{Uri.EscapeDataString(id)}/events"), perJob[i], cancellationToken))).ConfigureAwait(false);
 
                 // Two workers: the watcher of the one that did not write this job's deltas.
                 var holder = Enumerable.Range(0, workers).OrderByDescending(i => counters[i].Appends - appendsBefore[i]).First();

@@ -23,7 +23,7 @@ namespace AgentJobs.Batches;
 public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJobPolicy policy, JobPurger purger, ILogger<AgentBatchesApi> logger)
 {
     /// <summary>The route prefix both hosts serve.</summary>
-    public const string RoutePrefix = "api/agent-batches";
+    public const string RoutePrefix = AgentJobsRoutes.BatchesPath;
 
     /// <summary>Validates the batch, settles its shared settings and schedules it.</summary>
     public async Task<IResult> StartAsync(HttpRequest request, DurableTaskClient client, CancellationToken cancellationToken = default)

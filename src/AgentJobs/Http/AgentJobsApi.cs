@@ -28,7 +28,7 @@ namespace AgentJobs.Http;
 public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPolicy policy, ILogger<AgentJobsApi> logger)
 {
     /// <summary>The route prefix both hosts serve.</summary>
-    public const string RoutePrefix = "api/agent-jobs";
+    public const string RoutePrefix = AgentJobsRoutes.JobsPath;
 
     /// <summary>Longest request body read, in bytes (the prompt limit plus generous room for the rest).</summary>
     public const int MaxBodyBytes = 1024 * 1024;

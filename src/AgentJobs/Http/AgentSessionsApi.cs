@@ -26,7 +26,7 @@ namespace AgentJobs.Http;
 public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJobPolicy policy, AgentJobsApiOptions options, ILogger<AgentSessionsApi> logger)
 {
     /// <summary>The route prefix both hosts serve.</summary>
-    public const string RoutePrefix = "api/agent-sessions";
+    public const string RoutePrefix = AgentJobsRoutes.SessionsPath;
 
     /// <summary>Most turns a session's GET lists (the newest are kept).</summary>
     public const int MaxListedTurns = 1_000;
