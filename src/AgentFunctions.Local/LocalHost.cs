@@ -2,11 +2,13 @@ using System.Globalization;
 using System.Security.Cryptography;
 using AgentJobs;
 using AgentJobs.AgentService;
+using AgentJobs.Batches;
 using AgentJobs.Configuration;
 using AgentJobs.Dashboard;
 using AgentJobs.Hosting;
 using AgentJobs.Http;
 using AgentJobs.Mcp;
+using AgentJobs.Retention;
 using AgentJobs.Workflow;
 using LocalAgentService;
 using Microsoft.AspNetCore.Builder;
@@ -50,11 +52,8 @@ public sealed class LocalHost : IAsyncDisposable
     /// <summary>Configuration section of the embedded agent service (<see cref="LocalAgentServerOptions"/>, e.g. <c>LocalAgentService__Simulation__InProgressMs</c>).</summary>
     public const string EmbeddedServiceSection = "LocalAgentService";
 
-    /// <summary>Where <c>serve</c> serves the agent-jobs MCP server (Streamable HTTP).</summary>
-    public const string McpPath = "mcp";
-
-    /// <summary>Where <c>serve</c> serves the dashboard's script and style sheet (the page itself is at <c>/</c>).</summary>
-    public const string DashboardAssetsPath = "/dashboard/";
+    /// <summary>Where <c>serve</c> serves the agent-jobs MCP server (Streamable HTTP), from the root rather than under <c>/api</c>.</summary>
+    public const string McpPath = AgentJobsRoutes.Mcp;
 
     /// <summary>Configuration key of the key <c>serve</c> requires from callers (environment: <c>AgentJobs__ServeKey</c>).</summary>
     public const string ServeKeySetting = ServeKey.Setting;
@@ -185,9 +184,12 @@ public sealed class LocalHost : IAsyncDisposable
                 ServePipeline.Configure(web, serveKey);
                 var app = web.Build();
                 ServePipeline.Use(app);
-                MapAgentJobsApi(app);
-                OperationsEndpoints.MapAgentJobsOperations(app); // DELETE a job, the batch API
-                MapDashboard(app); // the dashboard page at /, its files at /dashboard/
+                // The same routes (AgentJobsRoutes) and handlers as the Functions app's triggers, mapped beside the handlers.
+                app.MapAgentJobsApi();
+                app.MapAgentSessionsApi();
+                app.MapJobPurge();
+                app.MapAgentBatchesApi();
+                app.MapAgentJobsDashboard(); // the dashboard page at /, its files at /dashboard/
                 app.MapMcp("/" + McpPath); // the same jobs as MCP tools (AgentJobs.Mcp), stateless Streamable HTTP
                 host = app;
             }
@@ -254,53 +256,6 @@ public sealed class LocalHost : IAsyncDisposable
 
             throw;
         }
-    }
-
-    /// <summary>
-    /// Maps the dashboard (<see cref="AgentJobsDashboard"/>): the page at <c>GET /</c>, its script and style sheet at
-    /// <c>GET /dashboard/{file}</c>, behind the same key check as the API.
-    /// </summary>
-    public static void MapDashboard(IEndpointRouteBuilder endpoints)
-    {
-        endpoints.MapGet("/", (HttpRequest request, AgentJobsDashboard dashboard) => dashboard.Serve(request, null, DashboardAssetsPath));
-        endpoints.MapGet(DashboardAssetsPath + "{file}", (HttpRequest request, string file, AgentJobsDashboard dashboard) =>
-            dashboard.Serve(request, file, DashboardAssetsPath));
-    }
-
-    /// <summary>Maps the agent-jobs API onto the shared handlers (<see cref="AgentJobsApi"/>), exactly as the Functions app exposes it.</summary>
-    public static void MapAgentJobsApi(IEndpointRouteBuilder endpoints)
-    {
-        var api = endpoints.MapGroup("/" + AgentJobsApi.RoutePrefix);
-        api.MapPost("", (HttpRequest request, AgentJobsApi handlers, DurableTaskClient client, CancellationToken ct) =>
-            handlers.StartAsync(request, client, ct));
-        api.MapGet("{id}", (HttpRequest request, string id, AgentJobsApi handlers, DurableTaskClient client, CancellationToken ct) =>
-            handlers.GetAsync(request, id, client, ct));
-        api.MapPost("{id}/cancel", (HttpRequest request, string id, AgentJobsApi handlers, DurableTaskClient client, CancellationToken ct) =>
-            handlers.CancelAsync(request, id, client, ct));
-        api.MapPost("{id}/approvals", (HttpRequest request, string id, AgentJobsApi handlers, DurableTaskClient client, CancellationToken ct) =>
-            handlers.DecideAsync(request, id, client, ct));
-        api.MapGet("", (HttpRequest request, AgentJobListApi list, DurableTaskClient client, CancellationToken ct) => list.ListAsync(request, client, ct));
-        api.MapGet("{id}/events", (HttpRequest request, string id, AgentJobEventsApi events, DurableTaskClient client, CancellationToken ct) =>
-            events.StreamAsync(request, id, client, ct));
-
-        var sessions = endpoints.MapGroup("/" + AgentSessionsApi.RoutePrefix);
-        sessions.MapPost("", (HttpRequest request, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
-            handlers.StartAsync(request, client, ct));
-        sessions.MapGet("", (HttpRequest request, AgentJobListApi list, DurableTaskClient client, CancellationToken ct) => list.ListSessionsAsync(request, client, ct));
-        sessions.MapGet("{id}", (HttpRequest request, string id, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
-            handlers.GetAsync(request, id, client, ct));
-        sessions.MapDelete("{id}", (HttpRequest request, string id, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
-            handlers.EndAsync(request, id, client, ct));
-        sessions.MapPost("{id}/turns", (HttpRequest request, string id, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
-            handlers.SendTurnAsync(request, id, client, ct));
-        sessions.MapGet("{id}/turns", (HttpRequest request, string id, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
-            handlers.ListTurnsAsync(request, id, client, ct));
-        sessions.MapGet("{id}/turns/{turn}", (HttpRequest request, string id, string turn, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
-            handlers.GetTurnAsync(request, id, turn, client, ct));
-        sessions.MapPost("{id}/cancel-turn", (HttpRequest request, string id, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
-            handlers.CancelTurnAsync(request, id, client, ct));
-        sessions.MapPost("{id}/approvals", (HttpRequest request, string id, AgentSessionsApi handlers, DurableTaskClient client, CancellationToken ct) =>
-            handlers.DecideAsync(request, id, client, ct));
     }
 
     /// <summary>Waits until the host is asked to stop (Ctrl+C, SIGTERM) or <paramref name="cancellationToken"/> fires.</summary>
