@@ -20,6 +20,11 @@ public class FunctionSurfaceTests
         {
             Assert.Equal(typeof(TaskOrchestrationContext), f.Trigger.ParameterType);
             Assert.Single(f.Method.GetParameters());
+
+            // Each wrapper returns what the registry's orchestrator of the same name declares.
+            var task = Assert.Single(AgentJobTasks.All, t => t.Name == f.Name);
+            Assert.Equal(AgentJobTaskKind.Orchestrator, task.Kind);
+            Assert.Equal(typeof(Task<>).MakeGenericType(task.Output), f.Method.ReturnType);
         }
     }
 
@@ -27,15 +32,32 @@ public class FunctionSurfaceTests
     public void Activity_functions_are_exactly_the_workflow_activities_with_their_signatures()
     {
         var all = FunctionCatalog.With<ActivityTriggerAttribute>();
-        Assert.Equal(AgentJobTasks.ActivityNames.Concat(AgentJobTasks.OperationsActivityNames).Concat(AgentJobTasks.SessionActivityNames).Order(), all.Select(f => f.Name).Order());
-        var activities = all.Where(f => AgentJobTasks.ActivityNames.Contains(f.Name)).ToList();
-        foreach (var f in activities)
+        Assert.Equal(AgentJobTasks.ActivityNames.Order(), all.Select(f => f.Name).Order());
+        foreach (var f in all)
         {
-            // Each wrapper takes and returns what the AgentJobActivities method of the same name does.
+            // Each wrapper takes and returns what the registry's activity of the same name does.
+            var task = Assert.Single(AgentJobTasks.All, t => t.Name == f.Name);
+            Assert.Equal(AgentJobTaskKind.Activity, task.Kind);
+            Assert.Equal(task.Input, f.Trigger.ParameterType);
+            Assert.Equal(typeof(Task<>).MakeGenericType(task.Output), f.Method.ReturnType);
+        }
+
+        var jobActivities = all.Where(f => typeof(AgentJobActivities).GetMethod(f.Name) is not null).ToList();
+        Assert.Equal(14, jobActivities.Count);
+        foreach (var f in jobActivities)
+        {
+            // And the AgentJobActivities method of the same name takes and returns the same.
             var target = typeof(AgentJobActivities).GetMethod(f.Name)!;
             Assert.Equal(target.GetParameters().Single().ParameterType, f.Trigger.ParameterType);
             Assert.Equal(target.ReturnType, f.Method.ReturnType);
         }
+    }
+
+    [Fact]
+    public void The_registry_names_each_task_once()
+    {
+        Assert.Equal(AgentJobTasks.All.Count, AgentJobTasks.All.Select(t => t.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count());
+        Assert.Equal(AgentJobTasks.All.Count, AgentJobTasks.OrchestratorNames.Count + AgentJobTasks.ActivityNames.Count);
     }
 
     [Fact]
@@ -84,7 +106,7 @@ public class FunctionSurfaceTests
     [Fact]
     public void The_app_has_no_other_functions()
     {
-        Assert.Equal(AgentJobTasks.OrchestratorNames.Count + AgentJobTasks.ActivityNames.Count + AgentJobTasks.OperationsActivityNames.Count + AgentJobTasks.SessionActivityNames.Count + 22, FunctionCatalog.All.Count);
+        Assert.Equal(AgentJobTasks.All.Count + 22, FunctionCatalog.All.Count);
         Assert.Equal(FunctionCatalog.All.Count, FunctionCatalog.All.Select(f => f.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count());
     }
 }
