@@ -2,6 +2,7 @@ using AgentJobs.Contracts;
 using AgentJobs.Tests.Support;
 using AgentJobs.Workflow;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentJobs.Tests;
 
@@ -48,6 +49,29 @@ public class DeadlineAndCancelTests
         Assert.Equal("cancelled", result.Failure!.Code);
         Assert.Contains("the user changed their mind", result.Failure.Message, StringComparison.Ordinal);
         Assert.Equal(1, host.Service.Count("CancelRun"));
+        host.AssertAgentCleanedUp(result);
+    }
+
+    [Fact]
+    public async Task A_cancel_raised_before_its_instance_exists_waits_for_it_and_is_delivered()
+    {
+        // A session publishes its running turn before the turn's sub-orchestration exists, so a cancel can name an
+        // instance not created yet. It must neither fail (the Functions host answers NotFound) nor vanish (the
+        // in-memory backend drops an event to an unknown instance): it waits for the instance, then is delivered.
+        await using var host = await WorkflowHost.StartAsync();
+        host.Service.Script = Endless;
+        var id = "early-cancel-" + Guid.NewGuid().ToString("N");
+        var raising = JobEvents.RaiseAsync(host.Client, id, AgentJobOrchestrator.CancelEventName, "sent before the start", TestContext.Current.CancellationToken);
+        await Task.Delay(500, TestContext.Current.CancellationToken);
+        Assert.False(raising.IsCompleted, "the event was raised on an instance that does not exist");
+
+        var settled = host.Services.GetRequiredService<AgentJobs.Http.AgentJobPolicy>().Settle(WorkflowHost.Job());
+        await host.Client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, settled, new Microsoft.DurableTask.StartOrchestrationOptions(id), TestContext.Current.CancellationToken);
+
+        Assert.Equal(JobEvents.RaiseResult.Raised, await raising);
+        var result = WorkflowHost.ResultOf(await host.WaitForEndAsync(id));
+        Assert.Equal(JobOutcome.Cancelled, result.Outcome);
+        Assert.Contains("sent before the start", result.Failure!.Message, StringComparison.Ordinal);
         host.AssertAgentCleanedUp(result);
     }
 
