@@ -51,7 +51,9 @@ public sealed class StopMatrixStorageTests(AzuriteFixture azurite) : IClassFixtu
         };
         if (protocol == "foundry")
         {
-            cells.Add(("Polling×Deadline", JobCellAsync(http, new { prompt = slow, model = "slow", polling = Polled, maxDurationSeconds = 4 }, "TimedOut", "DeadlinePassed",
+            // 10 s: long enough that a loaded machine still reaches Polling (and a thread) before the deadline; 4 s
+            // once let the deadline land while the thread was being created, which is a different cell.
+            cells.Add(("Polling×Deadline", JobCellAsync(http, new { prompt = slow, model = "slow", polling = Polled, maxDurationSeconds = 10 }, "TimedOut", "DeadlinePassed",
                 until: s => Phase(s) == "Polling", stop: null)));
         }
 
