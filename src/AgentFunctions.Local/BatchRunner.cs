@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AgentJobs.Application;
 using AgentJobs.Batches;
 using AgentJobs.Contracts;
 using AgentJobs.Http;

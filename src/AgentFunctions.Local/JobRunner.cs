@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentJobs.Application;
 using AgentJobs.Contracts;
 using AgentJobs.Deltas;
 using AgentJobs.Events;

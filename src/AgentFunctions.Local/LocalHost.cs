@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using AgentJobs;
 using AgentJobs.AgentService;
+using AgentJobs.Application;
 using AgentJobs.Batches;
 using AgentJobs.Configuration;
 using AgentJobs.Dashboard;

@@ -14,7 +14,7 @@ public static class OrchestratorFunctions
     public static Task<AgentJobResult> AgentJob([OrchestrationTrigger] TaskOrchestrationContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return new AgentJobOrchestrator().RunAsync(context, context.GetInput<AgentJobRequest>()!);
+        return new AgentJobOrchestrator().RunAsync(context, context.GetInput<AgentJobSpec>()!);
     }
 
     /// <summary>The run poller sub-orchestration (<see cref="RunPoller"/>).</summary>

@@ -1,5 +1,6 @@
 using AgentJobs.AgentService;
 using AgentJobs.AgentService.Classic;
+using AgentJobs.Application;
 using AgentJobs.Configuration;
 using AgentJobs.Deltas;
 using AgentJobs.Http;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using AgentFunctions.Tests.Support;
 using AgentJobs;
+using AgentJobs.Application;
 using AgentJobs.Configuration;
 using AgentJobs.Http;
 using Microsoft.Extensions.Configuration;

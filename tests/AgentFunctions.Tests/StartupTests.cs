@@ -1,6 +1,7 @@
 using AgentFunctions.Tests.Support;
 using AgentJobs.AgentService;
 using AgentJobs.AgentService.Classic;
+using AgentJobs.Application;
 using AgentJobs.Configuration;
 using AgentJobs.Http;
 using AgentJobs.Workflow;

@@ -65,7 +65,7 @@ public class DeadlineAndCancelTests
         await Task.Delay(500, TestContext.Current.CancellationToken);
         Assert.False(raising.IsCompleted, "the event was raised on an instance that does not exist");
 
-        var settled = host.Services.GetRequiredService<AgentJobs.Http.AgentJobPolicy>().Settle(WorkflowHost.Job());
+        var settled = host.Services.GetRequiredService<AgentJobs.Application.AgentJobPolicy>().Settle(WorkflowHost.Job());
         await host.Client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, settled, new Microsoft.DurableTask.StartOrchestrationOptions(id), TestContext.Current.CancellationToken);
 
         Assert.Equal(JobEvents.RaiseResult.Raised, await raising);

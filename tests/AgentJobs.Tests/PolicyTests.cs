@@ -1,3 +1,4 @@
+using AgentJobs.Application;
 using AgentJobs.Configuration;
 using AgentJobs.Contracts;
 using AgentJobs.Http;
@@ -35,13 +36,52 @@ public class PolicyTests
         var id = await host.StartJobAsync(WorkflowHost.Job() with { Tools = null });
         var done = await host.WaitForEndAsync(id);
 
-        var input = done.ReadInputAs<AgentJobRequest>()!;
+        var input = done.ReadInputAs<AgentJobSpec>()!;
         Assert.Equal("deployment-a", input.Model);
         Assert.Equal(AgentJobDefaults.AgentName, input.AgentName);
         Assert.Equal(AgentJobDefaults.Instructions, input.Instructions);
         Assert.Equal(AgentJobDefaults.MaxDurationSeconds, input.MaxDurationSeconds);
         Assert.NotNull(input.Tools);
-        Assert.True(AgentJobPolicy.IsSettled(input));
+        Assert.True(input.IsComplete);
+    }
+
+    /// <summary>
+    /// In-flight orchestrations were scheduled with a settled <see cref="AgentJobRequest"/> as their input; after an
+    /// upgrade they replay with <see cref="AgentJobSpec"/>, so that JSON must read as the same spec, and a spec must
+    /// write the same JSON.
+    /// </summary>
+    [Fact]
+    public void A_settled_requests_stored_json_reads_as_the_spec_and_the_spec_writes_the_same_json()
+    {
+        var limits = new AgentJobsApiOptions { StreamWindowSeconds = 7, MaxTotalTokensLimit = 5_000 };
+        var request = new AgentJobRequest("hi", Tools: ["calculate"], ThreadId: "thread_1", Approval: new ApprovalPolicy(["calculate"]));
+        var spec = new AgentJobPolicy("deployment-a", limits).Settle(request);
+
+        // The settled request exactly as the policy wrote it before the spec existed.
+        var stored = new AgentJobRequest(
+            "hi", AgentJobDefaults.Instructions, "deployment-a", AgentJobDefaults.AgentName, ["calculate"], "thread_1", false,
+            AgentJobDefaults.MaxDurationSeconds, PollingSettings.Default with { StreamWindowSeconds = 7 }, AgentJobDefaults.CancelGraceSeconds,
+            AgentJobDefaults.MaxToolRounds, 5_000, new ApprovalPolicy(["calculate"], ApprovalPolicy.DefaultTimeoutSeconds, ApprovalTimeoutAction.Reject));
+
+        foreach (var converter in new Microsoft.DurableTask.DataConverter[] { Microsoft.DurableTask.Converters.JsonDataConverter.Default, new Microsoft.DurableTask.Converters.JsonDataConverter(AgentJobsApi.JsonOptions) })
+        {
+            var json = converter.Serialize(stored)!;
+            var read = converter.Deserialize<AgentJobSpec>(json)!;
+            Assert.True(read.IsComplete);
+            Assert.Equal(spec.Tools, read.Tools);
+            Assert.Equal(spec.Approval!.Tools, read.Approval!.Tools);
+            Assert.Equal(spec with { Tools = read.Tools, Approval = spec.Approval with { Tools = read.Approval.Tools } }, read);
+            Assert.Equal(json, converter.Serialize(spec));
+        }
+    }
+
+    [Fact]
+    public void An_unsettled_requests_json_reads_as_an_incomplete_spec()
+    {
+        var json = Microsoft.DurableTask.Converters.JsonDataConverter.Default.Serialize(new AgentJobRequest("Hello"))!;
+        var read = Microsoft.DurableTask.Converters.JsonDataConverter.Default.Deserialize<AgentJobSpec>(json)!;
+        Assert.False(read.IsComplete);
+        Assert.Equal("Hello", read.Prompt);
     }
 
     /// <summary>Every API limit is checked at startup, naming its setting.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using AgentJobs.Application;
 using AgentJobs.Configuration;
 using AgentJobs.Contracts;
 using AgentJobs.Events;

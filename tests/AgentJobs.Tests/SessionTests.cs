@@ -1,3 +1,4 @@
+using AgentJobs.Application;
 using AgentJobs.Contracts;
 using AgentJobs.Http;
 using AgentJobs.Sessions;
@@ -27,7 +28,14 @@ public class SessionTests
 
     static async Task SendAsync(DurableTaskClient client, string session, AgentJobRequest template, string prompt, int maxDurationSeconds = 60)
     {
-        var turn = new SessionTurnEvent(Guid.NewGuid().ToString("N"), template with { Prompt = prompt, MaxDurationSeconds = maxDurationSeconds });
+        // The unsettled template as the turn ran it before turns took a spec: the turn's grace fell back to the default
+        // and an unset tool-round budget never stopped it.
+        var spec = AgentJobSpec.FromSettled(template with { Prompt = prompt, MaxDurationSeconds = maxDurationSeconds }) with
+        {
+            CancelGraceSeconds = template.CancelGraceSeconds ?? AgentJobDefaults.CancelGraceSeconds,
+            MaxToolRounds = template.MaxToolRounds ?? int.MaxValue,
+        };
+        var turn = new SessionTurnEvent(Guid.NewGuid().ToString("N"), spec);
         await SessionRequests.SendTurnAsync(client, session, turn, Token);
     }
 

@@ -305,7 +305,7 @@ public class StopCrossingTests
     }
 
     static SessionState SessionOf(WorkflowHost host) =>
-        new(host.Services.GetRequiredService<AgentJobs.Http.AgentJobPolicy>().Settle(WorkflowHost.Job("(session)")), 1, KeepThread: false);
+        new(host.Services.GetRequiredService<AgentJobs.Application.AgentJobPolicy>().Settle(WorkflowHost.Job("(session)")), 1, KeepThread: false);
 
     static async Task<string> StartSessionAsync(WorkflowHost host, int idleTimeoutSeconds) =>
         await host.Client.ScheduleNewOrchestrationInstanceAsync(

@@ -303,7 +303,7 @@ public sealed class StopMatrix : IAsyncDisposable
                 ? new ApprovalPolicy(["quick"], cell.Stop is StopKind.ApprovalTimeoutReject or StopKind.ApprovalTimeoutCancel ? 2 : 600,
                     cell.Stop == StopKind.ApprovalTimeoutCancel ? ApprovalTimeoutAction.Cancel : ApprovalTimeoutAction.Reject)
                 : null);
-        var settled = Host.Services.GetRequiredService<Http.AgentJobPolicy>().Settle(request);
+        var settled = Host.Services.GetRequiredService<AgentJobs.Application.AgentJobPolicy>().Settle(request);
         var id = await Host.Client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, settled, new StartOrchestrationOptions(tag));
         var stopwatch = Stopwatch.StartNew();
 
@@ -423,7 +423,7 @@ public sealed class StopMatrix : IAsyncDisposable
 
         var followUp = await host.Client.ScheduleNewOrchestrationInstanceAsync(
             AgentJobOrchestrator.Name,
-            host.Services.GetRequiredService<Http.AgentJobPolicy>().Settle(new AgentJobRequest("followup", ThreadId: threadId, Polling: WorkflowHost.FastPolling with { StreamWindowSeconds = 0 })));
+            host.Services.GetRequiredService<AgentJobs.Application.AgentJobPolicy>().Settle(new AgentJobRequest("followup", ThreadId: threadId, Polling: WorkflowHost.FastPolling with { StreamWindowSeconds = 0 })));
         var done = (await host.WaitForEndAsync(followUp)).ReadOutputAs<AgentJobResult>();
         return done?.Outcome == JobOutcome.Completed ? null
             : $"a follow-up job on {threadId} ended {done?.Outcome}: {done?.Failure?.Message} (runs: {string.Join(", ", host.Service.RunsOn(threadId).Select(r => $"{r.RunId} {r.Status} after {string.Join("/", host.Service.Calls.Where(c => c.Target == r.RunId).Select(c => $"{c.Operation}@{c.At:mm:ss.fff}"))}"))})";
@@ -453,7 +453,7 @@ public sealed class StopMatrix : IAsyncDisposable
             Approval: cell.Phase == StopPhase.AwaitingApproval
                 ? new ApprovalPolicy(["quick"], cell.Stop == StopKind.ApprovalTimeoutCancel ? 2 : 600, cell.Stop == StopKind.ApprovalTimeoutCancel ? ApprovalTimeoutAction.Cancel : ApprovalTimeoutAction.Reject)
                 : null);
-        var state = new SessionState(Host.Services.GetRequiredService<Http.AgentJobPolicy>().Settle(template), idle ? 1 : 300, KeepThread: false, ThreadId: template.ThreadId);
+        var state = new SessionState(Host.Services.GetRequiredService<AgentJobs.Application.AgentJobPolicy>().Settle(template), idle ? 1 : 300, KeepThread: false, ThreadId: template.ThreadId);
         var session = await Host.Client.ScheduleNewOrchestrationInstanceAsync(AgentSessionOrchestrator.Name, state, new StartOrchestrationOptions(tag));
         var turn = SessionRequests.Turn(state, idle ? "hello" : $"{tag} {cell.Phase} {cell.Stop}", cell.Stop == StopKind.Deadline ? 3 : 600);
         await SessionRequests.SendTurnAsync(Host.Client, session, turn, CancellationToken.None);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using static System.FormattableString;
 using AgentJobs.AgentService;
+using AgentJobs.Application;
 using AgentJobs.Contracts;
 using AgentJobs.Hosting;
 using AgentJobs.Http;
@@ -87,7 +88,7 @@ public static class Benchmark
         {
             new("durable, polling (before)", ids => RunDurableAsync(host.Client, polled, ids, cancellationToken), history),
             new("durable, stream-first", ids => RunDurableAsync(host.Client, streamed, ids, cancellationToken), history),
-            new("no Durable, stream-first", ids => RunDirectAsync(port, ids, streamed.Polling!.StreamWindow, cancellationToken), null),
+            new("no Durable, stream-first", ids => RunDirectAsync(port, ids, streamed.Polling.StreamWindow, cancellationToken), null),
             new("seed loop (1 s sleeps)", ids => RunSeedLoopAsync(port, ids, cancellationToken), null),
         };
 
@@ -161,7 +162,7 @@ public static class Benchmark
         return new Scenario(measured, runMs, lags, (double)log.Count("GetRun") / jobs, (double)log.Total / jobs, history, sampler.PeakMegabytes);
     }
 
-    static async Task<Measurement> RunDurableAsync(DurableTaskClient client, AgentJobRequest request, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    static async Task<Measurement> RunDurableAsync(DurableTaskClient client, AgentJobSpec request, IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
         return await MeasureAsync(ids, async id =>
         {

@@ -67,7 +67,7 @@ public static class AgentBatchLimits
 /// The batch orchestration's input, also the state it carries into its next generation (continue-as-new every
 /// <see cref="AgentBatchOrchestrator.ItemsPerGeneration"/> items).
 /// </summary>
-/// <param name="Template">The shared job request, settled at the edge (<see cref="Http.AgentJobPolicy.Settle"/>); its prompt is empty.</param>
+/// <param name="Template">The shared job request, settled at the edge (<see cref="Application.AgentJobPolicy.Settle"/>); its prompt is empty.</param>
 /// <param name="Prompts">Every item's prompt.</param>
 /// <param name="MaxParallel">Items running at once.</param>
 /// <param name="NextIndex">The first item not started yet.</param>
@@ -75,7 +75,7 @@ public static class AgentBatchLimits
 /// <param name="CancelReason">Set once the batch was asked to cancel: no item starts after that.</param>
 /// <param name="Generation">The generation (0 first); each continue-as-new adds one.</param>
 public sealed record AgentBatchWork(
-    AgentJobRequest Template,
+    AgentJobSpec Template,
     IReadOnlyList<string> Prompts,
     int MaxParallel,
     int NextIndex = 0,

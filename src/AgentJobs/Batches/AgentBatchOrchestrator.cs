@@ -1,5 +1,4 @@
 using AgentJobs.Contracts;
-using AgentJobs.Http;
 using AgentJobs.Workflow;
 using Microsoft.DurableTask;
 
@@ -94,7 +93,7 @@ public sealed class AgentBatchOrchestrator : TaskOrchestrator<AgentBatchWork, Ag
 
     static void EnsureSettled(AgentBatchWork input)
     {
-        if (!AgentJobPolicy.IsSettled(input.Template))
+        if (!input.Template.IsComplete)
         {
             throw new InvalidOperationException("The batch's shared job settings were not settled; schedule batches through the API, which settles them with AgentJobPolicy.");
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using AgentJobs.Application;
 using AgentJobs.Contracts;
 using AgentJobs.Http;
 using AgentJobs.Retention;

@@ -4,8 +4,9 @@ namespace AgentJobs.Contracts;
 
 /// <summary>
 /// What a caller asks for: one prompt run by one freshly created agent. Every field but
-/// <see cref="Prompt"/> is optional; the edge (<see cref="Http.AgentJobPolicy.Settle"/>) fills the gaps from
-/// configuration before the job is scheduled, so the orchestration input records every value the job runs with.
+/// <see cref="Prompt"/> is optional; the edge (<see cref="Application.AgentJobPolicy.Settle"/>) fills the gaps from
+/// configuration before the job is scheduled, into the <see cref="AgentJobSpec"/> the job runs with. This is the wire
+/// DTO only; no orchestrator takes it.
 /// </summary>
 /// <param name="Prompt">The user message sent to the agent.</param>
 /// <param name="Instructions">The agent's instructions (system prompt).</param>

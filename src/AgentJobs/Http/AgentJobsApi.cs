@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AgentJobs.Application;
 using AgentJobs.Contracts;
 using AgentJobs.Workflow;
 using Microsoft.AspNetCore.Http;
@@ -77,7 +78,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
             // A retry of a request whose answer was lost finds the job the first one made (see IdempotencyKeys).
             instanceId = IdempotencyKeys.InstanceId("agent-job", key);
             var outcome = await IdempotencyKeys.ScheduleAsync(client, AgentJobOrchestrator.Name, input, instanceId,
-                stored => IdempotencyKeys.Same(Deserialize<AgentJobRequest>(stored), input), cancellationToken);
+                stored => IdempotencyKeys.Same(Deserialize<AgentJobSpec>(stored), input), cancellationToken);
             if (outcome == IdempotencyKeys.Outcome.Conflict)
             {
                 return IdempotencyKeys.Conflict("agent job", instanceId);

@@ -1,3 +1,4 @@
+using AgentJobs.Application;
 using AgentJobs.Events;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -1,3 +1,4 @@
+using AgentJobs.Application;
 using AgentJobs.Contracts;
 using AgentJobs.Sessions;
 using AgentJobs.Workflow;
@@ -202,7 +203,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     /// </summary>
     async Task<IResult?> ReplayTurnAsync(HttpRequest request, DurableTaskClient client, string id, string turnId, SessionTurnRequest turn, CancellationToken cancellationToken)
     {
-        AgentJobRequest? earlier = null;
+        AgentJobSpec? earlier = null;
         var queued = false;
         if (await client.GetInstanceAsync(SessionMailbox.RequestId(id, turnId), getInputsAndOutputs: true, cancellationToken) is { Name: AgentSessionRequestOrchestrator.Name } waiting)
         {

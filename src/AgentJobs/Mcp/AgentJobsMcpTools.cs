@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using AgentJobs.Application;
 using AgentJobs.Contracts;
 using AgentJobs.Http;
 using Microsoft.AspNetCore.Http;

@@ -149,7 +149,7 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
     static async Task<(SessionState State, JobFailure? Failure)> StartAsync(TaskOrchestrationContext context, SessionState state)
     {
         var template = state.Template;
-        var giveUpAt = context.CurrentUtcDateTime.AddSeconds(template.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds);
+        var giveUpAt = context.CurrentUtcDateTime.AddSeconds(template.MaxDurationSeconds);
         var retry = AgentJobRetry.Until(() => giveUpAt);
         try
         {

@@ -25,8 +25,7 @@ public sealed class AgentTurnOrchestrator : TaskOrchestrator<SessionTurnInput, S
         ArgumentNullException.ThrowIfNull(input);
         var request = input.Request;
         var job = new JobTracker(context, input.Agent.Id, input.ThreadId);
-        var stopper = new JobStopper(
-            context, job, request.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds, request.CancelGraceSeconds ?? AgentJobDefaults.CancelGraceSeconds);
+        var stopper = new JobStopper(context, job, request.MaxDurationSeconds, request.CancelGraceSeconds);
 
         var turn = await new AgentTurnRunner(context, job, stopper, input.Agent, input.ThreadId, request).RunAsync();
         var outcome = AgentJobOrchestrator.Outcome(turn.Run, stopper);

@@ -52,7 +52,7 @@ public sealed record SessionTurnRequest(string Prompt, int? MaxDurationSeconds =
 /// <param name="TurnId">The turn's id, given by the API when it accepted the turn.</param>
 /// <param name="Request">The turn, settled (prompt, deadline, the session's budgets and tools).</param>
 /// <param name="Interrupting">Sent with <c>onBusy: interrupt</c>: it runs before the turns queued without it.</param>
-public sealed record SessionTurnEvent(string TurnId, AgentJobRequest Request, bool Interrupting = false);
+public sealed record SessionTurnEvent(string TurnId, AgentJobSpec Request, bool Interrupting = false);
 
 /// <summary>The input of one session generation: everything the session knows, carried across continue-as-new.</summary>
 /// <param name="Template">The settled job request every turn starts from (its prompt is replaced).</param>
@@ -67,7 +67,7 @@ public sealed record SessionTurnEvent(string TurnId, AgentJobRequest Request, bo
 /// <param name="StartedAt">When the session started (UTC): its first generation's orchestration time, carried on because
 /// each turn continues the session as new, which gives the instance a new created time.</param>
 public sealed record SessionState(
-    AgentJobRequest Template,
+    AgentJobSpec Template,
     int IdleTimeoutSeconds,
     bool KeepThread,
     AgentRef? Agent = null,
@@ -124,7 +124,7 @@ public sealed record AgentSessionResult(
 /// <param name="Agent">The session's agent.</param>
 /// <param name="ThreadId">The session's thread.</param>
 /// <param name="Request">The settled turn (prompt, deadline, budgets, approvals, polling).</param>
-public sealed record SessionTurnInput(string SessionId, int Number, string TurnId, AgentRef Agent, string ThreadId, AgentJobRequest Request);
+public sealed record SessionTurnInput(string SessionId, int Number, string TurnId, AgentRef Agent, string ThreadId, AgentJobSpec Request);
 
 /// <summary>What one turn did (its orchestration's output).</summary>
 /// <param name="Number">The turn's number.</param>

@@ -161,8 +161,8 @@ public static class SessionRequests
     /// Validates a new session as a job is validated (the agent's fields, tools, approval policy, budgets) plus its idle
     /// timeout, and settles it into the first generation's input; or the field and message of the first problem.
     /// </summary>
-    public static (SessionState? State, Http.ValidationProblem? Problem) Settle(
-        AgentSessionRequest session, Http.AgentJobRequestValidator validator, Http.AgentJobPolicy policy, Http.AgentJobsApiOptions options)
+    public static (SessionState? State, Application.ValidationProblem? Problem) Settle(
+        AgentSessionRequest session, Application.AgentJobRequestValidator validator, Application.AgentJobPolicy policy, Application.AgentJobsApiOptions options)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(validator);

@@ -182,7 +182,7 @@ public static class AgentJobsTelemetry
     }
 
     /// <summary>Counts a job as started (first execution only, never on replay).</summary>
-    public static void JobStarted(TaskOrchestrationContext context, AgentJobRequest request)
+    public static void JobStarted(TaskOrchestrationContext context, AgentJobSpec request)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(request);
@@ -198,7 +198,7 @@ public static class AgentJobsTelemetry
     /// which the SDK ends once, when the orchestration completes; in the Functions app the invocation span of the
     /// orchestrator's last episode (the host traces the orchestration itself).
     /// </summary>
-    public static void JobFinished(TaskOrchestrationContext context, AgentJobRequest request, AgentJobResult result)
+    public static void JobFinished(TaskOrchestrationContext context, AgentJobSpec request, AgentJobResult result)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(request);

@@ -1,6 +1,5 @@
 using AgentJobs.AgentService;
 using AgentJobs.Contracts;
-using AgentJobs.Http;
 using AgentJobs.Telemetry;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
@@ -11,9 +10,9 @@ namespace AgentJobs.Workflow;
 /// One agent job, top to bottom: create the agent and the thread, add the user's message and start the run, wait
 /// for it with durable timers while answering its tool calls, stop it when asked, at the deadline or on a failure,
 /// read the results, and delete the agent on every path. Host-agnostic: the Functions app and the local host both
-/// run it. Its input is a request settled at the edge (<see cref="AgentJobPolicy.Settle"/>).
+/// run it. Its input is a spec settled at the edge (<see cref="AgentJobSpec"/>).
 /// </summary>
-public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, AgentJobResult>
+public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobSpec, AgentJobResult>
 {
     /// <summary>The orchestrator name.</summary>
     public const string Name = "AgentJob";
@@ -25,15 +24,14 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
     public const string ApprovalEventName = "ApprovalDecision";
 
     /// <summary>The orchestration.</summary>
-    public override async Task<AgentJobResult> RunAsync(TaskOrchestrationContext context, AgentJobRequest request)
+    public override async Task<AgentJobResult> RunAsync(TaskOrchestrationContext context, AgentJobSpec request)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(request);
 
         AgentJobsTelemetry.JobStarted(context, request);
         var job = new JobTracker(context);
-        var stopper = new JobStopper(
-            context, job, request.MaxDurationSeconds ?? AgentJobDefaults.MaxDurationSeconds, request.CancelGraceSeconds ?? AgentJobDefaults.CancelGraceSeconds);
+        var stopper = new JobStopper(context, job, request.MaxDurationSeconds, request.CancelGraceSeconds);
 
         var (agent, threadId, createdThread) = await CreateAsync(context, job, stopper, request);
 
@@ -58,7 +56,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
     /// create step first checks for it, so a job cancelled early creates nothing more. A failure is the stopper's.
     /// </summary>
     static async Task<(AgentRef? Agent, string? ThreadId, bool CreatedThread)> CreateAsync(
-        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, AgentJobRequest request)
+        TaskOrchestrationContext context, JobTracker job, JobStopper stopper, AgentJobSpec request)
     {
         AgentRef? agent = null;
         var threadId = request.ThreadId;
@@ -66,7 +64,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
 
         try
         {
-            if (!AgentJobPolicy.IsSettled(request))
+            if (!request.IsComplete)
             {
                 stopper.Fail("invalid_request", "The job's request was not settled (model, limits); schedule jobs through AgentJobPolicy.Settle, as the API does.");
             }
@@ -76,7 +74,7 @@ public sealed class AgentJobOrchestrator : TaskOrchestrator<AgentJobRequest, Age
                 job.Enter(JobPhase.CreatingAgent);
                 agent = await context.CallActivityAsync<AgentRef>(
                     nameof(AgentJobActivities.CreateAgent),
-                    new CreateAgentInput(request.AgentName!, request.Model!, request.Instructions!, request.Tools!, context.InstanceId, WorkflowSteps.Key(context, "agent")),
+                    new CreateAgentInput(request.AgentName, request.Model, request.Instructions, request.Tools, context.InstanceId, WorkflowSteps.Key(context, "agent")),
                     stopper.Working);
                 job.AgentCreated(agent.Id);
             }

@@ -13,7 +13,7 @@ namespace AgentJobs.Workflow;
 /// beside the tally (<see cref="JobTracker"/>) and the stop rules (<see cref="JobStopper"/>) it shares with its caller.
 /// </summary>
 internal sealed class AgentTurnRunner(
-    TaskOrchestrationContext context, JobTracker job, JobStopper stopper, AgentRef agent, string threadId, AgentJobRequest request)
+    TaskOrchestrationContext context, JobTracker job, JobStopper stopper, AgentRef agent, string threadId, AgentJobSpec request)
 {
     /// <summary>The run as the turn last settled on it: started, waited for, stopped; null until it has started.</summary>
     RunState? run;
@@ -172,7 +172,7 @@ internal sealed class AgentTurnRunner(
     /// </summary>
     async Task<(RunState Run, bool CancelSent)> PollAsync(RunState current, bool waitCancelSent)
     {
-        var polling = request.Polling!;
+        var polling = request.Polling;
         var pollerId = $"{context.InstanceId}:poll:{pollerCalls++}";
         job.Enter(waitCancelSent ? JobPhase.Cancelling : JobPhase.Polling, pollerInstanceId: pollerId);
         var input = new PollRunInput(current, stopper.WaitUntil, polling, job.Polls);
@@ -231,9 +231,9 @@ internal sealed class AgentTurnRunner(
         var held = current.ToolCalls.Where(c => ToolApprovals.Holds(request.Approval, c.Name)).ToList();
         var running = current.ToolCalls.Except(held).Select(Execute).ToList();
         var rejected = new List<ToolOutput>();
-        if (held.Count > 0)
+        if (held.Count > 0 && request.Approval is { } approval)
         {
-            if (await ToolApprovals.AwaitAsync(context, job, stopper, held, request.Approval!) is not { } decisions)
+            if (await ToolApprovals.AwaitAsync(context, job, stopper, held, approval) is not { } decisions)
             {
                 return current; // stopped while waiting: the end step cancels the run and closes its calls
             }
@@ -274,7 +274,7 @@ internal sealed class AgentTurnRunner(
     int StreamWindowSeconds()
     {
         var untilDeadline = (int)Math.Ceiling((stopper.Deadline - context.CurrentUtcDateTime).TotalSeconds);
-        return Math.Clamp(untilDeadline, 0, request.Polling!.StreamWindowSeconds ?? 0);
+        return Math.Clamp(untilDeadline, 0, request.Polling.StreamWindowSeconds ?? 0);
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using AgentJobs.ApiContract;
+using AgentJobs.Application;
 using AgentJobs.Http;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,3 +1,4 @@
+using AgentJobs.Application;
 using AgentJobs.Configuration;
 using AgentJobs.Contracts;
 using AgentJobs.Hosting;

@@ -1,4 +1,5 @@
 using AgentJobs.AgentService;
+using AgentJobs.Application;
 using AgentJobs.Contracts;
 using AgentJobs.Hosting;
 using AgentJobs.Http;

@@ -1,4 +1,4 @@
-namespace AgentJobs.Http;
+namespace AgentJobs.Application;
 
 /// <summary>Limits of the HTTP API (configuration section <c>AgentJobs</c>).</summary>
 public sealed class AgentJobsApiOptions

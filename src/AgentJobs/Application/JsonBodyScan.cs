@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Text.Unicode;
 
-namespace AgentJobs.Http;
+namespace AgentJobs.Application;
 
 /// <summary>
 /// One pass over a JSON body before it is bound, for what binding would hide or report vaguely: a property name

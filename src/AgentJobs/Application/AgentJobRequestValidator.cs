@@ -2,7 +2,7 @@ using System.Text.Json;
 using AgentJobs.Contracts;
 using AgentJobs.Tools;
 
-namespace AgentJobs.Http;
+namespace AgentJobs.Application;
 
 /// <summary>
 /// Reads and validates a job request body. Every problem names the field (JSON path) so a caller can fix it;

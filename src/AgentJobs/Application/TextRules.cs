@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace AgentJobs.Http;
+namespace AgentJobs.Application;
 
 /// <summary>
 /// What the API requires of free text (prompt, instructions, agent name, model, thread id, cancel reason): well-formed
