@@ -84,7 +84,7 @@ internal static class BatchRunner
             var items = new List<(int Index, AgentJobResult? Result)>();
             for (var i = 0; i < prompts.Count; i++)
             {
-                var item = await host.Client.GetInstanceAsync(AgentBatchIds.Item(id, i), getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+                var item = await host.Client.GetInstanceAsync(InstanceIds.BatchItem(id, i), getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
                 items.Add((i, item?.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? item.ReadOutputAs<AgentJobResult>() : null));
             }
 

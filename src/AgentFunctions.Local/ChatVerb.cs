@@ -94,7 +94,7 @@ internal static class ChatVerb
                 }
 
                 var live = new LiveText(
-                    services.GetService<IJobHistorySource>() ?? new DurableClientHistorySource(client), services.GetRequiredService<IDeltaLog>(), AgentTurnOrchestrator.InstanceId(id, ++turns));
+                    services.GetService<IJobHistorySource>() ?? new DurableClientHistorySource(client), services.GetRequiredService<IDeltaLog>(), InstanceIds.Turn(id, ++turns));
                 var result = await WaitForTurnAsync(client, id, turns, console, live, cancellationToken).ConfigureAwait(false);
                 if (result is null)
                 {
@@ -123,7 +123,7 @@ internal static class ChatVerb
     /// </summary>
     static async Task<SessionTurnResult?> WaitForTurnAsync(DurableTaskClient client, string sessionId, int number, IAnsiConsole console, LiveText live, CancellationToken cancellationToken)
     {
-        var turnId = AgentTurnOrchestrator.InstanceId(sessionId, number);
+        var turnId = InstanceIds.Turn(sessionId, number);
         while (!cancellationToken.IsCancellationRequested)
         {
             var turn = await client.GetInstanceAsync(turnId, getInputsAndOutputs: true, CancellationToken.None).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AgentJobs.Contracts;
 using DurableTask.Core;
 using Microsoft.DurableTask.Testing.Sidecar;
 using Microsoft.Extensions.Logging;
@@ -37,7 +38,7 @@ public sealed class HistoryRecordingOrchestrationService(ILoggerFactory? loggerF
 
     /// <summary>History events of a job and its pollers (<c>{jobId}:poll:{n}</c>), every execution.</summary>
     public int EventsOf(string jobId) =>
-        largest.Where(e => e.Key.InstanceId == jobId || e.Key.InstanceId.StartsWith(jobId + ":poll:", StringComparison.Ordinal))
+        largest.Where(e => e.Key.InstanceId == jobId || e.Key.InstanceId.StartsWith(InstanceIds.PollerPrefix(jobId), StringComparison.Ordinal))
                .Sum(e => e.Value);
 
     /// <summary>Forgets what was recorded.</summary>

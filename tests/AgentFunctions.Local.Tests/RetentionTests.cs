@@ -187,7 +187,7 @@ public sealed class RetentionTests(AzuriteFixture azurite) : IClassFixture<Azuri
     static async Task<List<string>> OwnedAsync(DurableTaskClient client, string id)
     {
         var owned = new List<string>();
-        await foreach (var instance in client.GetAllInstancesAsync(new OrchestrationQuery { InstanceIdPrefix = id + ":" }))
+        await foreach (var instance in client.GetAllInstancesAsync(new OrchestrationQuery { InstanceIdPrefix = InstanceIds.OwnedPrefix(id) }))
         {
             owned.Add(instance.InstanceId);
         }

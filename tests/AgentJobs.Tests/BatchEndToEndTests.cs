@@ -68,7 +68,7 @@ public class BatchEndToEndTests
 
         for (var i = 0; i < prompts.Count; i++)
         {
-            var item = await client.GetInstanceAsync(AgentBatchIds.Item(id, i), getInputsAndOutputs: true, TestContext.Current.CancellationToken);
+            var item = await client.GetInstanceAsync(InstanceIds.BatchItem(id, i), getInputsAndOutputs: true, TestContext.Current.CancellationToken);
             Assert.True(item is { RuntimeStatus: OrchestrationRuntimeStatus.Completed }, $"item {i}: {item?.RuntimeStatus}");
             Assert.True(item!.ReadOutputAs<AgentJobResult>()!.AgentDeleted, $"item {i} left its agent");
         }

@@ -41,7 +41,7 @@ public class SessionTests
 
     static async Task<SessionTurnResult> TurnAsync(DurableTaskClient client, string session, int number, int startWithinSeconds = 60)
     {
-        var id = AgentTurnOrchestrator.InstanceId(session, number);
+        var id = InstanceIds.Turn(session, number);
         await WorkflowHost.WaitUntilAsync(async () => await client.GetInstanceAsync(id, Token) is not null, $"turn {number} to start", startWithinSeconds);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(Token);
         cts.CancelAfter(TimeSpan.FromSeconds(60));
@@ -101,7 +101,7 @@ public class SessionTests
         var starts = new List<DateTimeOffset>();
         for (var n = 1; n <= 3; n++)
         {
-            var meta = await client.GetInstanceAsync(AgentTurnOrchestrator.InstanceId(session, n), Token);
+            var meta = await client.GetInstanceAsync(InstanceIds.Turn(session, n), Token);
             starts.Add(meta!.CreatedAt);
         }
 
@@ -189,7 +189,7 @@ public class SessionTests
         await TurnAsync(host.Client, session, 1);
         await EndAsync(host.Client, session);
         var owned = await OwnedAsync(host.Client, session);
-        Assert.Contains(AgentTurnOrchestrator.InstanceId(session, 1), owned);
+        Assert.Contains(InstanceIds.Turn(session, 1), owned);
         Assert.Contains(owned, id => id.Contains(":poll:", StringComparison.Ordinal));
 
         var purger = host.Services.GetRequiredService<Retention.JobPurger>();

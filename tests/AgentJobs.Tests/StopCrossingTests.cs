@@ -322,7 +322,7 @@ public class StopCrossingTests
             }
         }
 
-        return await host.Client.GetInstanceAsync(SessionMailbox.RequestId(session, turnId), TestContext.Current.CancellationToken) is null;
+        return await host.Client.GetInstanceAsync(InstanceIds.MailboxRequest(session, turnId), TestContext.Current.CancellationToken) is null;
     }
 
     static void AssertApprovalsClosed(IReadOnlyList<JobEvent> events)

@@ -457,7 +457,7 @@ public sealed class StopMatrix : IAsyncDisposable
         var session = await Host.Client.ScheduleNewOrchestrationInstanceAsync(AgentSessionOrchestrator.Name, state, new StartOrchestrationOptions(tag));
         var turn = SessionRequests.Turn(state, idle ? "hello" : $"{tag} {cell.Phase} {cell.Stop}", cell.Stop == StopKind.Deadline ? 3 : 600);
         await SessionRequests.SendTurnAsync(Host.Client, session, turn, CancellationToken.None);
-        var turnId = AgentTurnOrchestrator.InstanceId(session, 1);
+        var turnId = InstanceIds.Turn(session, 1);
         await WaitAsync(Until(async () => await Host.Client.GetInstanceAsync(turnId) is not null), $"{cell.Name}: the turn to start");
         if (!idle)
         {
@@ -500,7 +500,7 @@ public sealed class StopMatrix : IAsyncDisposable
         {
             var next = SessionRequests.Turn(state, "followup", 60);
             await SessionRequests.SendTurnAsync(Host.Client, session, next, CancellationToken.None);
-            var second = AgentTurnOrchestrator.InstanceId(session, 2);
+            var second = InstanceIds.Turn(session, 2);
             await WaitAsync(Until(async () => await Host.Client.GetInstanceAsync(second) is not null), $"{cell.Name}: the follow-up turn");
             var followUp = (await Host.WaitForEndAsync(second)).ReadOutputAs<SessionTurnResult>();
             problem = followUp?.Outcome == JobOutcome.Completed ? null : $"the follow-up turn ended {followUp?.Outcome}: {followUp?.Failure?.Message}";

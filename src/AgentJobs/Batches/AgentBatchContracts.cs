@@ -180,10 +180,4 @@ public static class AgentBatchOutcomes
     public const string OrchestrationFailed = "OrchestrationFailed";
 }
 
-/// <summary>The id scheme of batch items.</summary>
-public static class AgentBatchIds
-{
-    /// <summary>The job id of item <paramref name="index"/> of batch <paramref name="batchId"/>: <c>&lt;batchId&gt;:item:&lt;index&gt;</c>.</summary>
-    public static string Item(string batchId, int index) =>
-        $"{batchId}:item:{index.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
-}
+

@@ -59,7 +59,7 @@ public sealed class AgentBatchOrchestrator : TaskOrchestrator<AgentBatchWork, Ag
                 running.Add((index, context.CallSubOrchestratorAsync<AgentJobResult>(
                     AgentJobOrchestrator.Name,
                     input.Template with { Prompt = input.Prompts[index] },
-                    new SubOrchestrationOptions { InstanceId = AgentBatchIds.Item(context.InstanceId, index) })));
+                    new SubOrchestrationOptions { InstanceId = InstanceIds.BatchItem(context.InstanceId, index) })));
             }
 
             Report();
@@ -106,7 +106,7 @@ public sealed class AgentBatchOrchestrator : TaskOrchestrator<AgentBatchWork, Ag
         log.BatchCancelling(context.InstanceId, cancelReason, running.Count);
         foreach (var (index, _) in running.OrderBy(r => r.Index))
         {
-            context.SendEvent(AgentBatchIds.Item(context.InstanceId, index), AgentJobOrchestrator.CancelEventName, cancelReason);
+            context.SendEvent(InstanceIds.BatchItem(context.InstanceId, index), AgentJobOrchestrator.CancelEventName, cancelReason);
         }
     }
 

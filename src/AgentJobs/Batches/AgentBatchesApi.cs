@@ -65,7 +65,7 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
         else
         {
             // The batch continues as new, so only what the request settled is compared (not its progress).
-            id = IdempotencyKeys.InstanceId("agent-batch", key);
+            id = InstanceIds.KeyedBatch(key);
             var outcome = await IdempotencyKeys.ScheduleAsync(client, AgentBatchOrchestrator.Name, work, id,
                 stored => Http.AgentJobsApi.Deserialize<AgentBatchWork>(stored) is { } first &&
                           IdempotencyKeys.Same(new { first.Template, first.Prompts, first.MaxParallel }, new { work.Template, work.Prompts, work.MaxParallel }),
@@ -241,7 +241,7 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
         {
             await Task.WhenAll(progress.Running.Select(async index =>
             {
-                var itemId = AgentBatchIds.Item(id, index);
+                var itemId = InstanceIds.BatchItem(id, index);
                 var item = await client.GetInstanceAsync(itemId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
                 if (item is { IsCompleted: false })
                 {
@@ -272,7 +272,7 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
 
     static async Task<OrchestrationMetadata?> FindAsync(DurableTaskClient client, string id, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(id) || id.Contains(':', StringComparison.Ordinal))
+        if (string.IsNullOrWhiteSpace(id) || InstanceIds.IsOwned(id))
         {
             return null;
         }
@@ -283,7 +283,7 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
 
     static async Task<AgentBatchItem> ReadItemAsync(HttpRequest request, DurableTaskClient client, string batchId, int index, AgentBatchProgress progress, CancellationToken cancellationToken)
     {
-        var itemId = AgentBatchIds.Item(batchId, index);
+        var itemId = InstanceIds.BatchItem(batchId, index);
         var url = ApiResults.Url(request, $"{AgentJobsApi.RoutePrefix}/{Uri.EscapeDataString(itemId)}");
         if (index >= progress.Started)
         {

@@ -76,7 +76,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
         else
         {
             // A retry of a request whose answer was lost finds the job the first one made (see IdempotencyKeys).
-            instanceId = IdempotencyKeys.InstanceId("agent-job", key);
+            instanceId = InstanceIds.KeyedJob(key);
             var outcome = await IdempotencyKeys.ScheduleAsync(client, AgentJobOrchestrator.Name, input, instanceId,
                 stored => IdempotencyKeys.Same(Deserialize<AgentJobSpec>(stored), input), cancellationToken);
             if (outcome == IdempotencyKeys.Outcome.Conflict)

@@ -70,7 +70,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         else
         {
             // The session continues as new, so only what the request settled is compared (not what it has done since).
-            id = IdempotencyKeys.InstanceId("agent-session", key);
+            id = InstanceIds.KeyedSession(key);
             var outcome = await IdempotencyKeys.ScheduleAsync(client, AgentSessionOrchestrator.Name, state!, id,
                 stored => AgentJobsApi.Deserialize<SessionState>(stored) is { } first &&
                           IdempotencyKeys.Same(new { first.Template, first.IdleTimeoutSeconds, first.KeepThread }, new { state!.Template, state.IdleTimeoutSeconds, state.KeepThread }),
@@ -141,8 +141,8 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             return await QueueTurnAsync(request, client, id, turn, onBusy, null, cancellationToken);
         }
 
-        var keyedTurnId = IdempotencyKeys.InstanceId("turn:" + id, key);
-        return await IdempotencyKeys.SerializedAsync(SessionMailbox.RequestId(id, keyedTurnId), async () =>
+        var keyedTurnId = InstanceIds.KeyedTurn(id, key);
+        return await IdempotencyKeys.SerializedAsync(InstanceIds.MailboxRequest(id, keyedTurnId), async () =>
             await ReplayTurnAsync(request, client, id, keyedTurnId, turn, cancellationToken)
             ?? await QueueTurnAsync(request, client, id, turn, onBusy, keyedTurnId, cancellationToken), cancellationToken);
     }
@@ -205,7 +205,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     {
         AgentJobSpec? earlier = null;
         var queued = false;
-        if (await client.GetInstanceAsync(SessionMailbox.RequestId(id, turnId), getInputsAndOutputs: true, cancellationToken) is { Name: AgentSessionRequestOrchestrator.Name } waiting)
+        if (await client.GetInstanceAsync(InstanceIds.MailboxRequest(id, turnId), getInputsAndOutputs: true, cancellationToken) is { Name: AgentSessionRequestOrchestrator.Name } waiting)
         {
             earlier = AgentJobsApi.Deserialize<SessionTurnEvent>(waiting.SerializedInput)?.Request;
             queued = true;
@@ -213,7 +213,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
 
         if (earlier is null)
         {
-            var query = new OrchestrationQuery { InstanceIdPrefix = id + ":turn:", FetchInputsAndOutputs = true, PageSize = 200 };
+            var query = new OrchestrationQuery { InstanceIdPrefix = InstanceIds.TurnPrefix(id), FetchInputsAndOutputs = true, PageSize = 200 };
             await foreach (var t in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
             {
                 if (t.Name == AgentTurnOrchestrator.Name && AgentJobsApi.Deserialize<SessionTurnInput>(t.SerializedInput) is { } input && input.TurnId == turnId)
@@ -307,11 +307,11 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         OrchestrationMetadata? found = null;
         if (int.TryParse(turn, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0)
         {
-            found = await client.GetInstanceAsync(AgentTurnOrchestrator.InstanceId(id, number), getInputsAndOutputs: true, cancellationToken);
+            found = await client.GetInstanceAsync(InstanceIds.Turn(id, number), getInputsAndOutputs: true, cancellationToken);
         }
         else
         {
-            var query = new OrchestrationQuery { InstanceIdPrefix = id + ":turn:", FetchInputsAndOutputs = true, PageSize = 200 };
+            var query = new OrchestrationQuery { InstanceIdPrefix = InstanceIds.TurnPrefix(id), FetchInputsAndOutputs = true, PageSize = 200 };
             await foreach (var t in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
             {
                 if (t.Name == AgentTurnOrchestrator.Name && AgentJobsApi.Deserialize<SessionTurnInput>(t.SerializedInput)?.TurnId == turn)
@@ -448,7 +448,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         }
 
         // Asked to end: it takes nothing more (a turn accepted now would never run).
-        if (await client.GetInstanceAsync(SessionMailbox.EndId(id), cancellationToken) is not null)
+        if (await client.GetInstanceAsync(InstanceIds.SessionEnd(id), cancellationToken) is not null)
         {
             return (instance, null, Problem(StatusCodes.Status409Conflict, "Agent session ending", $"Agent session '{id}' was asked to end; it takes no more turns.", null));
         }
@@ -546,7 +546,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     static async Task<List<SessionTurnSummary>> TurnsAsync(DurableTaskClient client, string id, CancellationToken cancellationToken)
     {
         var turns = new List<SessionTurnSummary>();
-        var query = new OrchestrationQuery { InstanceIdPrefix = id + ":turn:", FetchInputsAndOutputs = true, PageSize = 200 };
+        var query = new OrchestrationQuery { InstanceIdPrefix = InstanceIds.TurnPrefix(id), FetchInputsAndOutputs = true, PageSize = 200 };
         await foreach (var t in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
         {
             if (t.Name == AgentTurnOrchestrator.Name && Summary(t) is { } summary)

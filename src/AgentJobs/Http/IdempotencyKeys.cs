@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask;
@@ -59,10 +57,6 @@ public static class IdempotencyKeys
                 $"'{Header}' must be sent once, with 1 to {MaxLength} printable ASCII characters (a random UUID is a good key).", Header))
             : (key, null);
     }
-
-    /// <summary>The instance id a key stands for, within <paramref name="scope"/> (what the key creates, and where).</summary>
-    public static string InstanceId(string scope, string key) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{scope}\n{key}")))[..32];
 
     /// <summary>
     /// Schedules <paramref name="name"/> as <paramref name="instanceId"/> unless an instance has that id already: then

@@ -1,3 +1,4 @@
+using AgentJobs.Contracts;
 using AgentJobs.Http;
 using AgentJobs.Workflow;
 using Microsoft.AspNetCore.Http;
@@ -44,20 +45,19 @@ public sealed class JobPurgeApi(JobPurger purger, ILogger<JobPurgeApi> logger)
     /// </summary>
     static async Task<IResult?> PartOfAsync(DurableTaskClient client, string id, CancellationToken cancellationToken)
     {
-        var parts = id?.Split(':') ?? [];
-        if (parts.Length != 3 || parts[1] is not ("item" or "turn") ||
+        if (!InstanceIds.TryParseOwnedJob(id, out var owner, out var isBatchItem, out var ordinal) ||
             await client.GetInstanceAsync(id!, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false) is not { } instance ||
             instance.Name is not (AgentJobOrchestrator.Name or Sessions.AgentTurnOrchestrator.Name))
         {
             return null;
         }
 
-        var number = parts[2].TrimStart('0') is { Length: > 0 } n ? n : "0";
-        return parts[1] == "item"
+        var number = ordinal.TrimStart('0') is { Length: > 0 } n ? n : "0";
+        return isBatchItem
             ? ApiResults.Problem(StatusCodes.Status409Conflict, "Agent job belongs to a batch",
-                $"Agent job '{id}' is item {number} of agent batch '{parts[0]}'; it is deleted with its batch: DELETE /api/agent-batches/{parts[0]} once the batch has finished.", null)
+                $"Agent job '{id}' is item {number} of agent batch '{owner}'; it is deleted with its batch: DELETE /api/agent-batches/{owner} once the batch has finished.", null)
             : ApiResults.Problem(StatusCodes.Status409Conflict, "Agent job belongs to a session",
-                $"'{id}' is turn {number} of agent session '{parts[0]}'; it is deleted with its session, when retention purges the ended session.", null);
+                $"'{id}' is turn {number} of agent session '{owner}'; it is deleted with its session, when retention purges the ended session.", null);
     }
 }
 

@@ -1,4 +1,5 @@
 using AgentJobs.Batches;
+using AgentJobs.Contracts;
 using AgentJobs.Workflow;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
@@ -35,7 +36,7 @@ public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logge
     public async Task<PurgeOutcome> PurgeAsync(DurableTaskClient client, string id, string orchestratorName, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
-        if (string.IsNullOrWhiteSpace(id) || id.Contains(':', StringComparison.Ordinal))
+        if (string.IsNullOrWhiteSpace(id) || InstanceIds.IsOwned(id))
         {
             return PurgeOutcome.NotFound;
         }
@@ -89,7 +90,7 @@ public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logge
                 break;
             }
 
-            if (OwnerNames.Contains(instance.Name) && !instance.InstanceId.Contains(':', StringComparison.Ordinal) && instance.LastUpdatedAt <= threshold)
+            if (OwnerNames.Contains(instance.Name) && !InstanceIds.IsOwned(instance.InstanceId) && instance.LastUpdatedAt <= threshold)
             {
                 expired.Add(instance.InstanceId);
             }
@@ -121,7 +122,7 @@ public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logge
     async Task<int> PurgeTreeAsync(DurableTaskClient client, string id, CancellationToken cancellationToken)
     {
         var owned = new List<string>();
-        var query = new OrchestrationQuery { InstanceIdPrefix = id + ":", PageSize = 500, FetchInputsAndOutputs = false };
+        var query = new OrchestrationQuery { InstanceIdPrefix = InstanceIds.OwnedPrefix(id), PageSize = 500, FetchInputsAndOutputs = false };
         await foreach (var instance in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             if (!instance.IsCompleted)

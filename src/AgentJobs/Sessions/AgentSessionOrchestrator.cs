@@ -116,7 +116,7 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
         var last = await context.CallActivityAsync<MailboxContents>(CloseMailboxActivity, context.InstanceId, AgentJobRetry.ServiceCalls);
         if (last.EndReason is null && last.Turns.Count > 0)
         {
-            await context.CallActivityAsync<bool>(RemoveRequestActivity, SessionMailbox.ClosingId(context.InstanceId), AgentJobRetry.ServiceCalls);
+            await context.CallActivityAsync<bool>(RemoveRequestActivity, InstanceIds.SessionClosing(context.InstanceId), AgentJobRetry.ServiceCalls);
             context.ContinueAsNew(state);
             return (true, null);
         }
@@ -181,7 +181,7 @@ public sealed class AgentSessionOrchestrator : TaskOrchestrator<SessionState, Ag
         TaskOrchestrationContext context, SessionState state, SessionTurnEvent next, int queued, Action<string, RunningTurn?, DateTime?, int> show)
     {
         var number = state.Turns + 1;
-        var instanceId = AgentTurnOrchestrator.InstanceId(context.InstanceId, number);
+        var instanceId = InstanceIds.Turn(context.InstanceId, number);
         show(Running, new RunningTurn(number, next.TurnId, instanceId), null, queued);
         SessionTurnResult? result = null;
         try

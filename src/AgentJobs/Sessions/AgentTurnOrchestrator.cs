@@ -15,9 +15,6 @@ public sealed class AgentTurnOrchestrator : TaskOrchestrator<SessionTurnInput, S
     /// <summary>The orchestrator name.</summary>
     public const string Name = "AgentSessionTurn";
 
-    /// <summary>The instance id of a session's turn.</summary>
-    public static string InstanceId(string sessionId, int number) => $"{sessionId}:turn:{number:D6}";
-
     /// <summary>The orchestration.</summary>
     public override async Task<SessionTurnResult> RunAsync(TaskOrchestrationContext context, SessionTurnInput input)
     {

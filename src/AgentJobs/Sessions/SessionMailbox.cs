@@ -16,25 +16,13 @@ namespace AgentJobs.Sessions;
 /// </summary>
 public sealed class SessionMailbox(ILogger<SessionMailbox> logger)
 {
-    /// <summary>The instance that holds a turn request.</summary>
-    public static string RequestId(string sessionId, string turnId) => $"{sessionId}:req:{turnId}";
-
-    /// <summary>The instance that marks an end request.</summary>
-    public static string EndId(string sessionId) => $"{sessionId}:end";
-
-    /// <summary>
-    /// The instance a session writes when its idle timeout fires, before it reads its mailbox a last time: a caller
-    /// that finds it after writing a turn request waits for the session's decision (see <see cref="SessionRequests.SendTurnAsync"/>).
-    /// </summary>
-    public static string ClosingId(string sessionId) => $"{sessionId}:closing";
-
     /// <summary>Reads the mailbox: the end request (if any) and the turn requests, interrupting ones first, then oldest first. Read-only, so idempotent.</summary>
     public async Task<MailboxContents> ReadAsync(DurableTaskClient client, string sessionId)
     {
         ArgumentNullException.ThrowIfNull(client);
-        var end = await client.GetInstanceAsync(EndId(sessionId), getInputsAndOutputs: true).ConfigureAwait(false);
+        var end = await client.GetInstanceAsync(InstanceIds.SessionEnd(sessionId), getInputsAndOutputs: true).ConfigureAwait(false);
         var requests = new List<(DateTimeOffset CreatedAt, string Id, SessionTurnEvent Turn)>();
-        var query = new OrchestrationQuery { InstanceIdPrefix = sessionId + ":req:", FetchInputsAndOutputs = true, PageSize = 500 };
+        var query = new OrchestrationQuery { InstanceIdPrefix = InstanceIds.MailboxPrefix(sessionId), FetchInputsAndOutputs = true, PageSize = 500 };
         await foreach (var request in client.GetAllInstancesAsync(query).ConfigureAwait(false))
         {
             if (request.Name == AgentSessionRequestOrchestrator.Name && request.ReadInputAs<SessionTurnEvent>() is { } turn)
@@ -50,14 +38,15 @@ public sealed class SessionMailbox(ILogger<SessionMailbox> logger)
     }
 
     /// <summary>
-    /// Records that the session is ending for idleness (<see cref="ClosingId"/>, once), then reads the mailbox. In this
+    /// Records that the session is ending for idleness (<see cref="InstanceIds.SessionClosing"/>, once); a caller that finds the
+    /// record after writing a turn request waits for the session's decision (see <see cref="SessionRequests.SendTurnAsync"/>), then reads the mailbox. In this
     /// order a turn request written concurrently is either read here, or its writer finds the record afterwards and
     /// waits for the session's decision. Idempotent: the record is made only when missing, and the read is read-only.
     /// </summary>
     public async Task<MailboxContents> CloseAsync(DurableTaskClient client, string sessionId)
     {
         ArgumentNullException.ThrowIfNull(client);
-        var closingId = ClosingId(sessionId);
+        var closingId = InstanceIds.SessionClosing(sessionId);
         if (await client.GetInstanceAsync(closingId).ConfigureAwait(false) is null)
         {
             try
@@ -203,7 +192,7 @@ public static class SessionRequests
     /// shows <c>checking</c> before it reads the mailbox again, after this request was made. So the doorbells a session
     /// gets stay few however many turns are queued, and its history stays small.
     /// <para>
-    /// A session whose idle timeout fires records its end (<see cref="SessionMailbox.ClosingId"/>) and then reads its
+    /// A session whose idle timeout fires records its end (<see cref="InstanceIds.SessionClosing"/>) and then reads its
     /// mailbox once more; this writes the request and then looks for that record. So either the session's last read
     /// sees the request (it then goes on and runs it), or this finds the record and waits for the session's decision:
     /// the record removed (it went on, and reads the mailbox again) or the session ending (the request is removed and
@@ -216,7 +205,7 @@ public static class SessionRequests
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(turn);
-        var requestId = SessionMailbox.RequestId(sessionId, turn.TurnId);
+        var requestId = InstanceIds.MailboxRequest(sessionId, turn.TurnId);
 
         // A session still creating its agent and thread may yet fail and end without reading its mailbox, so a turn
         // waits (bounded) for the start to be over: a session that ended meanwhile refuses it.
@@ -227,7 +216,7 @@ public static class SessionRequests
 
         await client.ScheduleNewOrchestrationInstanceAsync(
             AgentSessionRequestOrchestrator.Name, turn, new StartOrchestrationOptions(requestId), cancellationToken).ConfigureAwait(false);
-        if (await client.GetInstanceAsync(SessionMailbox.ClosingId(sessionId), cancellationToken).ConfigureAwait(false) is not null
+        if (await client.GetInstanceAsync(InstanceIds.SessionClosing(sessionId), cancellationToken).ConfigureAwait(false) is not null
             && !await TakenByClosingSessionAsync(client, sessionId, turn.TurnId, cancellationToken).ConfigureAwait(false))
         {
             await SessionMailbox.DeleteRecordAsync(client, requestId, "refused: the session ended for idleness", cancellationToken).ConfigureAwait(false);
@@ -242,7 +231,7 @@ public static class SessionRequests
 
         // A request is removed once its turn has run, so an older one still there is ahead of this one (or running).
         var requests = new List<(DateTimeOffset CreatedAt, string Id)>();
-        var query = new OrchestrationQuery { InstanceIdPrefix = sessionId + ":req:", PageSize = 500, FetchInputsAndOutputs = false };
+        var query = new OrchestrationQuery { InstanceIdPrefix = InstanceIds.MailboxPrefix(sessionId), PageSize = 500, FetchInputsAndOutputs = false };
         await foreach (var request in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             if (request.Name == AgentSessionRequestOrchestrator.Name)
@@ -274,7 +263,7 @@ public static class SessionRequests
 
             if (session.ReadCustomStatusAs<SessionProgress>()?.Status is { } status && status != AgentSessionOrchestrator.Starting)
             {
-                return status != AgentSessionOrchestrator.Ending || await client.GetInstanceAsync(SessionMailbox.ClosingId(sessionId), cancellationToken).ConfigureAwait(false) is not null
+                return status != AgentSessionOrchestrator.Ending || await client.GetInstanceAsync(InstanceIds.SessionClosing(sessionId), cancellationToken).ConfigureAwait(false) is not null
                     ? true // an idle end is decided after the request is written (see above)
                     : false; // ending after a failed start or a DELETE: nothing more is read
             }
@@ -302,7 +291,7 @@ public static class SessionRequests
         var delay = 25;
         while (true)
         {
-            if (await client.GetInstanceAsync(SessionMailbox.ClosingId(sessionId), cancellationToken).ConfigureAwait(false) is null)
+            if (await client.GetInstanceAsync(InstanceIds.SessionClosing(sessionId), cancellationToken).ConfigureAwait(false) is null)
             {
                 return true;
             }
@@ -322,7 +311,7 @@ public static class SessionRequests
 
     static async Task<bool> TurnStartedAsync(DurableTaskClient client, string sessionId, string turnId, CancellationToken cancellationToken)
     {
-        var query = new OrchestrationQuery { InstanceIdPrefix = sessionId + ":turn:", FetchInputsAndOutputs = true, PageSize = 200 };
+        var query = new OrchestrationQuery { InstanceIdPrefix = InstanceIds.TurnPrefix(sessionId), FetchInputsAndOutputs = true, PageSize = 200 };
         await foreach (var t in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             if (t.Name == AgentTurnOrchestrator.Name && t.ReadInputAs<SessionTurnInput>()?.TurnId == turnId)
@@ -338,7 +327,7 @@ public static class SessionRequests
     public static async Task EndAsync(DurableTaskClient client, string sessionId, string reason, RunningTurn? running, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
-        var endId = SessionMailbox.EndId(sessionId);
+        var endId = InstanceIds.SessionEnd(sessionId);
         if (await client.GetInstanceAsync(endId, cancellationToken).ConfigureAwait(false) is null)
         {
             try

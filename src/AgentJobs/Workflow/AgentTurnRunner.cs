@@ -173,7 +173,7 @@ internal sealed class AgentTurnRunner(
     async Task<(RunState Run, bool CancelSent)> PollAsync(RunState current, bool waitCancelSent)
     {
         var polling = request.Polling;
-        var pollerId = $"{context.InstanceId}:poll:{pollerCalls++}";
+        var pollerId = InstanceIds.Poller(context.InstanceId, pollerCalls++);
         job.Enter(waitCancelSent ? JobPhase.Cancelling : JobPhase.Polling, pollerInstanceId: pollerId);
         var input = new PollRunInput(current, stopper.WaitUntil, polling, job.Polls);
         if (current.StreamedMs is { } streamedMs && current.PollAfterMs is null && !waitCancelSent)
