@@ -67,7 +67,7 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
             // The batch continues as new, so only what the request settled is compared (not its progress).
             id = InstanceIds.KeyedBatch(key);
             var outcome = await IdempotencyKeys.ScheduleAsync(client, AgentBatchOrchestrator.Name, work, id,
-                stored => Http.AgentJobsApi.Deserialize<AgentBatchWork>(stored) is { } first &&
+                stored => StoredJson.Deserialize<AgentBatchWork>(stored) is { } first &&
                           IdempotencyKeys.Same(new { first.Template, first.Prompts, first.MaxParallel }, new { work.Template, work.Prompts, work.MaxParallel }),
                 cancellationToken).ConfigureAwait(false);
             if (outcome == IdempotencyKeys.Outcome.Conflict)
@@ -297,7 +297,7 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
         }
 
         var result = job.RuntimeStatus == OrchestrationRuntimeStatus.Completed && job.SerializedOutput is { } output
-            ? AgentJobsApi.Deserialize<AgentJobResult>(output)
+            ? StoredJson.Deserialize<AgentJobResult>(output)
             : null;
         var failure = result?.Failure ?? (job.FailureDetails is { } f ? new JobFailure(f.ErrorType, f.ErrorMessage) : null);
         return new AgentBatchItem(
@@ -324,11 +324,11 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
     }
 
     static AgentBatchProgress? ReadProgress(OrchestrationMetadata instance) =>
-        (instance.IsCompleted ? instance.SerializedOutput : null) is { } output && AgentJobsApi.Deserialize<AgentBatchProgress>(output) is { } done
+        (instance.IsCompleted ? instance.SerializedOutput : null) is { } output && StoredJson.Deserialize<AgentBatchProgress>(output) is { } done
             ? done
-            : instance.SerializedCustomStatus is { } status && AgentJobsApi.Deserialize<AgentBatchProgress>(status) is { } live
+            : instance.SerializedCustomStatus is { } status && StoredJson.Deserialize<AgentBatchProgress>(status) is { } live
                 ? live
-                : instance.SerializedInput is { } input && AgentJobsApi.Deserialize<AgentBatchWork>(input) is { } work
+                : instance.SerializedInput is { } input && StoredJson.Deserialize<AgentBatchWork>(input) is { } work
                     ? new AgentBatchProgress(work.Prompts.Count, work.NextIndex, 0, [], work.Outcomes ?? new Dictionary<string, int>(), 0, work.CancelReason, work.Generation, false)
                     : null;
 

@@ -56,8 +56,8 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
     /// its instance's created time while it has not run yet.
     /// </summary>
     internal static DateTimeOffset SessionStartedAt(OrchestrationMetadata instance) =>
-        (AgentJobsApi.Deserialize<Sessions.SessionProgress>(instance.SerializedCustomStatus)?.StartedAt
-            ?? AgentJobsApi.Deserialize<Sessions.SessionState>(instance.SerializedInput)?.StartedAt) is { } started
+        (StoredJson.Deserialize<Sessions.SessionProgress>(instance.SerializedCustomStatus)?.StartedAt
+            ?? StoredJson.Deserialize<Sessions.SessionState>(instance.SerializedInput)?.StartedAt) is { } started
             ? new DateTimeOffset(DateTime.SpecifyKind(started, DateTimeKind.Utc))
             : instance.CreatedAt;
 
@@ -150,8 +150,8 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
 
     static AgentSessionSummary SummarizeSession(OrchestrationMetadata instance, DateTimeOffset createdAt)
     {
-        var progress = AgentJobsApi.Deserialize<Sessions.SessionProgress>(instance.SerializedCustomStatus);
-        var ended = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? AgentJobsApi.Deserialize<Sessions.AgentSessionResult>(instance.SerializedOutput) : null;
+        var progress = StoredJson.Deserialize<Sessions.SessionProgress>(instance.SerializedCustomStatus);
+        var ended = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? StoredJson.Deserialize<Sessions.AgentSessionResult>(instance.SerializedOutput) : null;
         return new AgentSessionSummary(
             instance.InstanceId,
             instance.RuntimeStatus.ToString(),
@@ -164,9 +164,9 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
 
     static AgentJobSummary Summarize(OrchestrationMetadata instance, DateTimeOffset createdAt)
     {
-        var request = AgentJobsApi.Deserialize<AgentJobRequest>(instance.SerializedInput);
-        var progress = AgentJobsApi.Deserialize<JobProgress>(instance.SerializedCustomStatus);
-        var result = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? AgentJobsApi.Deserialize<AgentJobResult>(instance.SerializedOutput) : null;
+        var request = StoredJson.Deserialize<AgentJobRequest>(instance.SerializedInput);
+        var progress = StoredJson.Deserialize<JobProgress>(instance.SerializedCustomStatus);
+        var result = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? StoredJson.Deserialize<AgentJobResult>(instance.SerializedOutput) : null;
         return new AgentJobSummary(
             instance.InstanceId,
             instance.RuntimeStatus.ToString(),

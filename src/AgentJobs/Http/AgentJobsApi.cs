@@ -34,8 +34,8 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
     /// <summary>Longest request body read, in bytes (the prompt limit plus generous room for the rest).</summary>
     public const int MaxBodyBytes = 1024 * 1024;
 
-    /// <summary>JSON options of responses.</summary>
-    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web);
+    /// <summary>JSON options of responses: <see cref="StoredJson.Options"/>, the same instance.</summary>
+    public static JsonSerializerOptions JsonOptions => StoredJson.Options;
 
     /// <summary>Validates the request and schedules the job.</summary>
     public async Task<IResult> StartAsync(HttpRequest request, DurableTaskClient client, CancellationToken cancellationToken = default)
@@ -78,7 +78,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
             // A retry of a request whose answer was lost finds the job the first one made (see IdempotencyKeys).
             instanceId = InstanceIds.KeyedJob(key);
             var outcome = await IdempotencyKeys.ScheduleAsync(client, AgentJobOrchestrator.Name, input, instanceId,
-                stored => IdempotencyKeys.Same(Deserialize<AgentJobSpec>(stored), input), cancellationToken);
+                stored => IdempotencyKeys.Same(StoredJson.Deserialize<AgentJobSpec>(stored), input), cancellationToken);
             if (outcome == IdempotencyKeys.Outcome.Conflict)
             {
                 return IdempotencyKeys.Conflict("agent job", instanceId);
@@ -107,14 +107,14 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
         {
             // The poller holds the live poll count; the job's own status is updated between poller calls.
             var poller = await client.GetInstanceAsync(pollerId, getInputsAndOutputs: true, cancellationToken);
-            if (poller?.SerializedCustomStatus is { } live && Deserialize<PollerProgress>(live) is { } p)
+            if (poller?.SerializedCustomStatus is { } live && StoredJson.Deserialize<PollerProgress>(live) is { } p)
             {
                 progress = progress with { Polls = Math.Max(progress.Polls, p.Polls), RunStatus = p.RunStatus ?? progress.RunStatus };
             }
         }
 
         var result = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed && instance.SerializedOutput is { } output
-            ? Deserialize<AgentJobResult>(output)
+            ? StoredJson.Deserialize<AgentJobResult>(output)
             : null;
         var status = new AgentJobStatus(
             instance.InstanceId,
@@ -356,26 +356,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
     }
 
     static JobProgress? ReadProgress(OrchestrationMetadata instance) =>
-        instance.SerializedCustomStatus is { } json ? Deserialize<JobProgress>(json) : null;
-
-    /// <summary>Stored JSON (a status, an input, an output) as <typeparamref name="T"/>; null when absent or unreadable.</summary>
-    internal static T? Deserialize<T>(string? json)
-        where T : class
-    {
-        if (string.IsNullOrEmpty(json))
-        {
-            return null;
-        }
-
-        try
-        {
-            return JsonSerializer.Deserialize<T>(json, JsonOptions);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+        instance.SerializedCustomStatus is { } json ? StoredJson.Deserialize<JobProgress>(json) : null;
 
     static AgentJobLinks Links(HttpRequest request, string instanceId)
     {

@@ -72,7 +72,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             // The session continues as new, so only what the request settled is compared (not what it has done since).
             id = InstanceIds.KeyedSession(key);
             var outcome = await IdempotencyKeys.ScheduleAsync(client, AgentSessionOrchestrator.Name, state!, id,
-                stored => AgentJobsApi.Deserialize<SessionState>(stored) is { } first &&
+                stored => StoredJson.Deserialize<SessionState>(stored) is { } first &&
                           IdempotencyKeys.Same(new { first.Template, first.IdleTimeoutSeconds, first.KeepThread }, new { state!.Template, state.IdleTimeoutSeconds, state.KeepThread }),
                 cancellationToken);
             if (outcome == IdempotencyKeys.Outcome.Conflict)
@@ -88,7 +88,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         // The thread is made by an activity; wait briefly so the answer can name it.
         var (instance, progress) = await WaitForProgressAsync(client, id, p => p.ThreadId is not null, TimeSpan.FromSeconds(10), cancellationToken);
         var links = Links(request, id);
-        if (replayed && instance?.IsCompleted == true && AgentJobsApi.Deserialize<AgentSessionResult>(instance.SerializedOutput) is { ThreadId: { } endedThread } endedSession)
+        if (replayed && instance?.IsCompleted == true && StoredJson.Deserialize<AgentSessionResult>(instance.SerializedOutput) is { ThreadId: { } endedThread } endedSession)
         {
             // A retry of a session that started and has ended since: the same session, as it is now.
             return new WithLocation(Results.Json(new SessionStarted(id, endedSession.AgentId, endedThread, links), JsonOptions, statusCode: StatusCodes.Status201Created), links.Session);
@@ -98,7 +98,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         {
             // It ended before it could take a turn (the agent service refused its agent or thread, a tool's MCP server
             // is down): no session to talk to, so no 201. The ended session stays readable at its link.
-            var ended = AgentJobsApi.Deserialize<AgentSessionResult>(instance.SerializedOutput);
+            var ended = StoredJson.Deserialize<AgentSessionResult>(instance.SerializedOutput);
             logger.SessionEndedWhileStarting(id, ended?.Failure?.Message ?? ended?.Reason);
             return Problem(StatusCodes.Status502BadGateway, "Agent session could not start",
                 $"Agent session '{id}' ended while starting: {ended?.Failure?.Message ?? ended?.Reason ?? instance.RuntimeStatus.ToString()}. Details: GET {links.Session}.", null);
@@ -207,7 +207,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         var queued = false;
         if (await client.GetInstanceAsync(InstanceIds.MailboxRequest(id, turnId), getInputsAndOutputs: true, cancellationToken) is { Name: AgentSessionRequestOrchestrator.Name } waiting)
         {
-            earlier = AgentJobsApi.Deserialize<SessionTurnEvent>(waiting.SerializedInput)?.Request;
+            earlier = StoredJson.Deserialize<SessionTurnEvent>(waiting.SerializedInput)?.Request;
             queued = true;
         }
 
@@ -216,7 +216,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             var query = new OrchestrationQuery { InstanceIdPrefix = InstanceIds.TurnPrefix(id), FetchInputsAndOutputs = true, PageSize = 200 };
             await foreach (var t in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
             {
-                if (t.Name == AgentTurnOrchestrator.Name && AgentJobsApi.Deserialize<SessionTurnInput>(t.SerializedInput) is { } input && input.TurnId == turnId)
+                if (t.Name == AgentTurnOrchestrator.Name && StoredJson.Deserialize<SessionTurnInput>(t.SerializedInput) is { } input && input.TurnId == turnId)
                 {
                     earlier = input.Request;
                     break;
@@ -251,7 +251,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         }
 
         var turns = await TurnsAsync(client, id, cancellationToken);
-        var ended = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? AgentJobsApi.Deserialize<AgentSessionResult>(instance.SerializedOutput) : null;
+        var ended = instance.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? StoredJson.Deserialize<AgentSessionResult>(instance.SerializedOutput) : null;
         var progress = Progress(instance);
         var status = instance.IsCompleted ? "ended" : progress?.Status ?? "starting";
         return Results.Json(
@@ -314,7 +314,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             var query = new OrchestrationQuery { InstanceIdPrefix = InstanceIds.TurnPrefix(id), FetchInputsAndOutputs = true, PageSize = 200 };
             await foreach (var t in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
             {
-                if (t.Name == AgentTurnOrchestrator.Name && AgentJobsApi.Deserialize<SessionTurnInput>(t.SerializedInput)?.TurnId == turn)
+                if (t.Name == AgentTurnOrchestrator.Name && StoredJson.Deserialize<SessionTurnInput>(t.SerializedInput)?.TurnId == turn)
                 {
                     found = t;
                     break;
@@ -329,10 +329,10 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
                 $"Agent session '{id}' has no turn '{turn}' (yet: a queued turn gets its number when it starts).", null);
         }
 
-        var input = AgentJobsApi.Deserialize<SessionTurnInput>(found.SerializedInput);
+        var input = StoredJson.Deserialize<SessionTurnInput>(found.SerializedInput);
         return Results.Json(
             new SessionTurnStatus(id, input?.Number ?? 0, input?.TurnId, found.RuntimeStatus.ToString(), found.CreatedAt, found.LastUpdatedAt,
-                AgentJobsApi.Deserialize<JobProgress>(found.SerializedCustomStatus), AgentJobsApi.Deserialize<SessionTurnResult>(found.SerializedOutput)),
+                StoredJson.Deserialize<JobProgress>(found.SerializedCustomStatus), StoredJson.Deserialize<SessionTurnResult>(found.SerializedOutput)),
             JsonOptions);
     }
 
@@ -453,7 +453,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             return (instance, null, Problem(StatusCodes.Status409Conflict, "Agent session ending", $"Agent session '{id}' was asked to end; it takes no more turns.", null));
         }
 
-        return (instance, AgentJobsApi.Deserialize<SessionState>(instance.SerializedInput), null);
+        return (instance, StoredJson.Deserialize<SessionState>(instance.SerializedInput), null);
     }
 
     /// <summary>
@@ -529,8 +529,8 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
 
     static SessionTurnSummary? Summary(OrchestrationMetadata turn)
     {
-        var input = AgentJobsApi.Deserialize<SessionTurnInput>(turn.SerializedInput);
-        var result = AgentJobsApi.Deserialize<SessionTurnResult>(turn.SerializedOutput);
+        var input = StoredJson.Deserialize<SessionTurnInput>(turn.SerializedInput);
+        var result = StoredJson.Deserialize<SessionTurnResult>(turn.SerializedOutput);
         if (input is null)
         {
             return null;
@@ -559,7 +559,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         return turns;
     }
 
-    static SessionProgress? Progress(OrchestrationMetadata instance) => AgentJobsApi.Deserialize<SessionProgress>(instance.SerializedCustomStatus);
+    static SessionProgress? Progress(OrchestrationMetadata instance) => StoredJson.Deserialize<SessionProgress>(instance.SerializedCustomStatus);
 
     static SessionLinks Links(HttpRequest request, string id)
     {

@@ -77,5 +77,5 @@ public static class JobApprovals
     /// <summary>The calls waiting for approval in a status (empty when none or unreadable).</summary>
     public static IReadOnlyList<PendingApproval> Pending(string? serializedCustomStatus) => Progress(serializedCustomStatus)?.PendingApprovals ?? [];
 
-    static JobProgress? Progress(string? json) => Http.AgentJobsApi.Deserialize<JobProgress>(json);
+    static JobProgress? Progress(string? json) => StoredJson.Deserialize<JobProgress>(json);
 }
