@@ -42,8 +42,7 @@ internal static class JobRunner
                 return Cli.ConfigurationError;
             }
 
-            var policy = host.Services.GetRequiredService<AgentJobPolicy>();
-            var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, policy.Settle(job), CancellationToken.None).ConfigureAwait(false);
+            var id = await Jobs(host).StartAsync(job, CancellationToken.None).ConfigureAwait(false);
             display.MarkupLine($"[bold]Agent job[/] {Markup.Escape(id)}");
             display.MarkupLine($"  durable backend: {Markup.Escape(host.Backend.Describe())} · agent service: {Markup.Escape(DescribeService(host))}");
 
@@ -83,6 +82,8 @@ internal static class JobRunner
     /// Prints the job's trace (<c>--trace</c>): the one that holds the <c>create_orchestration</c> span of this job.
     /// The last activity's span ends just after it reports its result, so wait briefly for the spans to settle.
     /// </summary>
+    static AgentJobsClient Jobs(LocalHost host) => new(host.Client, host.Services.GetRequiredService<AgentJobPolicy>());
+
     static async Task PrintTraceAsync(IAnsiConsole console, SpanCollector spans, string id)
     {
         var count = -1;
@@ -164,7 +165,7 @@ internal static class JobRunner
                 if (cancellationToken.IsCancellationRequested && !cancelSent)
                 {
                     // Sent, or moot because the job has ended; only a job still waiting to start is tried again.
-                    cancelSent = await JobEvents.RaiseAsync(host.Client, id, AgentJobOrchestrator.CancelEventName, "the command line was stopped (Ctrl+C or SIGTERM)", CancellationToken.None)
+                    cancelSent = await Jobs(host).CancelAsync(id, "the command line was stopped (Ctrl+C or SIGTERM)", CancellationToken.None)
                         .ConfigureAwait(false) != JobEvents.RaiseResult.NotStarted;
                 }
 
@@ -245,7 +246,7 @@ internal static class JobRunner
     /// </summary>
     static async Task AskAsync(LocalHost host, string id, IAnsiConsole display, HashSet<string> asked, CancellationToken cancellationToken)
     {
-        var metadata = await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true, CancellationToken.None).ConfigureAwait(false);
+        var metadata = await Jobs(host).GetInstanceAsync(id, getInputsAndOutputs: true, CancellationToken.None).ConfigureAwait(false);
         foreach (var call in JobApprovals.Pending(metadata?.SerializedCustomStatus).Where(p => asked.Add(p.CallId)))
         {
             display.Markup($"[bold]Approve[/] {Markup.Escape(call.Tool)}({Markup.Escape(Compact(call.Arguments))})? [[y/N, or n <reason>]] ");
@@ -275,7 +276,7 @@ internal static class JobRunner
                 : answer is null ? "no answer at the terminal"
                 : words.Length > 1 && words[0] is 'n' or 'N' && char.IsWhiteSpace(words[1]) ? words[2..].Trim()
                 : "rejected at the terminal";
-            var sent = await JobApprovals.SendAsync(host.Client, id, AgentJobOrchestrator.Name, new ApprovalDecision(call.CallId, approved, reason, Environment.UserName), CancellationToken.None)
+            var sent = await Jobs(host).DecideAsync(id, new ApprovalDecision(call.CallId, approved, reason, Environment.UserName), CancellationToken.None)
                 .ConfigureAwait(false);
             display.MarkupLine(sent == JobApprovals.Outcome.Sent
                 ? $"  {(approved ? "[green]approved[/]" : "[red]rejected[/]")} {Markup.Escape(call.CallId)}"
@@ -291,7 +292,7 @@ internal static class JobRunner
             while (!standing.IsCancellationRequested)
             {
                 await Task.Delay(RefreshInterval, standing.Token).ConfigureAwait(false);
-                var metadata = await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true, standing.Token).ConfigureAwait(false);
+                var metadata = await Jobs(host).GetInstanceAsync(id, getInputsAndOutputs: true, standing.Token).ConfigureAwait(false);
                 if (metadata is null || metadata.IsCompleted || !JobApprovals.Pending(metadata.SerializedCustomStatus).Any(p => p.CallId == callId))
                 {
                     await standing.CancelAsync().ConfigureAwait(false);

@@ -81,13 +81,14 @@ public static class Benchmark
         await using var host = await LocalHost.StartAsync(hostOptions, cancellationToken).ConfigureAwait(false);
         var server = host.EmbeddedAgentService!;
         var policy = host.Services.GetRequiredService<AgentJobPolicy>();
+        var jobsClient = new AgentJobsClient(host.Client, policy);
         var port = host.Services.GetRequiredService<IAgentService>();
         var polled = policy.Settle(new AgentJobRequest(Prompt, Polling: PollingSettings.Default with { StreamWindowSeconds = 0 }));
         var streamed = policy.Settle(new AgentJobRequest(Prompt, Polling: PollingSettings.Default with { StreamWindowSeconds = options.StreamWindowSeconds }));
         var modes = new Mode[]
         {
-            new("durable, polling (before)", ids => RunDurableAsync(host.Client, polled, ids, cancellationToken), history),
-            new("durable, stream-first", ids => RunDurableAsync(host.Client, streamed, ids, cancellationToken), history),
+            new("durable, polling (before)", ids => RunDurableAsync(jobsClient, polled, ids, cancellationToken), history),
+            new("durable, stream-first", ids => RunDurableAsync(jobsClient, streamed, ids, cancellationToken), history),
             new("no Durable, stream-first", ids => RunDirectAsync(port, ids, streamed.Polling.StreamWindow, cancellationToken), null),
             new("seed loop (1 s sleeps)", ids => RunSeedLoopAsync(port, ids, cancellationToken), null),
         };
@@ -162,12 +163,12 @@ public static class Benchmark
         return new Scenario(measured, runMs, lags, (double)log.Count("GetRun") / jobs, (double)log.Total / jobs, history, sampler.PeakMegabytes);
     }
 
-    static async Task<Measurement> RunDurableAsync(DurableTaskClient client, AgentJobSpec request, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    static async Task<Measurement> RunDurableAsync(AgentJobsClient jobs, AgentJobSpec request, IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
         return await MeasureAsync(ids, async id =>
         {
-            await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, request, new StartOrchestrationOptions(id), cancellationToken).ConfigureAwait(false);
-            var done = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+            await jobs.ScheduleAsync(request, id, cancellationToken).ConfigureAwait(false);
+            var done = await jobs.WaitForEndAsync(id, cancellationToken).ConfigureAwait(false);
             return done.RuntimeStatus == OrchestrationRuntimeStatus.Completed &&
                    done.ReadOutputAs<AgentJobResult>() is { Outcome: JobOutcome.Completed, AgentDeleted: true };
         }).ConfigureAwait(false);

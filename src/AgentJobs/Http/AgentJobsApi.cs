@@ -70,7 +70,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
         string instanceId;
         if (key is null)
         {
-            instanceId = await client.ScheduleNewOrchestrationInstanceAsync(AgentJobOrchestrator.Name, input, cancellationToken);
+            instanceId = await Jobs(client).ScheduleAsync(input, instanceId: null, cancellationToken);
             logger.JobScheduled(instanceId);
         }
         else
@@ -95,8 +95,9 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
     public async Task<IResult> GetAsync(HttpRequest request, string id, DurableTaskClient client, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
-        var instance = string.IsNullOrWhiteSpace(id) ? null : await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
-        if (instance is null || instance.Name != AgentJobOrchestrator.Name)
+        var jobs = Jobs(client);
+        var instance = await jobs.GetAsync(id, getInputsAndOutputs: true, cancellationToken);
+        if (instance is null)
         {
             logger.JobStatusOfUnknown(id);
             return NotFound(id);
@@ -106,7 +107,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
         if (progress is { Phase: JobPhase.Polling, PollerInstanceId: { } pollerId })
         {
             // The poller holds the live poll count; the job's own status is updated between poller calls.
-            var poller = await client.GetInstanceAsync(pollerId, getInputsAndOutputs: true, cancellationToken);
+            var poller = await jobs.GetInstanceAsync(pollerId, getInputsAndOutputs: true, cancellationToken);
             if (poller?.SerializedCustomStatus is { } live && StoredJson.Deserialize<PollerProgress>(live) is { } p)
             {
                 progress = progress with { Polls = Math.Max(progress.Polls, p.Polls), RunStatus = p.RunStatus ?? progress.RunStatus };
@@ -133,8 +134,9 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        var instance = string.IsNullOrWhiteSpace(id) ? null : await client.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken);
-        if (instance is null || instance.Name != AgentJobOrchestrator.Name)
+        var jobs = Jobs(client);
+        var instance = await jobs.GetAsync(id, getInputsAndOutputs: false, cancellationToken);
+        if (instance is null)
         {
             return NotFound(id);
         }
@@ -163,7 +165,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
             return Problem(StatusCodes.Status400BadRequest, "Invalid cancel request", problem.Message, problem.Field);
         }
 
-        var raised = await JobEvents.RaiseAsync(client, id, AgentJobOrchestrator.CancelEventName, reason.Reason ?? "cancelled through the API", cancellationToken);
+        var raised = await jobs.CancelAsync(id, reason.Reason ?? "cancelled through the API", cancellationToken);
         if (raised == JobEvents.RaiseResult.Ended)
         {
             return Problem(StatusCodes.Status409Conflict, "Agent job already finished",
@@ -210,7 +212,7 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
 
         var outcome = string.IsNullOrWhiteSpace(id)
             ? JobApprovals.Outcome.UnknownJob
-            : await JobApprovals.SendAsync(client, id, AgentJobOrchestrator.Name, decision!, cancellationToken);
+            : await Jobs(client).DecideAsync(id, decision!, cancellationToken);
         if (outcome == JobApprovals.Outcome.Sent)
         {
             logger.JobApprovalDecision(decision!.CallId, id, decision.Approved ? "approved" : "rejected");
@@ -357,6 +359,8 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
 
     static JobProgress? ReadProgress(OrchestrationMetadata instance) =>
         instance.SerializedCustomStatus is { } json ? StoredJson.Deserialize<JobProgress>(json) : null;
+
+    AgentJobsClient Jobs(DurableTaskClient client) => new(client, policy);
 
     static AgentJobLinks Links(HttpRequest request, string instanceId)
     {
