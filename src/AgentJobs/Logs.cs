@@ -1,3 +1,4 @@
+using AgentJobs.Application;
 using AgentJobs.Contracts;
 using AgentJobs.Http;
 using AgentJobs.Workflow;
@@ -17,7 +18,7 @@ internal static partial class Logs
     public static partial void JobScheduled(this ILogger logger, string jobId);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Agent job {JobId} for an idempotency key: {Outcome}.")]
-    public static partial void JobIdempotencyKeyOutcome(this ILogger logger, string jobId, IdempotencyKeys.Outcome outcome);
+    public static partial void JobIdempotencyKeyOutcome(this ILogger logger, string jobId, IdempotentStarts.Outcome outcome);
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Debug, Message = "Status asked for unknown agent job {JobId}.")]
     public static partial void JobStatusOfUnknown(this ILogger logger, string jobId);

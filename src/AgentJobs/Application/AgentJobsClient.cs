@@ -33,6 +33,20 @@ public sealed class AgentJobsClient(DurableTaskClient durable, AgentJobPolicy po
             AgentJobOrchestrator.Name, spec, instanceId is null ? null : new StartOrchestrationOptions(instanceId), cancellationToken);
     }
 
+    /// <summary>
+    /// Schedules a settled job under the id an idempotency key stands for, unless the key made a job already: a retry
+    /// of the same request finds it (<see cref="IdempotentStarts.Outcome.Replayed"/>), another request is a
+    /// <see cref="IdempotentStarts.Outcome.Conflict"/>. Requests are compared as settled.
+    /// </summary>
+    public async Task<(string Id, IdempotentStarts.Outcome Outcome)> StartKeyedAsync(AgentJobSpec spec, string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var instanceId = InstanceIds.KeyedJob(key);
+        var outcome = await IdempotentStarts.ScheduleAsync(durable, AgentJobOrchestrator.Name, spec, instanceId,
+            stored => IdempotentStarts.Same(StoredJson.Deserialize<AgentJobSpec>(stored), spec), cancellationToken).ConfigureAwait(false);
+        return (instanceId, outcome);
+    }
+
     /// <summary>The job's instance, or null when <paramref name="id"/> is no agent job.</summary>
     public async Task<OrchestrationMetadata?> GetAsync(string? id, bool getInputsAndOutputs, CancellationToken cancellationToken = default) =>
         string.IsNullOrWhiteSpace(id) ? null

@@ -66,11 +66,11 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
         {
             // The batch continues as new, so only what the request settled is compared (not its progress).
             id = InstanceIds.KeyedBatch(key);
-            var outcome = await IdempotencyKeys.ScheduleAsync(client, AgentBatchOrchestrator.Name, work, id,
+            var outcome = await IdempotentStarts.ScheduleAsync(client, AgentBatchOrchestrator.Name, work, id,
                 stored => StoredJson.Deserialize<AgentBatchWork>(stored) is { } first &&
-                          IdempotencyKeys.Same(new { first.Template, first.Prompts, first.MaxParallel }, new { work.Template, work.Prompts, work.MaxParallel }),
+                          IdempotentStarts.Same(new { first.Template, first.Prompts, first.MaxParallel }, new { work.Template, work.Prompts, work.MaxParallel }),
                 cancellationToken).ConfigureAwait(false);
-            if (outcome == IdempotencyKeys.Outcome.Conflict)
+            if (outcome == IdempotentStarts.Outcome.Conflict)
             {
                 return IdempotencyKeys.Conflict("agent batch", id);
             }

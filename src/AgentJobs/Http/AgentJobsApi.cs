@@ -76,10 +76,8 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
         else
         {
             // A retry of a request whose answer was lost finds the job the first one made (see IdempotencyKeys).
-            instanceId = InstanceIds.KeyedJob(key);
-            var outcome = await IdempotencyKeys.ScheduleAsync(client, AgentJobOrchestrator.Name, input, instanceId,
-                stored => IdempotencyKeys.Same(StoredJson.Deserialize<AgentJobSpec>(stored), input), cancellationToken);
-            if (outcome == IdempotencyKeys.Outcome.Conflict)
+            (instanceId, var outcome) = await Jobs(client).StartKeyedAsync(input, key, cancellationToken);
+            if (outcome == IdempotentStarts.Outcome.Conflict)
             {
                 return IdempotencyKeys.Conflict("agent job", instanceId);
             }

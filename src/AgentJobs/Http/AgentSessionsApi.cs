@@ -71,16 +71,16 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         {
             // The session continues as new, so only what the request settled is compared (not what it has done since).
             id = InstanceIds.KeyedSession(key);
-            var outcome = await IdempotencyKeys.ScheduleAsync(client, AgentSessionOrchestrator.Name, state!, id,
+            var outcome = await IdempotentStarts.ScheduleAsync(client, AgentSessionOrchestrator.Name, state!, id,
                 stored => StoredJson.Deserialize<SessionState>(stored) is { } first &&
-                          IdempotencyKeys.Same(new { first.Template, first.IdleTimeoutSeconds, first.KeepThread }, new { state!.Template, state.IdleTimeoutSeconds, state.KeepThread }),
+                          IdempotentStarts.Same(new { first.Template, first.IdleTimeoutSeconds, first.KeepThread }, new { state!.Template, state.IdleTimeoutSeconds, state.KeepThread }),
                 cancellationToken);
-            if (outcome == IdempotencyKeys.Outcome.Conflict)
+            if (outcome == IdempotentStarts.Outcome.Conflict)
             {
                 return IdempotencyKeys.Conflict("agent session", id);
             }
 
-            replayed = outcome == IdempotencyKeys.Outcome.Replayed;
+            replayed = outcome == IdempotentStarts.Outcome.Replayed;
         }
 
         logger.SessionStarted(id, replayed ? " (asked for again with its idempotency key)" : "");
@@ -142,7 +142,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         }
 
         var keyedTurnId = InstanceIds.KeyedTurn(id, key);
-        return await IdempotencyKeys.SerializedAsync(InstanceIds.MailboxRequest(id, keyedTurnId), async () =>
+        return await IdempotentStarts.SerializedAsync(InstanceIds.MailboxRequest(id, keyedTurnId), async () =>
             await ReplayTurnAsync(request, client, id, keyedTurnId, turn, cancellationToken)
             ?? await QueueTurnAsync(request, client, id, turn, onBusy, keyedTurnId, cancellationToken), cancellationToken);
     }
