@@ -53,6 +53,51 @@ public class DeadlineAndCancelTests
     }
 
     [Fact]
+    public async Task A_run_that_fails_by_itself_before_the_cancel_takes_ends_the_job_Failed_with_the_cancel_not_honoured()
+    {
+        // The cancel is sent, but the run fails on the service before it takes: the run's own ending is the outcome
+        // (README: "the run's own ending speaks first"), so the stop must say it was not honoured, as for a run that
+        // completed meanwhile. Found by the random stop driver with injected run failures.
+        await using var host = await WorkflowHost.StartAsync();
+        host.Service.CancelEndsAs = "failed";
+        var id = await StartPollingEndlessJobAsync(host);
+
+        await host.Client.RaiseEventAsync(id, AgentJobOrchestrator.CancelEventName, "too late to matter", TestContext.Current.CancellationToken);
+        var result = WorkflowHost.ResultOf(await host.WaitForEndAsync(id));
+
+        Assert.Equal(JobOutcome.Failed, result.Outcome);
+        Assert.Equal("failed", result.RunStatus);
+        Assert.Equal(StopReason.CancelRequested, result.Stop!.Reason);
+        Assert.False(result.Stop.Honoured);
+        Assert.Equal(1, host.Service.Count("CancelRun"));
+        host.AssertAgentCleanedUp(result);
+    }
+
+    [Fact]
+    public async Task A_run_created_by_a_start_that_then_failed_is_cancelled_by_its_key_so_the_thread_takes_the_next_job()
+    {
+        // The start created its run but its answer never came back, so the job saw no run. Found by the random stop
+        // driver on foundry: the response's function call was left open and the next job on the conversation failed.
+        await using var host = await WorkflowHost.StartAsync();
+        host.Service.OneRunPerThread = true;
+        host.Service.Script = Endless;
+        host.Service.StartFailsAfterCreatingRun = true;
+
+        var failed = await host.RunJobAsync(WorkflowHost.Job());
+
+        Assert.Equal(JobOutcome.Failed, failed.Outcome);
+        Assert.Null(failed.RunStatus); // no run seen
+        Assert.Equal(1, host.Service.Count("CancelStartedRun"));
+        Assert.Equal(1, host.Service.Count("CloseToolCalls"));
+        host.AssertAgentCleanedUp(failed);
+
+        host.Service.StartFailsAfterCreatingRun = false;
+        host.Service.Script = _ => [ScriptStep.Of("completed")];
+        var next = await host.RunJobAsync(WorkflowHost.Job() with { ThreadId = failed.ThreadId });
+        Assert.Equal(JobOutcome.Completed, next.Outcome);
+    }
+
+    [Fact]
     public async Task A_cancel_raised_before_its_instance_exists_waits_for_it_and_is_delivered()
     {
         // A session publishes its running turn before the turn's sub-orchestration exists, so a cancel can name an

@@ -59,7 +59,7 @@ public class RandomStopDriverTests
         var followUps = await Task.WhenAll(problems.Where(p => p.Problem is null && p.ThreadId is not null).Select(async p =>
         {
             var done = await LocalServiceJobs.RunAsync(p.Host!, new AgentJobRequest("Hello again", ThreadId: p.ThreadId, Polling: LocalServiceJobs.FastPolling));
-            return done.Outcome == JobOutcome.Completed ? null : $"{p.Name}: a follow-up job on {p.ThreadId} ended {done.Outcome}: {done.Failure?.Message}";
+            return done.Outcome == JobOutcome.Completed ? null : $"{p.Name} ({p.Detail ?? p.Outcome}): a follow-up job on {p.ThreadId} ended {done.Outcome}: {done.Failure?.Message}";
         }));
 
         var stats = await server.GetStatsAsync();
@@ -70,7 +70,7 @@ public class RandomStopDriverTests
         Assert.Equal(0, stats.Agents);
     }
 
-    sealed record Checked(string Name, string Outcome, string? Problem, string? ThreadId, IHost? Host, double StopToEndSeconds);
+    sealed record Checked(string Name, string Outcome, string? Problem, string? ThreadId, IHost? Host, double StopToEndSeconds, string? Detail = null);
 
     /// <summary>Faults, each for a few calls, so most jobs meet one now and then but none is failed for good by chance alone.</summary>
     static IEnumerable<FaultRule> Faults(Random random, int count)
@@ -151,7 +151,8 @@ public class RandomStopDriverTests
         }
 
         var problem = await JobProblemAsync(host.Services.GetRequiredService<IJobHistorySource>(), id, result, stopToEnd);
-        return new(name, result.Outcome.ToString(), problem, result.ThreadId, host, stopToEnd);
+        return new(name, result.Outcome.ToString(), problem, result.ThreadId, host, stopToEnd,
+            $"{result.Outcome}, run {result.RunStatus}, stop {result.Stop?.Reason}{(result.Stop?.Honoured == false ? " (not honoured)" : "")}, {result.ToolCalls} tool call(s), failure {result.Failure?.Code}: {result.Failure?.Message}");
     }
 
     /// <summary>The invariants any job or turn keeps, whatever stopped it.</summary>
@@ -165,10 +166,11 @@ public class RandomStopDriverTests
         var expected = result.Stop switch
         {
             null => null,
-            { Reason: StopReason.CancelRequested, Honoured: true } or { Reason: StopReason.ApprovalTimedOut } => JobOutcome.Cancelled,
-            // A stop that came after the run had completed by itself is recorded not honoured, and the run's own end
-            // speaks (README: "the run's own ending speaks first"); then the run's outcome is checked, not the stop's.
-            { Reason: StopReason.CancelRequested or StopReason.DeadlinePassed, Honoured: false } => (JobOutcome?)null,
+            // A stop the run's own ending beat (it completed or failed by itself before the cancel took) is recorded
+            // not honoured, and the run's end speaks (README: "the run's own ending speaks first"); then the run's
+            // outcome is checked, not the stop's.
+            { Reason: StopReason.CancelRequested or StopReason.DeadlinePassed or StopReason.ApprovalTimedOut, Honoured: false } => (JobOutcome?)null,
+            { Reason: StopReason.CancelRequested or StopReason.ApprovalTimedOut } => JobOutcome.Cancelled,
             { Reason: StopReason.DeadlinePassed } => JobOutcome.TimedOut,
             { Reason: StopReason.BudgetExceeded } => JobOutcome.BudgetExceeded,
             { Reason: StopReason.Failed } => JobOutcome.Failed,
@@ -176,7 +178,7 @@ public class RandomStopDriverTests
         };
         if (expected is { } outcome && result.Outcome != outcome)
         {
-            return $"outcome {result.Outcome} but stop {result.Stop}";
+            return $"outcome {result.Outcome} (run {result.RunStatus}) but stop {result.Stop}";
         }
 
         if (result.Stop is null && result.Outcome is JobOutcome.Cancelled or JobOutcome.TimedOut or JobOutcome.BudgetExceeded)

@@ -27,6 +27,9 @@ internal sealed class AgentTurnRunner(
     /// <summary>Tool rounds answered so far (each submission gets its own idempotency key; the tool-round budget counts them).</summary>
     int toolRounds;
 
+    /// <summary>The idempotency key of the run's start once it was asked for: from then on a run may exist on the service.</summary>
+    string? startKey;
+
     /// <summary>A turn that never started: no run, nothing read.</summary>
     public static TurnResult NotStarted { get; } = new(null, [], []);
 
@@ -48,6 +51,7 @@ internal sealed class AgentTurnRunner(
 
         if (run is null)
         {
+            await EndUnseenRunAsync();
             return NotStarted;
         }
 
@@ -60,7 +64,7 @@ internal sealed class AgentTurnRunner(
     async Task<RunState> StartRunAsync()
     {
         job.Enter(JobPhase.StartingRun);
-        var key = WorkflowSteps.Key(context, "run");
+        var key = startKey = WorkflowSteps.Key(context, "run");
         var start = context.CallActivityAsync<RunState>(
             nameof(AgentJobActivities.StartRun), new StartRunInput(agent, threadId, request.Prompt, key, StreamWindowSeconds(), context.InstanceId), stopper.Working);
         var started = await StreamedCallAsync(start, new CancelStartedRunInput(threadId, key, Previous: null, "the job is stopping"));
@@ -80,6 +84,27 @@ internal sealed class AgentTurnRunner(
             run = ended.IsTerminal || cancelSent ? ended : await CancelRunAsync(ended, reason);
             await WorkflowSteps.TryAsync(context, nameof(AgentJobActivities.CloseToolCalls), new CloseToolCallsInput(threadId, reason), stopper.Stopping);
         }
+    }
+
+    /// <summary>
+    /// A start that failed, or was given up by a stop, after it was asked for may still have created a run (a dropped
+    /// stream, a lost answer, retries cut short): that run is cancelled by its key and any tool call it left open is
+    /// answered, so the thread takes the next turn or job. A turn that never asked for a start has nothing to end.
+    /// </summary>
+    async Task EndUnseenRunAsync()
+    {
+        if (startKey is null)
+        {
+            return;
+        }
+
+        var reason = stopper.Stop?.Message ?? "the run's start failed";
+        if (!cancelSent)
+        {
+            await WorkflowSteps.TryAsync(context, nameof(AgentJobActivities.CancelStartedRun), new CancelStartedRunInput(threadId, startKey, Previous: null, reason), stopper.Stopping);
+        }
+
+        await WorkflowSteps.TryAsync(context, nameof(AgentJobActivities.CloseToolCalls), new CloseToolCallsInput(threadId, reason), stopper.Stopping);
     }
 
     /// <summary>Reads the thread's messages and the turn's run steps; a read that fails for good fails the turn.</summary>

@@ -129,13 +129,17 @@ internal sealed class JobStopper
     }
 
     /// <summary>
-    /// The stop as the result records it: the decided one, marked not honoured when the run completed anyway; or a
-    /// cancel request that arrived after the run had ended, marked not honoured.
+    /// The stop as the result records it: the decided one, marked not honoured when the run ended by itself anyway
+    /// (completed, failed, expired, incomplete: the run's own ending is the outcome, see
+    /// <see cref="AgentJobOrchestrator.Outcome"/>); or a cancel request that arrived after the run had ended, marked not
+    /// honoured.
     /// </summary>
     public JobStop? Recorded(RunState? run) => Stop switch
     {
         null when CancelRequested.IsCompleted => new JobStop(StopReason.CancelRequested, CancelRequested.Result ?? "no reason given", job.Elapsed, Honoured: false),
-        { Reason: StopReason.CancelRequested or StopReason.DeadlinePassed } stop when run?.Status == AgentRunStatus.Completed => stop with { Honoured = false },
+        { Reason: StopReason.CancelRequested or StopReason.DeadlinePassed or StopReason.ApprovalTimedOut } stop
+            when run?.Status is AgentRunStatus.Completed or AgentRunStatus.Failed or AgentRunStatus.Unknown or AgentRunStatus.Expired or AgentRunStatus.Incomplete
+            => stop with { Honoured = false },
         var stop => stop,
     };
 

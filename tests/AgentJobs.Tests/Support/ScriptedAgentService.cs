@@ -39,6 +39,12 @@ public sealed class ScriptedAgentService : IAgentService
     /// </summary>
     public Func<string, string, Task>? Before { get; set; }
 
+    /// <summary>
+    /// When true, a start creates its run (findable by its key, as a streamed start's is) and then answers an error: the
+    /// run exists on the service though the workflow never saw it (a dropped stream, a lost answer).
+    /// </summary>
+    public bool StartFailsAfterCreatingRun { get; set; }
+
     /// <summary>When true, a start on a thread whose last run has not ended is refused with 400, as real services do.</summary>
     public bool OneRunPerThread { get; set; }
 
@@ -169,6 +175,12 @@ public sealed class ScriptedAgentService : IAgentService
             throw new AgentServiceException($"Thread {threadId} already has an active run.", 400);
         }
 
+        if (StartFailsAfterCreatingRun)
+        {
+            runsByKey[idempotencyKey] = (StartRunCore(threadId, userMessage), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            throw new AgentServiceException("The start's answer was lost after the run was created.", 400);
+        }
+
         if ((StreamForPrompt is { } forPrompt ? forPrompt(userMessage) : StreamFor) is { } streamFor && streamWindow > TimeSpan.Zero)
         {
             var started = StartRunCore(threadId, userMessage);
@@ -272,6 +284,9 @@ public sealed class ScriptedAgentService : IAgentService
     /// <summary>When set (and the cancel does not stick), a cancelled run ends <c>cancelled</c> this long after the cancel even if nobody reads it, as a real service's does.</summary>
     public TimeSpan? CancelSettlesAfter { get; set; }
 
+    /// <summary>The status a cancelled run ends with after one poll of <c>cancelling</c> (default <c>cancelled</c>; <c>failed</c>: the run failed by itself before the cancel took).</summary>
+    public string CancelEndsAs { get; set; } = "cancelled";
+
     /// <summary>The reasons cancels were asked with, in order.</summary>
     public ConcurrentQueue<string> CancelReasons { get; } = new();
 
@@ -291,7 +306,7 @@ public sealed class ScriptedAgentService : IAgentService
             // Cancelling for one poll, then cancelled (or cancelling for good, when the service is made to stick).
             script.Steps = CancelSticks
                 ? [.. script.Steps.Take(script.Position), .. Enumerable.Repeat(ScriptStep.Of("cancelling"), 100_000)]
-                : [.. script.Steps.Take(script.Position), ScriptStep.Of("cancelled")];
+                : [.. script.Steps.Take(script.Position), CancelEndsAs == "failed" ? ScriptStep.Of("failed") with { Error = new JobFailure("server_error", "The run failed before the cancel took.") } : ScriptStep.Of(CancelEndsAs)];
             script.WaitingForOutputs = false;
             script.Current = ScriptStep.Of("cancelling");
             if (CancelSettlesAfter is { } settles && !CancelSticks)
