@@ -1,3 +1,4 @@
+using AgentJobs.Application;
 using AgentJobs.Http;
 using AgentJobs.Workflow;
 using AgentJobs.Sessions;
