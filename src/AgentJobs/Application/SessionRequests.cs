@@ -23,10 +23,12 @@ public static class SessionRequests
         ArgumentNullException.ThrowIfNull(validator);
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(options);
+        // The template is checked without a prompt; the placeholder only fills the settled template's prompt, which
+        // each turn replaces. It is kept because a session's stored state carries it.
         var template = new AgentJobRequest(
             "(session)", session.Instructions, session.Model, session.AgentName, session.Tools, session.ThreadId,
             MaxToolRounds: session.MaxToolRounds, MaxTotalTokens: session.MaxTotalTokens, Polling: session.Polling, Approval: session.Approval);
-        if (validator.Validate(template) is { } invalid)
+        if (validator.ValidateTemplate(template) is { } invalid)
         {
             return (null, invalid);
         }

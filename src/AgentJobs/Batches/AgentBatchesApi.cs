@@ -115,8 +115,8 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
             return (null, new("threadId", "'threadId' needs 'maxParallel': 1: a thread runs one run at a time, so items on one thread run one after another."));
         }
 
-        // The shared settings, as the job validator sees them (a placeholder prompt), then each prompt.
-        if (validator.Validate(batch.Item("x")) is { } shared)
+        // The shared settings, as the job validator sees them (all but a prompt), then each prompt.
+        if (validator.ValidateTemplate(batch.Item("")) is { } shared)
         {
             return (null, shared);
         }
