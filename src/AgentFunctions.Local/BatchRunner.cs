@@ -50,9 +50,9 @@ internal static class BatchRunner
                 return Cli.ConfigurationError;
             }
 
-            var template = host.Services.GetRequiredService<AgentJobPolicy>().Settle(batch.Item(""));
-            var work = new AgentBatchWork(template, prompts, batch.MaxParallel ?? AgentBatchLimits.DefaultMaxParallel);
-            var id = await host.Client.ScheduleNewOrchestrationInstanceAsync(AgentBatchOrchestrator.Name, work, CancellationToken.None).ConfigureAwait(false);
+            var batches = new AgentBatchesClient(host.Client, host.Services.GetRequiredService<AgentJobPolicy>());
+            var work = batches.Settle(batch);
+            var id = await batches.StartAsync(work, CancellationToken.None).ConfigureAwait(false);
             display.MarkupLine($"[bold]Agent batch[/] {Markup.Escape(id)} · {prompts.Count} prompts, {work.MaxParallel} at a time · durable backend: {Markup.Escape(host.Backend.Describe())}");
 
             AgentBatchProgress? last = null;
@@ -63,7 +63,7 @@ internal static class BatchRunner
                     var bar = progress.AddTask("items", maxValue: prompts.Count);
                     while (true)
                     {
-                        var instance = await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+                        var instance = await batches.GetAsync(id, cancellationToken).ConfigureAwait(false);
                         last = instance?.IsCompleted == true ? instance.ReadOutputAs<AgentBatchProgress>() : instance?.ReadCustomStatusAs<AgentBatchProgress>() ?? last;
                         if (last is not null)
                         {
@@ -84,7 +84,7 @@ internal static class BatchRunner
             var items = new List<(int Index, AgentJobResult? Result)>();
             for (var i = 0; i < prompts.Count; i++)
             {
-                var item = await host.Client.GetInstanceAsync(InstanceIds.BatchItem(id, i), getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+                var item = await batches.GetItemAsync(id, i, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
                 items.Add((i, item?.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? item.ReadOutputAs<AgentJobResult>() : null));
             }
 

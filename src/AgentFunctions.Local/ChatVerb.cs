@@ -53,8 +53,8 @@ internal static class ChatVerb
                 return Cli.ConfigurationError;
             }
 
-            var client = host.Client;
-            var id = await client.ScheduleNewOrchestrationInstanceAsync(AgentSessionOrchestrator.Name, state, CancellationToken.None).ConfigureAwait(false);
+            var sessions = new AgentSessionsClient(host.Client);
+            var id = await sessions.StartAsync(state!, CancellationToken.None).ConfigureAwait(false);
             var console = Terminal.Out;
             console.MarkupLine($"[bold]Agent session[/] {Markup.Escape(id)} · type a message, {ExitCommand} to end");
 
@@ -87,15 +87,15 @@ internal static class ChatVerb
                     continue;
                 }
 
-                if (await SessionRequests.SendTurnAsync(client, id, SessionRequests.Turn(state!, line, maxDurationSeconds: null), CancellationToken.None).ConfigureAwait(false) == TurnSent.Refused)
+                if (await sessions.SendTurnAsync(id, SessionRequests.Turn(state!, line, maxDurationSeconds: null), CancellationToken.None).ConfigureAwait(false) == TurnSent.Refused)
                 {
                     console.WriteLine("The session ended for idleness before it could take this message; it was not sent.");
                     break;
                 }
 
                 var live = new LiveText(
-                    services.GetService<IJobHistorySource>() ?? new DurableClientHistorySource(client), services.GetRequiredService<IDeltaLog>(), InstanceIds.Turn(id, ++turns));
-                var result = await WaitForTurnAsync(client, id, turns, console, live, cancellationToken).ConfigureAwait(false);
+                    services.GetService<IJobHistorySource>() ?? new DurableClientHistorySource(host.Client), services.GetRequiredService<IDeltaLog>(), InstanceIds.Turn(id, ++turns));
+                var result = await WaitForTurnAsync(sessions, id, turns, console, live, cancellationToken).ConfigureAwait(false);
                 if (result is null)
                 {
                     console.WriteLine();
@@ -106,10 +106,10 @@ internal static class ChatVerb
                 PrintTurn(console, result, live.Text);
             }
 
-            var running = (await client.GetInstanceAsync(id, getInputsAndOutputs: true, CancellationToken.None).ConfigureAwait(false))?.ReadCustomStatusAs<SessionProgress>()?.RunningTurn;
-            await SessionRequests.EndAsync(client, id, reason, running, CancellationToken.None).ConfigureAwait(false);
+            var running = (await sessions.GetInstanceAsync(id, getInputsAndOutputs: true, CancellationToken.None).ConfigureAwait(false))?.ReadCustomStatusAs<SessionProgress>()?.RunningTurn;
+            await sessions.EndAsync(id, reason, running, CancellationToken.None).ConfigureAwait(false);
             using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            var ended = (await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, wait.Token).ConfigureAwait(false)).ReadOutputAs<AgentSessionResult>();
+            var ended = (await sessions.WaitForEndAsync(id, wait.Token).ConfigureAwait(false)).ReadOutputAs<AgentSessionResult>();
             var tokens = ended?.Usage is { } u ? $" · {u.TotalTokens} tokens" : "";
             var cleanup = ended is { AgentId: null } ? "no agent created" : ended?.AgentDeleted == true ? "agent deleted" : $"agent {ended?.AgentId} NOT deleted";
             console.WriteLine($"Session ended · {ended?.Turns ?? turns} turn{(ended?.Turns == 1 ? "" : "s")}{tokens} · {cleanup}{(ended?.ThreadDeleted == true ? ", thread deleted" : "")}");
@@ -121,12 +121,11 @@ internal static class ChatVerb
     /// Waits for turn <paramref name="number"/> to finish, printing the agent's text as it is written (after
     /// <c>agent&gt;</c>); null when Ctrl+C came first (the session's end then cancels it).
     /// </summary>
-    static async Task<SessionTurnResult?> WaitForTurnAsync(DurableTaskClient client, string sessionId, int number, IAnsiConsole console, LiveText live, CancellationToken cancellationToken)
+    static async Task<SessionTurnResult?> WaitForTurnAsync(AgentSessionsClient sessions, string sessionId, int number, IAnsiConsole console, LiveText live, CancellationToken cancellationToken)
     {
-        var turnId = InstanceIds.Turn(sessionId, number);
         while (!cancellationToken.IsCancellationRequested)
         {
-            var turn = await client.GetInstanceAsync(turnId, getInputsAndOutputs: true, CancellationToken.None).ConfigureAwait(false);
+            var turn = await sessions.GetTurnAsync(sessionId, number, CancellationToken.None).ConfigureAwait(false);
             var before = live.Text.Length;
             var text = await ReadLiveAsync(live).ConfigureAwait(false);
             if (text.Length > 0)

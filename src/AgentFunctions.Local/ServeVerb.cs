@@ -1,7 +1,9 @@
+using AgentJobs.Application;
 using AgentJobs.Http;
 using AgentJobs.Workflow;
 using AgentJobs.Sessions;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentFunctions.Local;
 
@@ -90,14 +92,16 @@ internal static class ServeVerb
             $"Stopping: cancelling {jobs.Count} running job(s) and ending {sessions.Count} session(s) so their agents are deleted (at most {DrainTimeout.TotalSeconds:0} s)...");
         try
         {
+            var jobsClient = new AgentJobsClient(host.Client, host.Services.GetRequiredService<AgentJobPolicy>());
+            var sessionsClient = new AgentSessionsClient(host.Client);
             var stopping = jobs.Select(async id =>
             {
-                await JobEvents.RaiseAsync(host.Client, id, AgentJobOrchestrator.CancelEventName, "serve is stopping", timeout.Token).ConfigureAwait(false);
+                await jobsClient.CancelAsync(id, "serve is stopping", timeout.Token).ConfigureAwait(false);
                 await host.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: false, timeout.Token).ConfigureAwait(false);
             }).Concat(sessions.Select(async session =>
             {
                 var running = session.ReadCustomStatusAs<SessionProgress>()?.RunningTurn;
-                await SessionRequests.EndAsync(host.Client, session.InstanceId, "serve is stopping", running, timeout.Token).ConfigureAwait(false);
+                await sessionsClient.EndAsync(session.InstanceId, "serve is stopping", running, timeout.Token).ConfigureAwait(false);
                 await host.Client.WaitForInstanceCompletionAsync(session.InstanceId, getInputsAndOutputs: false, timeout.Token).ConfigureAwait(false);
             }));
             await Task.WhenAll(stopping).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AgentJobs.AgentService;
+using AgentJobs.Application;
 using AgentJobs.Contracts;
 using AgentJobs.Events;
 using AgentJobs.Tests.Support;

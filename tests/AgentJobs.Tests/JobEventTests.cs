@@ -1,5 +1,6 @@
 using System.Text;
 using AgentJobs.AgentService;
+using AgentJobs.Application;
 using AgentJobs.Contracts;
 using AgentJobs.Events;
 using AgentJobs.Tests.Support;
@@ -163,7 +164,7 @@ public class JobEventTests
             async () => (await reader.ReadAsync(TestContext.Current.CancellationToken)).Events.Any(e => e.Type == JobEventTypes.Phase && (string?)e.Data["phase"] == "Polling"),
             "the Polling phase event");
 
-        await Workflow.JobEvents.RaiseAsync(host.Client, id, Workflow.AgentJobOrchestrator.CancelEventName, "changed my mind", TestContext.Current.CancellationToken);
+        await Application.JobEvents.RaiseAsync(host.Client, id, Workflow.AgentJobOrchestrator.CancelEventName, "changed my mind", TestContext.Current.CancellationToken);
         await host.WaitForEndAsync(id);
 
         var (events, finished) = await reader.ReadAsync(TestContext.Current.CancellationToken);

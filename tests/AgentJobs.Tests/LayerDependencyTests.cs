@@ -21,9 +21,10 @@ public class LayerDependencyTests
         { Workflow, [Application, Http] },
         { Application, [Http] },
 
-        // Sessions keeps its HTTP handler in Http, so the feature itself stays below it. (Batches, Retention and Mcp
+        // Sessions keeps its HTTP handler in Http and its callers' half (SessionRequests, AgentSessionsClient) in
+        // Application, so the feature itself is durable code only, at Workflow's level. (Batches, Retention and Mcp
         // still hold their own handlers, and Workflow's AgentJobTasks registers the features' tasks: not yet ruled.)
-        { "AgentJobs.Sessions", [Http] },
+        { "AgentJobs.Sessions", [Application, Http] },
     };
 
     [Theory]

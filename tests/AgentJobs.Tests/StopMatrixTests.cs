@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using AgentJobs.AgentService;
+using AgentJobs.Application;
 using AgentJobs.Contracts;
 using AgentJobs.Events;
 using AgentJobs.Sessions;

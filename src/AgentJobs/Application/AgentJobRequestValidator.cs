@@ -199,16 +199,25 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
     }
 
     /// <summary>Checks the rules that JSON alone cannot.</summary>
-    public ValidationProblem? Validate(AgentJobRequest request)
+    public ValidationProblem? Validate(AgentJobRequest request) => Check(request, withPrompt: true);
+
+    /// <summary>
+    /// Checks every rule but the prompt's: the shared settings of a session or a batch, whose prompts come later (each
+    /// checked with <see cref="Validate"/>). The request's prompt is ignored.
+    /// </summary>
+    public ValidationProblem? ValidateTemplate(AgentJobRequest request) => Check(request, withPrompt: false);
+
+    // One pass in one order, so a request with several problems names the same one whichever way it is checked.
+    ValidationProblem? Check(AgentJobRequest request, bool withPrompt)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (string.IsNullOrEmpty(request.Prompt))
+        if (withPrompt && string.IsNullOrEmpty(request.Prompt))
         {
             return new("prompt", "'prompt' is required and must not be empty.");
         }
 
         // Free text must be well-formed and visible; identifiers too, when given. Empty instructions mean "none".
-        var text = TextRules.Check("prompt", request.Prompt)
+        var text = (withPrompt ? TextRules.Check("prompt", request.Prompt) : null)
                    ?? (request.Instructions is { } i ? TextRules.Check("instructions", i, allowEmpty: true) : null)
                    ?? (request.Model is { } m ? TextRules.Check("model", m) : null)
                    ?? (request.AgentName is { } a ? TextRules.Check("agentName", a) : null)
@@ -218,7 +227,7 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
             return text;
         }
 
-        if (request.Prompt.Length > options.MaxPromptLength)
+        if (withPrompt && request.Prompt.Length > options.MaxPromptLength)
         {
             return new("prompt", $"'prompt' has {request.Prompt.Length} characters; the limit is {options.MaxPromptLength}.");
         }

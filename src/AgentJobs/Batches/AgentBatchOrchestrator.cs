@@ -1,3 +1,4 @@
+using AgentJobs.Application;
 using AgentJobs.Contracts;
 using AgentJobs.Workflow;
 using Microsoft.DurableTask;

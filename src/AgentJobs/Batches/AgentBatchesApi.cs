@@ -54,22 +54,16 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
             return ApiResults.Problem(StatusCodes.Status400BadRequest, "Invalid agent batch request", problem.Message, problem.Field);
         }
 
-        // Every item's request is the template with its prompt: settling the template settles each item alike.
-        var template = policy.Settle(batch!.Item(""));
-        var work = new AgentBatchWork(template, batch.Prompts!, batch.MaxParallel ?? AgentBatchLimits.DefaultMaxParallel);
+        var batches = Batches(client);
+        var work = batches.Settle(batch!);
         string id;
         if (key is null)
         {
-            id = await client.ScheduleNewOrchestrationInstanceAsync(AgentBatchOrchestrator.Name, work, cancellationToken).ConfigureAwait(false);
+            id = await batches.StartAsync(work, cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            // The batch continues as new, so only what the request settled is compared (not its progress).
-            id = InstanceIds.KeyedBatch(key);
-            var outcome = await IdempotentStarts.ScheduleAsync(client, AgentBatchOrchestrator.Name, work, id,
-                stored => StoredJson.Deserialize<AgentBatchWork>(stored) is { } first &&
-                          IdempotentStarts.Same(new { first.Template, first.Prompts, first.MaxParallel }, new { work.Template, work.Prompts, work.MaxParallel }),
-                cancellationToken).ConfigureAwait(false);
+            (id, var outcome) = await batches.StartKeyedAsync(work, key, cancellationToken).ConfigureAwait(false);
             if (outcome == IdempotentStarts.Outcome.Conflict)
             {
                 return IdempotencyKeys.Conflict("agent batch", id);
@@ -121,8 +115,8 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
             return (null, new("threadId", "'threadId' needs 'maxParallel': 1: a thread runs one run at a time, so items on one thread run one after another."));
         }
 
-        // The shared settings, as the job validator sees them (a placeholder prompt), then each prompt.
-        if (validator.Validate(batch.Item("x")) is { } shared)
+        // The shared settings, as the job validator sees them (all but a prompt), then each prompt.
+        if (validator.ValidateTemplate(batch.Item("")) is { } shared)
         {
             return (null, shared);
         }
@@ -222,7 +216,7 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
         }
 
         reason ??= "batch cancelled through the API";
-        var raised = await JobEvents.RaiseAsync(client, id, AgentBatchOrchestrator.CancelEventName, reason, cancellationToken).ConfigureAwait(false);
+        var raised = await Batches(client).CancelAsync(id, reason, cancellationToken).ConfigureAwait(false);
         if (raised == JobEvents.RaiseResult.Ended)
         {
             return ApiResults.Problem(StatusCodes.Status409Conflict, "Agent batch already finished",
@@ -239,15 +233,7 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
         // had not started when the batch's event arrived (an event can be lost on an instance that does not exist yet).
         if (ReadProgress(instance) is { } progress)
         {
-            await Task.WhenAll(progress.Running.Select(async index =>
-            {
-                var itemId = InstanceIds.BatchItem(id, index);
-                var item = await client.GetInstanceAsync(itemId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
-                if (item is { IsCompleted: false })
-                {
-                    await JobEvents.RaiseAsync(client, itemId, AgentJobOrchestrator.CancelEventName, reason, cancellationToken).ConfigureAwait(false);
-                }
-            })).ConfigureAwait(false);
+            await Batches(client).CancelItemsAsync(id, progress.Running, reason, cancellationToken).ConfigureAwait(false);
         }
 
         logger.BatchCancelRequested(id);
@@ -270,27 +256,21 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
             : ApiResults.Json(new PurgedJob(id, outcome.Instances));
     }
 
-    static async Task<OrchestrationMetadata?> FindAsync(DurableTaskClient client, string id, CancellationToken cancellationToken)
-    {
-        if (string.IsNullOrWhiteSpace(id) || InstanceIds.IsOwned(id))
-        {
-            return null;
-        }
+    AgentBatchesClient Batches(DurableTaskClient client) => new(client, policy);
 
-        var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
-        return instance?.Name == AgentBatchOrchestrator.Name ? instance : null;
-    }
+    Task<OrchestrationMetadata?> FindAsync(DurableTaskClient client, string id, CancellationToken cancellationToken) =>
+        Batches(client).GetAsync(id, cancellationToken);
 
-    static async Task<AgentBatchItem> ReadItemAsync(HttpRequest request, DurableTaskClient client, string batchId, int index, AgentBatchProgress progress, CancellationToken cancellationToken)
+    async Task<AgentBatchItem> ReadItemAsync(HttpRequest request, DurableTaskClient client, string batchId, int index, AgentBatchProgress progress, CancellationToken cancellationToken)
     {
-        var itemId = InstanceIds.BatchItem(batchId, index);
+        var itemId = AgentBatchesClient.ItemId(batchId, index);
         var url = ApiResults.Url(request, $"{AgentJobsApi.RoutePrefix}/{Uri.EscapeDataString(itemId)}");
         if (index >= progress.Started)
         {
             return new AgentBatchItem(index, itemId, progress.Done ? "NeverStarted" : "NotStarted", null, null, null, null, 0, null, url);
         }
 
-        var job = await client.GetInstanceAsync(itemId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+        var job = await Batches(client).GetItemAsync(batchId, index, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
         if (job is null)
         {
             return new AgentBatchItem(index, itemId, "Purged", null, null, null, null, 0, null, url);

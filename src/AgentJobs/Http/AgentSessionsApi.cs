@@ -65,16 +65,11 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         var replayed = false;
         if (key is null)
         {
-            id = await client.ScheduleNewOrchestrationInstanceAsync(AgentSessionOrchestrator.Name, state, cancellationToken);
+            id = await Sessions(client).StartAsync(state!, cancellationToken);
         }
         else
         {
-            // The session continues as new, so only what the request settled is compared (not what it has done since).
-            id = InstanceIds.KeyedSession(key);
-            var outcome = await IdempotentStarts.ScheduleAsync(client, AgentSessionOrchestrator.Name, state!, id,
-                stored => StoredJson.Deserialize<SessionState>(stored) is { } first &&
-                          IdempotentStarts.Same(new { first.Template, first.IdleTimeoutSeconds, first.KeepThread }, new { state!.Template, state.IdleTimeoutSeconds, state.KeepThread }),
-                cancellationToken);
+            (id, var outcome) = await Sessions(client).StartKeyedAsync(state!, key, cancellationToken);
             if (outcome == IdempotentStarts.Outcome.Conflict)
             {
                 return IdempotencyKeys.Conflict("agent session", id);
@@ -169,7 +164,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         TurnSent sent;
         try
         {
-            sent = await SessionRequests.SendTurnAsync(client, id, next, cancellationToken);
+            sent = await Sessions(client).SendTurnAsync(id, next, cancellationToken);
         }
         catch (Exception ex) when (turnId is not null && ex is not OperationCanceledException)
         {
@@ -187,7 +182,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
 
         if (next.Interrupting && running is not null)
         {
-            var interrupted = await JobEvents.RaiseAsync(client, running.InstanceId, AgentJobOrchestrator.CancelEventName, $"interrupted by turn {next.TurnId}", cancellationToken);
+            var interrupted = await Sessions(client).CancelTurnAsync(running, $"interrupted by turn {next.TurnId}", cancellationToken);
             logger.SessionTurnInterrupted(running.Number, id, next.TurnId, interrupted);
         }
 
@@ -205,7 +200,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     {
         AgentJobSpec? earlier = null;
         var queued = false;
-        if (await client.GetInstanceAsync(InstanceIds.MailboxRequest(id, turnId), getInputsAndOutputs: true, cancellationToken) is { Name: AgentSessionRequestOrchestrator.Name } waiting)
+        if (await Sessions(client).GetQueuedTurnAsync(id, turnId, cancellationToken) is { } waiting)
         {
             earlier = StoredJson.Deserialize<SessionTurnEvent>(waiting.SerializedInput)?.Request;
             queued = true;
@@ -213,15 +208,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
 
         if (earlier is null)
         {
-            var query = new OrchestrationQuery { InstanceIdPrefix = InstanceIds.TurnPrefix(id), FetchInputsAndOutputs = true, PageSize = 200 };
-            await foreach (var t in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
-            {
-                if (t.Name == AgentTurnOrchestrator.Name && StoredJson.Deserialize<SessionTurnInput>(t.SerializedInput) is { } input && input.TurnId == turnId)
-                {
-                    earlier = input.Request;
-                    break;
-                }
-            }
+            earlier = StoredJson.Deserialize<SessionTurnInput>((await Sessions(client).FindTurnAsync(id, turnId, cancellationToken))?.SerializedInput)?.Request;
         }
 
         if (earlier is null)
@@ -243,8 +230,8 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     public async Task<IResult> GetAsync(HttpRequest request, string id, DurableTaskClient client, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
-        var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
-        if (instance is null || instance.Name != AgentSessionOrchestrator.Name)
+        var instance = await Sessions(client).GetAsync(id, getInputsAndOutputs: true, cancellationToken);
+        if (instance is null)
         {
             logger.SessionStatusOfUnknown(id);
             return SessionNotFound(id);
@@ -284,7 +271,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             return Problem(StatusCodes.Status400BadRequest, "Invalid turns query", $"'top' must be a whole number from 1 to {MaxTurnsPage}.", "top");
         }
 
-        if (await client.GetInstanceAsync(id, cancellationToken) is not { Name: AgentSessionOrchestrator.Name })
+        if (await Sessions(client).GetAsync(id, getInputsAndOutputs: false, cancellationToken) is null)
         {
             logger.SessionTurnsOfUnknown(id);
             return SessionNotFound(id);
@@ -299,7 +286,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     public async Task<IResult> GetTurnAsync(HttpRequest request, string id, string turn, DurableTaskClient client, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
-        if (await client.GetInstanceAsync(id, cancellationToken) is not { Name: AgentSessionOrchestrator.Name })
+        if (await Sessions(client).GetAsync(id, getInputsAndOutputs: false, cancellationToken) is null)
         {
             return SessionNotFound(id);
         }
@@ -307,19 +294,11 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         OrchestrationMetadata? found = null;
         if (int.TryParse(turn, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0)
         {
-            found = await client.GetInstanceAsync(InstanceIds.Turn(id, number), getInputsAndOutputs: true, cancellationToken);
+            found = await Sessions(client).GetTurnAsync(id, number, cancellationToken);
         }
         else
         {
-            var query = new OrchestrationQuery { InstanceIdPrefix = InstanceIds.TurnPrefix(id), FetchInputsAndOutputs = true, PageSize = 200 };
-            await foreach (var t in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
-            {
-                if (t.Name == AgentTurnOrchestrator.Name && StoredJson.Deserialize<SessionTurnInput>(t.SerializedInput)?.TurnId == turn)
-                {
-                    found = t;
-                    break;
-                }
-            }
+            found = await Sessions(client).FindTurnAsync(id, turn, cancellationToken);
         }
 
         if (found is null || found.Name != AgentTurnOrchestrator.Name)
@@ -358,7 +337,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
             return Problem(StatusCodes.Status409Conflict, "No turn is running", $"Agent session '{id}' runs no turn now; there is nothing to cancel.", null);
         }
 
-        switch (await JobEvents.RaiseAsync(client, running.InstanceId, AgentJobOrchestrator.CancelEventName, reason ?? "cancelled through the API", cancellationToken))
+        switch (await Sessions(client).CancelTurnAsync(running, reason ?? "cancelled through the API", cancellationToken))
         {
             case JobEvents.RaiseResult.NotStarted:
                 return NotStarted(id);
@@ -404,7 +383,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         }
 
         var outcome = Progress(instance!)?.RunningTurn is { } running
-            ? await JobApprovals.SendAsync(client, running.InstanceId, AgentTurnOrchestrator.Name, decision!, cancellationToken)
+            ? await Sessions(client).DecideAsync(running, decision!, cancellationToken)
             : JobApprovals.Outcome.NothingPending;
         logger.SessionApprovalDecision(decision!.CallId, id, outcome);
         return DecisionResult(outcome is JobApprovals.Outcome.UnknownJob or JobApprovals.Outcome.Finished ? JobApprovals.Outcome.NothingPending : outcome,
@@ -429,15 +408,15 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         }
 
         reason ??= "ended through the API";
-        await SessionRequests.EndAsync(client, id, reason, Progress(instance!)?.RunningTurn, cancellationToken);
+        await Sessions(client).EndAsync(id, reason, Progress(instance!)?.RunningTurn, cancellationToken);
         logger.SessionEndRequested(id);
         return Results.Json(Links(request, id), JsonOptions, statusCode: StatusCodes.Status202Accepted);
     }
 
     static async Task<(OrchestrationMetadata? Instance, SessionState? State, IResult? Problem)> FindAsync(DurableTaskClient client, string id, CancellationToken cancellationToken)
     {
-        var instance = string.IsNullOrWhiteSpace(id) ? null : await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
-        if (instance is null || instance.Name != AgentSessionOrchestrator.Name)
+        var instance = await Sessions(client).GetAsync(id, getInputsAndOutputs: true, cancellationToken);
+        if (instance is null)
         {
             return (null, null, SessionNotFound(id));
         }
@@ -448,7 +427,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         }
 
         // Asked to end: it takes nothing more (a turn accepted now would never run).
-        if (await client.GetInstanceAsync(InstanceIds.SessionEnd(id), cancellationToken) is not null)
+        if (await Sessions(client).IsEndingAsync(id, cancellationToken))
         {
             return (instance, null, Problem(StatusCodes.Status409Conflict, "Agent session ending", $"Agent session '{id}' was asked to end; it takes no more turns.", null));
         }
@@ -514,7 +493,7 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         SessionProgress? progress = null;
         while (DateTime.UtcNow < until)
         {
-            instance = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
+            instance = await Sessions(client).GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
             progress = instance is null ? null : Progress(instance);
             if (instance?.IsCompleted == true || (progress is not null && condition(progress)))
             {
@@ -546,10 +525,9 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
     static async Task<List<SessionTurnSummary>> TurnsAsync(DurableTaskClient client, string id, CancellationToken cancellationToken)
     {
         var turns = new List<SessionTurnSummary>();
-        var query = new OrchestrationQuery { InstanceIdPrefix = InstanceIds.TurnPrefix(id), FetchInputsAndOutputs = true, PageSize = 200 };
-        await foreach (var t in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken))
+        await foreach (var t in Sessions(client).TurnsAsync(id, cancellationToken))
         {
-            if (t.Name == AgentTurnOrchestrator.Name && Summary(t) is { } summary)
+            if (Summary(t) is { } summary)
             {
                 turns.Add(summary);
             }
@@ -558,6 +536,8 @@ public sealed class AgentSessionsApi(AgentJobRequestValidator validator, AgentJo
         turns.Sort((a, b) => a.Number.CompareTo(b.Number));
         return turns;
     }
+
+    static AgentSessionsClient Sessions(DurableTaskClient client) => new(client);
 
     static SessionProgress? Progress(OrchestrationMetadata instance) => StoredJson.Deserialize<SessionProgress>(instance.SerializedCustomStatus);
 

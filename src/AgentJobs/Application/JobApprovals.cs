@@ -1,7 +1,8 @@
 using AgentJobs.Contracts;
+using AgentJobs.Workflow;
 using Microsoft.DurableTask.Client;
 
-namespace AgentJobs.Workflow;
+namespace AgentJobs.Application;
 
 /// <summary>
 /// Sends a person's decision on a held tool call to the orchestration that waits for it, after checking against its

@@ -1,6 +1,6 @@
 using Microsoft.DurableTask.Client;
 
-namespace AgentJobs.Workflow;
+namespace AgentJobs.Application;
 
 /// <summary>
 /// Raises external events on orchestrations so that none is lost. The Azure Storage provider (what <c>func start</c>
