@@ -53,6 +53,23 @@ public sealed class AgentJobsClient(DurableTaskClient durable, AgentJobPolicy po
         : await durable.GetInstanceAsync(id, getInputsAndOutputs, cancellationToken).ConfigureAwait(false) is { Name: AgentJobOrchestrator.Name } instance ? instance
         : null;
 
+    /// <summary>
+    /// The agent jobs <paramref name="query"/> matches, in the backend's order (the caller sorts and pages); inputs
+    /// only when the query fetches them.
+    /// </summary>
+    public async IAsyncEnumerable<OrchestrationMetadata> ListAsync(OrchestrationQuery query, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await foreach (var instance in durable.GetAllInstancesAsync(query).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            // Run pollers and other orchestrations share the store; only jobs are listed.
+            if (instance.Name == AgentJobOrchestrator.Name)
+            {
+                yield return instance;
+            }
+        }
+    }
+
     /// <summary>Any instance by id (a job's poller, for its live progress); null when there is none.</summary>
     public Task<OrchestrationMetadata?> GetInstanceAsync(string id, bool getInputsAndOutputs, CancellationToken cancellationToken = default) =>
         durable.GetInstanceAsync(id, getInputsAndOutputs, cancellationToken);

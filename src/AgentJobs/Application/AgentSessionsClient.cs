@@ -45,6 +45,23 @@ public sealed class AgentSessionsClient(DurableTaskClient durable)
         : await durable.GetInstanceAsync(id, getInputsAndOutputs, cancellationToken).ConfigureAwait(false) is { Name: AgentSessionOrchestrator.Name } instance ? instance
         : null;
 
+    /// <summary>
+    /// The sessions <paramref name="query"/> matches, in the backend's order (the caller sorts and pages); inputs
+    /// only when the query fetches them.
+    /// </summary>
+    public async IAsyncEnumerable<OrchestrationMetadata> ListAsync(OrchestrationQuery query, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await foreach (var instance in durable.GetAllInstancesAsync(query).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            // Turns and other orchestrations share the store; only sessions are listed.
+            if (instance.Name == AgentSessionOrchestrator.Name)
+            {
+                yield return instance;
+            }
+        }
+    }
+
     /// <summary>Any instance by id (a session just scheduled, whose start is waited for); null when there is none.</summary>
     public Task<OrchestrationMetadata?> GetInstanceAsync(string id, bool getInputsAndOutputs, CancellationToken cancellationToken = default) =>
         durable.GetInstanceAsync(id, getInputsAndOutputs, cancellationToken);

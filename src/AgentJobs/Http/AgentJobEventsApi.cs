@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using AgentJobs.Application;
 using AgentJobs.Events;
 using AgentJobs.Workflow;
 using Microsoft.AspNetCore.Http;
@@ -20,16 +21,17 @@ namespace AgentJobs.Http;
 /// <see cref="AgentJobEventsOptions.EventStreamDeltaPollMilliseconds"/>), in order with the rest and resumable by id.
 /// </summary>
 /// <param name="options">The stream's settings.</param>
+/// <param name="policy">What the jobs client is made with.</param>
 /// <param name="history">The host's own history source, if it registered one; else history is read through the request's client.</param>
 /// <param name="deltas">The delta log: the text the agent writes, interleaved as <c>delta</c> events while a streamed call runs.</param>
-public sealed class AgentJobEventsApi(IOptions<AgentJobEventsOptions> options, IJobHistorySource? history = null, AgentJobs.Deltas.IDeltaLog? deltas = null)
+public sealed class AgentJobEventsApi(IOptions<AgentJobEventsOptions> options, AgentJobPolicy policy, IJobHistorySource? history = null, AgentJobs.Deltas.IDeltaLog? deltas = null)
 {
     /// <summary>Streams a job's events: 200 <c>text/event-stream</c>; 204 when nothing is left after <c>Last-Event-ID</c> of a finished job; 404; 400 for a malformed <c>Last-Event-ID</c>.</summary>
     public async Task<IResult> StreamAsync(HttpRequest request, string id, DurableTaskClient client, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        var instance = string.IsNullOrWhiteSpace(id) ? null : await client.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
+        var instance = string.IsNullOrWhiteSpace(id) ? null : await new AgentJobsClient(client, policy).GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
         if (instance is null || instance.Name is not (AgentJobOrchestrator.Name or Sessions.AgentTurnOrchestrator.Name))
         {
             return Results.Problem(new Microsoft.AspNetCore.Mvc.ProblemDetails

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using AgentJobs.Application;
 using AgentJobs.Contracts;
 using AgentJobs.Workflow;
 using Microsoft.AspNetCore.Http;
@@ -15,7 +16,9 @@ namespace AgentJobs.Http;
 /// outputs for the page only. The continuation token is a keyset cursor (created time and id of the page's last job),
 /// so pages stay stable while new jobs arrive.
 /// </summary>
-public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJobListApi> logger)
+/// <param name="policy">What the jobs client is made with.</param>
+/// <param name="logger">Logs each page.</param>
+public sealed class AgentJobListApi(AgentJobPolicy policy, Microsoft.Extensions.Logging.ILogger<AgentJobListApi> logger)
 {
     /// <summary>Default page size.</summary>
     public const int DefaultTop = 50;
@@ -25,7 +28,7 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
 
     /// <summary>Lists jobs.</summary>
     public Task<IResult> ListAsync(HttpRequest request, DurableTaskClient client, CancellationToken cancellationToken = default) =>
-        ListAsync(request, client, Jobs, cancellationToken);
+        ListAsync(request, client, jobs, cancellationToken);
 
     /// <summary>
     /// Lists sessions (<c>GET /api/agent-sessions</c>, same filters and paging), dated by when each session started.
@@ -36,20 +39,31 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
     public Task<IResult> ListSessionsAsync(HttpRequest request, DurableTaskClient client, CancellationToken cancellationToken = default) =>
         ListAsync(request, client, SessionsListing, cancellationToken);
 
-    /// <summary>What is listed: the orchestration, when each instance was created, its summary and the page.</summary>
+    /// <summary>
+    /// What is listed: the orchestration, the typed client's listing and full read of one instance (both over the
+    /// request's durable client), when each instance was created, its summary and the page.
+    /// </summary>
     sealed record Listing<TSummary>(
         string OrchestratorName,
+        Func<DurableTaskClient, OrchestrationQuery, CancellationToken, IAsyncEnumerable<OrchestrationMetadata>> List,
+        Func<DurableTaskClient, string, CancellationToken, Task<OrchestrationMetadata?>> Read,
         string Noun,
         bool DatedByInput,
         Func<OrchestrationMetadata, DateTimeOffset> CreatedAt,
         Func<OrchestrationMetadata, DateTimeOffset, TSummary> Summarize,
         Func<IReadOnlyList<TSummary>, string?, object> PageOf);
 
-    static readonly Listing<AgentJobSummary> Jobs = new(
-        AgentJobOrchestrator.Name, "agent job", DatedByInput: false, i => i.CreatedAt, Summarize, (page, next) => new AgentJobPage(page, next));
+    readonly Listing<AgentJobSummary> jobs = new(
+        AgentJobOrchestrator.Name,
+        (client, query, ct) => new AgentJobsClient(client, policy).ListAsync(query, ct),
+        (client, id, ct) => new AgentJobsClient(client, policy).GetAsync(id, getInputsAndOutputs: true, ct),
+        "agent job", DatedByInput: false, i => i.CreatedAt, Summarize, (page, next) => new AgentJobPage(page, next));
 
     static readonly Listing<AgentSessionSummary> SessionsListing = new(
-        Sessions.AgentSessionOrchestrator.Name, "agent session", DatedByInput: true, SessionStartedAt, SummarizeSession, (page, next) => new AgentSessionPage(page, next));
+        Sessions.AgentSessionOrchestrator.Name,
+        (client, query, ct) => new AgentSessionsClient(client).ListAsync(query, ct),
+        (client, id, ct) => new AgentSessionsClient(client).GetAsync(id, getInputsAndOutputs: true, ct),
+        "agent session", DatedByInput: true, SessionStartedAt, SummarizeSession, (page, next) => new AgentSessionPage(page, next));
 
     /// <summary>
     /// When a session started: the time its first episode recorded, shown in its status and carried in its state;
@@ -119,7 +133,7 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
         var upper = listing.DatedByInput ? null : cursor is { } c && (to is null || c.CreatedAt < to) ? c.CreatedAt.AddSeconds(1) : to;
         var filter = new OrchestrationQuery(lower, upper, statuses, PageSize: 1000, FetchInputsAndOutputs: listing.DatedByInput);
         var matching = new List<(OrchestrationMetadata Instance, DateTimeOffset CreatedAt)>();
-        await foreach (var instance in client.GetAllInstancesAsync(filter).WithCancellation(cancellationToken).ConfigureAwait(false))
+        await foreach (var instance in listing.List(client, filter, cancellationToken).WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             // Backends differ in how exactly they apply filters; apply them again here.
             var createdAt = listing.CreatedAt(instance);
@@ -139,7 +153,7 @@ public sealed class AgentJobListApi(Microsoft.Extensions.Logging.ILogger<AgentJo
         var items = new List<TSummary>(page.Count);
         foreach (var (instance, createdAt) in page)
         {
-            var full = await client.GetInstanceAsync(instance.InstanceId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false) ?? instance;
+            var full = await listing.Read(client, instance.InstanceId, cancellationToken).ConfigureAwait(false) ?? instance;
             items.Add(listing.Summarize(full, createdAt));
         }
 
