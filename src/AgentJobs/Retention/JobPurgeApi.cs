@@ -1,3 +1,4 @@
+using AgentJobs.Application;
 using AgentJobs.Contracts;
 using AgentJobs.Http;
 using AgentJobs.Workflow;
@@ -46,7 +47,7 @@ public sealed class JobPurgeApi(JobPurger purger, ILogger<JobPurgeApi> logger)
     static async Task<IResult?> PartOfAsync(DurableTaskClient client, string id, CancellationToken cancellationToken)
     {
         if (!InstanceIds.TryParseOwnedJob(id, out var owner, out var isBatchItem, out var ordinal) ||
-            await client.GetInstanceAsync(id!, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false) is not { } instance ||
+            await new AgentRetentionClient(client).GetAsync(id!, cancellationToken).ConfigureAwait(false) is not { } instance ||
             instance.Name is not (AgentJobOrchestrator.Name or Sessions.AgentTurnOrchestrator.Name))
         {
             return null;

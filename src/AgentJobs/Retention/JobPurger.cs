@@ -1,3 +1,4 @@
+using AgentJobs.Application;
 using AgentJobs.Batches;
 using AgentJobs.Contracts;
 using AgentJobs.Workflow;
@@ -41,7 +42,8 @@ public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logge
             return PurgeOutcome.NotFound;
         }
 
-        var instance = await client.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
+        var retention = new AgentRetentionClient(client);
+        var instance = await retention.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (instance is null || instance.Name != orchestratorName)
         {
             return PurgeOutcome.NotFound;
@@ -52,7 +54,7 @@ public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logge
             return PurgeOutcome.StillRunning;
         }
 
-        var purged = await PurgeTreeAsync(client, id, cancellationToken).ConfigureAwait(false);
+        var purged = await PurgeTreeAsync(retention, id, cancellationToken).ConfigureAwait(false);
         return purged < 0 ? PurgeOutcome.StillRunning : PurgeOutcome.Purged(purged);
     }
 
@@ -72,18 +74,12 @@ public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logge
         }
 
         var threshold = now - TimeSpan.FromDays(Options.RetentionDays);
+        var retention = new AgentRetentionClient(client);
 
         // Created before the threshold is necessary for finished before it; the query narrows, the loop decides.
-        var query = new OrchestrationQuery
-        {
-            CreatedTo = threshold,
-            Statuses = [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated],
-            PageSize = 500,
-            FetchInputsAndOutputs = false,
-        };
         var expired = new List<string>();
         var examined = 0;
-        await foreach (var instance in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken).ConfigureAwait(false))
+        await foreach (var instance in retention.ListFinishedAsync(threshold, cancellationToken).ConfigureAwait(false))
         {
             if (++examined > MaxInstancesPerRun)
             {
@@ -99,7 +95,7 @@ public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logge
         int owners = 0, instances = 0, kept = 0;
         foreach (var id in expired)
         {
-            var purged = await PurgeTreeAsync(client, id, cancellationToken).ConfigureAwait(false);
+            var purged = await PurgeTreeAsync(retention, id, cancellationToken).ConfigureAwait(false);
             if (purged < 0)
             {
                 kept++;
@@ -119,11 +115,10 @@ public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logge
     }
 
     /// <summary>Purges the owned instances, then the owner. Returns the number purged, or -1 (nothing purged) when an owned instance still runs.</summary>
-    async Task<int> PurgeTreeAsync(DurableTaskClient client, string id, CancellationToken cancellationToken)
+    async Task<int> PurgeTreeAsync(AgentRetentionClient retention, string id, CancellationToken cancellationToken)
     {
         var owned = new List<string>();
-        var query = new OrchestrationQuery { InstanceIdPrefix = InstanceIds.OwnedPrefix(id), PageSize = 500, FetchInputsAndOutputs = false };
-        await foreach (var instance in client.GetAllInstancesAsync(query).WithCancellation(cancellationToken).ConfigureAwait(false))
+        await foreach (var instance in retention.ListOwnedAsync(id, cancellationToken).ConfigureAwait(false))
         {
             if (!instance.IsCompleted)
             {
@@ -137,10 +132,10 @@ public sealed class JobPurger(RetentionOptions options, ILogger<JobPurger> logge
         var purged = 0;
         foreach (var instanceId in owned)
         {
-            purged += (await client.PurgeInstanceAsync(instanceId, cancellation: cancellationToken).ConfigureAwait(false)).PurgedInstanceCount;
+            purged += await retention.PurgeAsync(instanceId, cancellationToken).ConfigureAwait(false);
         }
 
-        purged += (await client.PurgeInstanceAsync(id, cancellation: cancellationToken).ConfigureAwait(false)).PurgedInstanceCount;
+        purged += await retention.PurgeAsync(id, cancellationToken).ConfigureAwait(false);
         if (deltas is not null)
         {
             // The text deltas expire with the job: its own and those of every instance it owned (session turns).

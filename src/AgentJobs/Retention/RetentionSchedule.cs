@@ -1,3 +1,4 @@
+using AgentJobs.Application;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
@@ -62,14 +63,8 @@ public sealed class RetentionScheduleStarter(RetentionOptions options, ILogger<R
 
         try
         {
-            var instance = await client.GetInstanceAsync(RetentionScheduleOrchestrator.InstanceId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
-            if (instance is null || instance.IsCompleted)
+            if (await new AgentRetentionClient(client).EnsureScheduleAsync(options.PurgeIntervalMinutes, cancellationToken).ConfigureAwait(false))
             {
-                await client.ScheduleNewOrchestrationInstanceAsync(
-                    RetentionScheduleOrchestrator.Name,
-                    options.PurgeIntervalMinutes,
-                    new StartOrchestrationOptions { InstanceId = RetentionScheduleOrchestrator.InstanceId },
-                    cancellationToken).ConfigureAwait(false);
                 logger.RetentionScheduleStarted(options.RetentionDays, options.PurgeIntervalMinutes);
             }
         }
