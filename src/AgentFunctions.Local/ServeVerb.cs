@@ -65,22 +65,23 @@ internal static class ServeVerb
     static async Task DrainAsync(LocalHost host)
     {
         using var timeout = new CancellationTokenSource(DrainTimeout);
-        var jobs = new List<string>();
-        var sessions = new List<OrchestrationMetadata>();
-        await foreach (var instance in host.Client.GetAllInstancesAsync(new OrchestrationQuery
+        var jobsClient = new AgentJobsClient(host.Client, host.Services.GetRequiredService<AgentJobPolicy>());
+        var sessionsClient = new AgentSessionsClient(host.Client);
+        var open = new OrchestrationQuery
         {
             Statuses = [OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Pending],
             FetchInputsAndOutputs = true,
-        }).WithCancellation(timeout.Token).ConfigureAwait(false))
+        };
+        var jobs = new List<string>();
+        await foreach (var job in jobsClient.ListAsync(open, timeout.Token).ConfigureAwait(false))
         {
-            if (instance.Name == AgentJobOrchestrator.Name)
-            {
-                jobs.Add(instance.InstanceId);
-            }
-            else if (instance.Name == AgentSessionOrchestrator.Name)
-            {
-                sessions.Add(instance);
-            }
+            jobs.Add(job.InstanceId);
+        }
+
+        var sessions = new List<OrchestrationMetadata>();
+        await foreach (var session in sessionsClient.ListAsync(open, timeout.Token).ConfigureAwait(false))
+        {
+            sessions.Add(session);
         }
 
         if (jobs.Count + sessions.Count == 0)
@@ -92,17 +93,15 @@ internal static class ServeVerb
             $"Stopping: cancelling {jobs.Count} running job(s) and ending {sessions.Count} session(s) so their agents are deleted (at most {DrainTimeout.TotalSeconds:0} s)...");
         try
         {
-            var jobsClient = new AgentJobsClient(host.Client, host.Services.GetRequiredService<AgentJobPolicy>());
-            var sessionsClient = new AgentSessionsClient(host.Client);
             var stopping = jobs.Select(async id =>
             {
                 await jobsClient.CancelAsync(id, "serve is stopping", timeout.Token).ConfigureAwait(false);
-                await host.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: false, timeout.Token).ConfigureAwait(false);
+                await jobsClient.WaitForEndAsync(id, timeout.Token).ConfigureAwait(false);
             }).Concat(sessions.Select(async session =>
             {
                 var running = session.ReadCustomStatusAs<SessionProgress>()?.RunningTurn;
                 await sessionsClient.EndAsync(session.InstanceId, "serve is stopping", running, timeout.Token).ConfigureAwait(false);
-                await host.Client.WaitForInstanceCompletionAsync(session.InstanceId, getInputsAndOutputs: false, timeout.Token).ConfigureAwait(false);
+                await sessionsClient.WaitForEndAsync(session.InstanceId, timeout.Token).ConfigureAwait(false);
             }));
             await Task.WhenAll(stopping).ConfigureAwait(false);
             Console.Out.WriteLine("Stopping: every running job and session was stopped and cleaned up.");
