@@ -1,6 +1,5 @@
 using AgentJobs.Application;
 using AgentJobs.Http;
-using AgentJobs.Workflow;
 using AgentJobs.Sessions;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
