@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using AgentJobs.Contracts;
 
@@ -25,7 +24,6 @@ public sealed record AgentBatchRequest
     /// <c>threadId</c> needs <see cref="MaxParallel"/> 1 (a thread runs one run at a time); approvals are decided per
     /// item, on its job id. Not a JSON field of its own: its fields are the batch's (see <see cref="FlattenTemplate"/>).
     /// </summary>
-    [JsonIgnore]
     public AgentJobRequest Template { get; init; } = new("");
 
     /// <summary>The job request every item shares, with <paramref name="prompt"/> as its prompt.</summary>
@@ -44,6 +42,8 @@ public sealed record AgentBatchRequest
             return;
         }
 
+        // Removed rather than [JsonIgnore]d: a body that sends "template" must stay an unknown field, as it always was.
+        typeInfo.Properties.Remove(typeInfo.Properties.Single(p => p.AttributeProvider is PropertyInfo { Name: nameof(Template) }));
         var order = 0;
         var maxParallel = typeInfo.Properties.Single(p => p.AttributeProvider is PropertyInfo { Name: nameof(MaxParallel) });
         foreach (var job in typeInfo.Options.GetTypeInfo(typeof(AgentJobRequest)).Properties)
