@@ -71,4 +71,23 @@ public class BatchRequestWireTests
         Assert.NotNull(problem);
         Assert.Equal((field, message), (problem.Field, problem.Message));
     }
+
+    /// <summary>An in-flight batch's stored orchestration input, as main writes it today, still reads.</summary>
+    [Fact]
+    public void Stored_batch_input_of_today_still_reads()
+    {
+        const string stored =
+            """{"template":{"prompt":"","instructions":"i","model":"m","agentName":"a","tools":[],"threadId":null,"deleteThread":false,"maxDurationSeconds":600,"polling":{"initialDelayMs":1000,"maxDelayMs":15000,"backoffFactor":1.5,"pollsPerGeneration":50,"streamWindowSeconds":5},"cancelGraceSeconds":60,"maxToolRounds":16,"maxTotalTokens":null,"approval":null},"prompts":["x","y"],"maxParallel":2,"nextIndex":1,"outcomes":{"Completed":1},"cancelReason":null,"generation":3}""";
+
+        var work = JsonSerializer.Deserialize<AgentBatchWork>(stored, StoredJson.Options);
+
+        Assert.NotNull(work);
+        Assert.Equal(["x", "y"], work.Prompts);
+        Assert.Equal((2, 1, 3), (work.MaxParallel, work.NextIndex, work.Generation));
+        Assert.Equal(1, work.Outcomes?["Completed"]);
+        Assert.True(work.Template.IsComplete);
+        Assert.Equal(("m", "a", "i", 600, 60, 16), (work.Template.Model, work.Template.AgentName, work.Template.Instructions, work.Template.MaxDurationSeconds, work.Template.CancelGraceSeconds, work.Template.MaxToolRounds));
+        Assert.Equal(new PollingSettings(StreamWindowSeconds: 5), work.Template.Polling);
+        Assert.Equal(stored, JsonSerializer.Serialize(work, StoredJson.Options));
+    }
 }
