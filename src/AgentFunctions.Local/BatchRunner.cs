@@ -39,9 +39,8 @@ internal static class BatchRunner
 
         await using (host.ConfigureAwait(false))
         {
-            var body = new AgentBatchRequest(
-                prompts, settings.Instructions, settings.Model, settings.AgentName, settings.Tools, settings.ThreadId, settings.DeleteThread,
-                settings.MaxDurationSeconds, settings.Polling, settings.CancelGraceSeconds, maxParallel, settings.MaxToolRounds, settings.MaxTotalTokens);
+            // The CLI's job settings as the shared template; approvals are not a --batch option.
+            var body = new AgentBatchRequest { Prompts = prompts, MaxParallel = maxParallel, Template = settings with { Prompt = "", Approval = null } };
             var api = host.Services.GetRequiredService<AgentBatchesApi>();
             var (batch, problem) = api.Parse(JsonSerializer.SerializeToUtf8Bytes(body, AgentJobRequestValidator.JsonOptions));
             if (problem is not null || batch is null)

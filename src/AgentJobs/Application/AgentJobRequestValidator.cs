@@ -22,7 +22,9 @@ public sealed class AgentJobRequestValidator(AgentJobsApiOptions options, AgentT
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict,
         AllowTrailingCommas = false,
         AllowDuplicateProperties = false,
-        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
+
+        // A batch body carries a job request's fields flat beside its own.
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver { Modifiers = { Batches.AgentBatchRequest.FlattenTemplate } },
     };
 
     /// <summary>

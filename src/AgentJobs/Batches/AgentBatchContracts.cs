@@ -1,44 +1,71 @@
+using System.Reflection;
+using System.Text.Json.Serialization.Metadata;
 using AgentJobs.Contracts;
 
 namespace AgentJobs.Batches;
 
 /// <summary>
 /// <c>POST /api/agent-batches</c>: many prompts, each run as its own agent job with the same settings.
-/// Every field but <see cref="Prompts"/> is optional and means what it means on a job request.
+/// Every field but <see cref="Prompts"/> is optional. On the wire the shared job settings sit flat beside
+/// <c>prompts</c> and <c>maxParallel</c> (<c>{"prompts": [...], "model": "...", "maxParallel": 4}</c>); in code they
+/// are one <see cref="Template"/> job request, so a job field is declared once (<see cref="FlattenTemplate"/> maps
+/// the two).
 /// </summary>
-/// <param name="Prompts">1 to <see cref="AgentBatchLimits.MaxPrompts"/> prompts; item <c>n</c> is prompt <c>n</c>.</param>
-/// <param name="Instructions">The agents' instructions.</param>
-/// <param name="Model">The model deployment.</param>
-/// <param name="AgentName">The agents' display name.</param>
-/// <param name="Tools">Tools every item's agent may call.</param>
-/// <param name="ThreadId">A thread every item continues; only with <see cref="MaxParallel"/> 1 (a thread runs one run at a time).</param>
-/// <param name="DeleteThread">Delete each item's thread at the end.</param>
-/// <param name="MaxDurationSeconds">Each item's deadline, in seconds from its own start.</param>
-/// <param name="Polling">How each item's run is polled.</param>
-/// <param name="CancelGraceSeconds">Each item's grace period once stopped, in seconds.</param>
-/// <param name="MaxParallel">Items running at once, 1–<see cref="AgentBatchLimits.MaxParallelLimit"/> (default <see cref="AgentBatchLimits.DefaultMaxParallel"/>).</param>
-/// <param name="MaxToolRounds">Each item's tool-round budget.</param>
-/// <param name="MaxTotalTokens">Each item's token budget.</param>
-/// <param name="Approval">Tool calls of every item that wait for a person's approval (decided per item, on its job id).</param>
-public sealed record AgentBatchRequest(
-    IReadOnlyList<string>? Prompts,
-    string? Instructions = null,
-    string? Model = null,
-    string? AgentName = null,
-    IReadOnlyList<string>? Tools = null,
-    string? ThreadId = null,
-    bool DeleteThread = false,
-    int? MaxDurationSeconds = null,
-    PollingSettings? Polling = null,
-    int? CancelGraceSeconds = null,
-    int? MaxParallel = null,
-    int? MaxToolRounds = null,
-    long? MaxTotalTokens = null,
-    ApprovalPolicy? Approval = null)
+public sealed record AgentBatchRequest
 {
+    /// <summary>1 to <see cref="AgentBatchLimits.MaxPrompts"/> prompts; item <c>n</c> is prompt <c>n</c>.</summary>
+    public IReadOnlyList<string>? Prompts { get; init; }
+
+    /// <summary>Items running at once, 1–<see cref="AgentBatchLimits.MaxParallelLimit"/> (default <see cref="AgentBatchLimits.DefaultMaxParallel"/>).</summary>
+    public int? MaxParallel { get; init; }
+
+    /// <summary>
+    /// The settings every item shares, meaning what they mean on a job request; its prompt is unused (empty). A
+    /// <c>threadId</c> needs <see cref="MaxParallel"/> 1 (a thread runs one run at a time); approvals are decided per
+    /// item, on its job id. Not a JSON field of its own: its fields are the batch's (see <see cref="FlattenTemplate"/>).
+    /// </summary>
+    public AgentJobRequest Template { get; init; } = new("");
+
     /// <summary>The job request every item shares, with <paramref name="prompt"/> as its prompt.</summary>
-    public AgentJobRequest Item(string prompt) =>
-        new(prompt, Instructions, Model, AgentName, Tools, ThreadId, DeleteThread, MaxDurationSeconds, Polling, CancelGraceSeconds, MaxToolRounds, MaxTotalTokens, Approval);
+    public AgentJobRequest Item(string prompt) => Template with { Prompt = prompt };
+
+    /// <summary>
+    /// A JSON contract modifier that gives <see cref="AgentBatchRequest"/> the template's fields (all but
+    /// <c>prompt</c>) as its own, in the wire order batches have always had (<c>maxParallel</c> after
+    /// <c>cancelGraceSeconds</c>), so the body stays flat and the strict reader still knows every field's type.
+    /// </summary>
+    public static void FlattenTemplate(JsonTypeInfo typeInfo)
+    {
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        if (typeInfo.Type != typeof(AgentBatchRequest))
+        {
+            return;
+        }
+
+        // Removed rather than [JsonIgnore]d: a body that sends "template" must stay an unknown field, as it always was.
+        typeInfo.Properties.Remove(typeInfo.Properties.Single(p => p.AttributeProvider is PropertyInfo { Name: nameof(Template) }));
+        var order = 0;
+        var maxParallel = typeInfo.Properties.Single(p => p.AttributeProvider is PropertyInfo { Name: nameof(MaxParallel) });
+        foreach (var job in typeInfo.Options.GetTypeInfo(typeof(AgentJobRequest)).Properties)
+        {
+            if (job.AttributeProvider is not PropertyInfo { Name: var name } clr || name == nameof(AgentJobRequest.Prompt))
+            {
+                continue;
+            }
+
+            var flat = typeInfo.CreateJsonPropertyInfo(job.PropertyType, job.Name);
+            flat.Get = batch => clr.GetValue(((AgentBatchRequest)batch).Template);
+
+            // The template is this request's own fresh instance while it is being read, so its init-only field is set in place.
+            flat.Set = (batch, value) => clr.SetValue(((AgentBatchRequest)batch).Template, value);
+            flat.Order = order += 2;
+            typeInfo.Properties.Add(flat);
+            if (name == nameof(AgentJobRequest.CancelGraceSeconds))
+            {
+                maxParallel.Order = order + 1;
+            }
+        }
+    }
 }
 
 /// <summary>Limits of the batch API.</summary>

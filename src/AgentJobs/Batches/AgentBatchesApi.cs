@@ -110,7 +110,7 @@ public sealed class AgentBatchesApi(AgentJobRequestValidator validator, AgentJob
             return (null, new("maxParallel", $"'maxParallel' must be between 1 and {AgentBatchLimits.MaxParallelLimit}; got {parallel}."));
         }
 
-        if (batch.ThreadId is not null && (batch.MaxParallel ?? AgentBatchLimits.DefaultMaxParallel) != 1)
+        if (batch.Template.ThreadId is not null && (batch.MaxParallel ?? AgentBatchLimits.DefaultMaxParallel) != 1)
         {
             return (null, new("threadId", "'threadId' needs 'maxParallel': 1: a thread runs one run at a time, so items on one thread run one after another."));
         }
