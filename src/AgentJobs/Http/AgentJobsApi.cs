@@ -66,17 +66,18 @@ public sealed class AgentJobsApi(AgentJobRequestValidator validator, AgentJobPol
             return Problem(StatusCodes.Status400BadRequest, "Invalid agent job request", problem.Message, problem.Field);
         }
 
-        var input = policy.Settle(job!);
+        var jobs = Jobs(client);
+        var input = jobs.Settle(job!);
         string instanceId;
         if (key is null)
         {
-            instanceId = await Jobs(client).ScheduleAsync(input, instanceId: null, cancellationToken);
+            instanceId = await jobs.ScheduleAsync(input, instanceId: null, cancellationToken);
             logger.JobScheduled(instanceId);
         }
         else
         {
             // A retry of a request whose answer was lost finds the job the first one made (see IdempotencyKeys).
-            (instanceId, var outcome) = await Jobs(client).StartKeyedAsync(input, key, cancellationToken);
+            (instanceId, var outcome) = await jobs.StartKeyedAsync(input, key, cancellationToken);
             if (outcome == IdempotentStarts.Outcome.Conflict)
             {
                 return IdempotencyKeys.Conflict("agent job", instanceId);
